@@ -1,0 +1,3 @@
+"""Grounding: an offline, hands-free grounding assistant."""
+
+__version__ = "0.1.0"
