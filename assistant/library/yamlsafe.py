@@ -89,8 +89,9 @@ def parse_document(raw: bytes, name: str) -> Document:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise YamlProblem(Problem(name, line, "the file contains NUL bytes; it looks binary, not YAML"))
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader already rejects control characters
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -103,7 +104,8 @@ def parse_document(raw: bytes, name: str) -> Document:
         reason = getattr(exc, "reason", None) or "unreadable characters"
         raise YamlProblem(Problem(name, line, f"not readable as YAML text: {reason}")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise YamlProblem(Problem(name, 1, "the file is empty; an exercise needs at least id, title and kind"))
     walker = _Walker(name, loader)
@@ -120,6 +122,10 @@ def _syntax_hint(problem: str) -> str:
     if "could not find expected ':'" in problem or "expected <block end>" in problem:
         return " (check the indentation of this line and the one before)"
     return ""
+
+
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 class _Walker:
@@ -149,6 +155,10 @@ class _Walker:
                 return self.loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise self.fail(node, f"cannot read this value: {getattr(exc, 'problem', exc)}") from None
+        if node.tag == "tag:yaml.org,2002:set":
+            raise self.fail(node, "sets (!!set) are not used in exercise files; use a list")
+        if node.tag not in (_SEQ_TAG, _MAP_TAG):
+            raise self.fail(node, f"the tag {node.tag} is not allowed here; remove it and write plain YAML")
         if id(node) in self.active:
             raise self.fail(node, "an alias refers to the block that contains it; remove the recursive alias")
         self.active.add(id(node))
@@ -160,8 +170,6 @@ class _Walker:
             self.active.discard(id(node))
 
     def mapping(self, node: yaml.MappingNode, path: PathKey) -> dict:
-        if node.tag == "tag:yaml.org,2002:set":
-            raise self.fail(node, "sets (!!set) are not used in exercise files; use a list")
         result: dict = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":

@@ -1,0 +1,166 @@
+"""The `grounding` command line: subcommands wired to the library, audio and speech modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant import __version__
+from assistant.errors import GroundingError
+
+SAMPLE_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000)
+
+
+def _warn(message: str) -> None:
+    print(f"grounding: {message}", file=sys.stderr)
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print every exercise (bundled and user), as a table or as JSON."""
+    from assistant.audio.timeline import TimelineSettings, plan
+    from assistant.library.loader import load_library
+
+    library = load_library(warn=_warn)
+    settings = TimelineSettings()
+    rows = []
+    for exercise in sorted(library.exercises.values(), key=lambda e: (e.kind, e.id)):
+        # The length of the render with speech lengths estimated at the guidance pace.
+        seconds = plan(exercise, settings).seconds
+        rows.append({"id": exercise.id, "title": exercise.title, "kind": exercise.kind, "seconds": round(seconds, 1)})
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    width = max((len(row["id"]) for row in rows), default=2)
+    for row in rows:
+        print(f"{row['id']:<{width}}  {row['kind']:<12}  {_format_seconds(row['seconds']):>6}  {row['title']}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check exercise and cue files; FILE:LINE: message per problem, exit 1 if any is an error."""
+    from assistant.library.loader import check_files
+
+    paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        print(f"{path}:1: no such file or folder", file=sys.stdout)
+    problems = check_files([p for p in paths if p.exists()])
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if not p.is_warning]
+    if errors or missing:
+        print(f"{len(errors) + len(missing)} problem(s) found", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render an exercise to a WAV file exactly as it would play, optionally with its timeline as JSON."""
+    from assistant.audio.timeline import TimelineSettings
+    from assistant.audio.wavio import write_wav_blocks
+    from assistant.library.loader import load_library
+    from assistant.session_audio import prepare, render_all
+
+    library = load_library(warn=_warn)
+    exercise = library.get(args.id)
+    settings = TimelineSettings(sample_rate=args.sample_rate, words_per_minute=args.words_per_minute)
+    voice = None
+    if not args.no_speech:
+        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=args.voice, words_per_minute=round(args.words_per_minute))))
+    session = prepare(exercise, voice, settings, warn=_warn)
+    write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
+    if args.timeline:
+        _write_json_atomically(Path(args.timeline), session.timeline.to_json())
+    speech = "with speech" if session.clips else "tones and chimes only"
+    print(
+        f"wrote {args.output}: {exercise.title}, {_format_seconds(session.timeline.seconds)}, "
+        f"{settings.sample_rate} Hz, {speech}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    import os
+    import tempfile
+
+    from assistant.errors import AudioFileError
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".grounding-", suffix=".json", dir=path.parent if str(path.parent) else ".")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise AudioFileError(f"cannot write the timeline to {path}: {exc.strerror or exc}") from None
+
+
+def _sample_rate(text: str) -> int:
+    try:
+        rate = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of hertz") from None
+    if rate not in SAMPLE_RATES:
+        raise argparse.ArgumentTypeError(f"{rate} Hz is not supported; choose one of {', '.join(map(str, SAMPLE_RATES))}")
+    return rate
+
+
+def _words_per_minute(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of words per minute") from None
+    if not 60 <= rate <= 220:
+        raise argparse.ArgumentTypeError("choose a speech rate between 60 and 220 words per minute (guidance sits at 100-130)")
+    return rate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grounding",
+        description="An offline grounding assistant: paced breathing and grounding with a calm voice over a breath tone.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"grounding {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("list", help="list the exercises", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--json", action="store_true", help="print a JSON array of {id, title, kind, seconds}")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("check", help="check exercise and cue files for problems")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: everything that would load)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("render", help="render an exercise to a WAV file", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("id", help="the exercise id (see `grounding list`)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="the WAV file to write")
+    p.add_argument("--timeline", metavar="T.json", help="also write the timeline of events as JSON")
+    p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
+    p.add_argument("--no-speech", action="store_true", help="tones and chimes only, no spoken guidance")
+    p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.set_defaults(func=cmd_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except GroundingError as exc:
+        _warn(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
