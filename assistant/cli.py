@@ -119,8 +119,9 @@ def _words_per_minute(text: str) -> float:
         rate = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of words per minute") from None
-    if not 60 <= rate <= 220:
-        raise argparse.ArgumentTypeError("choose a speech rate between 60 and 220 words per minute (guidance sits at 100-130)")
+    # espeak-ng cannot go slower than about 92 words a minute (its rate 80).
+    if not 92 <= rate <= 220:
+        raise argparse.ArgumentTypeError("choose a speech rate between 92 and 220 words per minute (guidance sits at 100-130)")
     return rate
 
 

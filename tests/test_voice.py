@@ -372,17 +372,25 @@ def test_a_busy_new_engine_gets_one_empty_run_first(voices):
     assert len(engine.saved_paths) == 2
 
 
+class EspeakLikeEngine(FakeEngine):
+    driver_name = "espeak"
+
+
 def test_espeak_paces_below_its_floor_become_80(voices, caplog, monkeypatch):
-    """espeak-ng ignores rates under 80 wpm (it speaks at 175 instead), so 60 is sent as 80, with a warning."""
-
-    class EspeakLikeEngine(FakeEngine):
-        driver_name = "espeak"
-
+    """espeak-ng ignores rates under 80 (it speaks at 175 instead), so a pace that needs one is sent as 80, with a warning."""
     monkeypatch.setattr(voice_module, "_espeak_idle_probe", lambda engine: lambda: True)  # keep real espeak out
     engine = EspeakLikeEngine()
     _voice(voices, engine, words_per_minute=60).render("In.", 16000)
     assert engine.rates_used == [80]
-    assert "slower than 80" in caplog.text
+    assert "slower than about 92" in caplog.text
+
+
+def test_espeak_rate_is_corrected_to_the_heard_pace(voices, monkeypatch):
+    """espeak-ng speaks about 1.15x its rate once trimmed, so 115 words a minute asks it for 100."""
+    monkeypatch.setattr(voice_module, "_espeak_idle_probe", lambda engine: lambda: True)
+    engine = EspeakLikeEngine()
+    _voice(voices, engine, words_per_minute=115).render("In.", 16000)
+    assert engine.rates_used == [100]
 
 
 def test_other_engines_get_the_pace_unchanged(voices):
@@ -633,6 +641,21 @@ def test_real_engine_slower_pace_is_longer(real_voice):
     finally:
         real_voice.settings = VoiceSettings()
     assert len(slower) > 1.2 * len(faster)
+
+
+@pytest.mark.integration
+@needs_espeak
+def test_real_engine_pace_is_what_was_asked(real_voice):
+    """Guidance asked for at 115 words a minute is heard within 15% of that pace."""
+    texts = [
+        "Let your shoulders drop. Notice your feet on the floor.",
+        "Breathe in as the tone rises, and out as it falls.",
+        "You are here, in this room, right now. Take your time.",
+    ]
+    real_voice.settings = VoiceSettings(words_per_minute=115)
+    seconds = sum(len(real_voice.render(text, 16000)) for text in texts) / 16000
+    heard_words_per_minute = sum(len(text.split()) for text in texts) / seconds * 60
+    assert heard_words_per_minute == pytest.approx(115, rel=0.15)
 
 
 @pytest.mark.integration
