@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from assistant.audio.mixer import Mixer, MixSettings
-from assistant.audio.timeline import Timeline, TimelineSettings, plan
+from assistant.audio.timeline import Event, Tempo, Timeline, TimelineSettings, estimated_speech_length, plan
 from assistant.audio.tones import ToneSettings
 from assistant.errors import SpeechUnavailableError
 from assistant.library.model import Breathe, Exercise, Say
@@ -17,13 +17,49 @@ from assistant.speech.voice import Voice
 
 @dataclass
 class SessionAudio:
-    """Everything needed to play an exercise: its timeline, its mixer, and whether speech is in it."""
+    """An exercise with its settings and the speech clips made so far; builds timelines and mixers.
+
+    A clip's length sets how long its guided step lasts. Texts without a clip
+    (not rendered yet, or speech unavailable) are planned at their estimated
+    length and play as captions only.
+    """
 
     exercise: Exercise
-    timeline: Timeline
-    mixer: Mixer
+    timeline_settings: TimelineSettings = TimelineSettings()
+    tone: ToneSettings = ToneSettings()
+    mix: MixSettings = MixSettings()
     clips: dict[str, np.ndarray] = field(default_factory=dict)
     speech_problem: str | None = None  # why speech is missing, when it was wanted but could not be made
+    timeline: Timeline = field(init=False)
+    mixer: Mixer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.timeline, self.mixer = self.build()
+
+    @property
+    def sample_rate(self) -> int:
+        return self.timeline_settings.sample_rate
+
+    def speech_length(self, text: str, clips: dict[str, np.ndarray] | None = None) -> int:
+        """A text's length in samples: its clip's if there is one, else the estimate at the speech rate."""
+        clip = (self.clips if clips is None else clips).get(text)
+        return len(clip) if clip is not None else estimated_speech_length(self.timeline_settings)(text)
+
+    def build(
+        self,
+        tempo: Tempo | None = None,
+        extra_events: tuple[Event, ...] = (),
+        clips: dict[str, np.ndarray] | None = None,
+    ) -> tuple[Timeline, Mixer]:
+        """A timeline (with tempo changes and added events such as repeats) and the mixer that plays it.
+
+        `clips` replaces the session's clips for a trial build (a clip that may have arrived too late).
+        """
+        clips = self.clips if clips is None else clips
+        timeline = plan(self.exercise, self.timeline_settings, lambda text: self.speech_length(text, clips), tempo)
+        for event in extra_events:
+            timeline = timeline.with_event(event)
+        return timeline, Mixer(timeline, clips, self.tone, self.mix)
 
 
 def spoken_texts(exercise: Exercise) -> list[str]:
@@ -39,11 +75,6 @@ def spoken_texts(exercise: Exercise) -> list[str]:
     return list(texts)
 
 
-def render_clips(texts: list[str], voice: Voice, sample_rate: int) -> dict[str, np.ndarray]:
-    """Speech for every text, or SpeechUnavailableError: a session speaks all of its words or none."""
-    return {text: voice.render(text, sample_rate) for text in texts}
-
-
 def prepare(
     exercise: Exercise,
     voice: Voice | None,
@@ -52,25 +83,22 @@ def prepare(
     mix: MixSettings = MixSettings(),
     warn: Callable[[str], None] | None = None,
 ) -> SessionAudio:
-    """Render speech (if a voice is given), plan the timeline around it, and build the mixer.
+    """Render all speech first (if a voice is given), then plan the timeline around it and build the mixer.
 
-    If speech cannot be made the session is built without it, planned from
-    estimated speech lengths, and `speech_problem` says why.
+    A session speaks all of its words or none: if any text cannot be made the
+    session is built without speech and `speech_problem` says why.
     """
     clips: dict[str, np.ndarray] = {}
     problem = None
     if voice is not None:
         try:
-            clips = render_clips(spoken_texts(exercise), voice, timeline_settings.sample_rate)
+            clips = {text: voice.render(text, timeline_settings.sample_rate) for text in spoken_texts(exercise)}
         except SpeechUnavailableError as exc:
             problem = str(exc)
             clips = {}
             if warn:
                 warn(f"speech could not be rendered, so this session has tones and captions only: {problem}")
-    speech_length = (lambda text: len(clips[text])) if clips else None
-    timeline = plan(exercise, timeline_settings, speech_length)
-    mixer = Mixer(timeline, clips, tone, mix)
-    return SessionAudio(exercise, timeline, mixer, clips, problem)
+    return SessionAudio(exercise, timeline_settings, tone, mix, clips, problem)
 
 
 def render_all(mixer: Mixer, block_frames: int = 1 << 16):

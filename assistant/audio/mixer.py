@@ -9,6 +9,7 @@ ducked under it with raised-cosine ramps.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -32,6 +33,8 @@ class MixSettings:
     duck_gain: float = 0.3  # tone bus level under speech (about -10 dB)
     duck_ramp_seconds: float = 0.15
     noise_fade_seconds: float = 3.0  # the noise bed fades in and out slowly: nothing startles
+    fade_in_seconds: float = 0.0  # a slow fade over the whole mix at the start (bedside: 30 s)
+    fade_out_seconds: float = 0.0  # and at the end (bedside: 60 s)
 
 
 class _Placed:
@@ -72,7 +75,7 @@ class Mixer:
         self.mix = mix
         clips = clips or {}
         self.tone_blocks = _tone_blocks(timeline, tone)
-        chime = chime_waveform(tone, self.sample_rate) if timeline.of_kind("chime") else np.zeros(0, np.float32)
+        chime = _chime(tone, self.sample_rate) if timeline.of_kind("chime") else np.zeros(0, np.float32)
         self.chimes = _Placed([(event.start, chime) for event in timeline.of_kind("chime")])
         speech = [event for event in timeline.of_kind("speech") if len(clips.get(event.text, ())) > 0]
         self.speech = _Placed([(event.start, clips[event.text]) for event in speech])
@@ -80,8 +83,10 @@ class Mixer:
         self.speech_starts = [span[0] for span in self.speech_spans]
         self.longest_speech = max((b - a for a, b in self.speech_spans), default=0)
         self.duck_ramp = raised_cosine_ramp(max(1, round(mix.duck_ramp_seconds * self.sample_rate)))
-        self.noise = noise_loop(tone.noise, self.sample_rate, tone) if tone.noise else None
+        self.noise = _noise(tone, self.sample_rate) if tone.noise else None
         self.noise_fade = raised_cosine_ramp(max(1, round(mix.noise_fade_seconds * self.sample_rate)))
+        self.master_fade_in = raised_cosine_ramp(round(mix.fade_in_seconds * self.sample_rate)) if mix.fade_in_seconds > 0 else None
+        self.master_fade_out = raised_cosine_ramp(round(mix.fade_out_seconds * self.sample_rate)) if mix.fade_out_seconds > 0 else None
 
     def render(self, start_sample: int, frames: int) -> np.ndarray:
         """The mono float32 samples for [start_sample, start_sample + frames); silence past the end."""
@@ -96,6 +101,8 @@ class Mixer:
         if self.speech_spans:
             bus *= self._duck_gain(start_sample, frames)
         self.speech.add_into(bus, start_sample)
+        if self.master_fade_in is not None or self.master_fade_out is not None:
+            bus *= self._master_gain(start_sample, frames)
         # Levels are designed to stay far below full scale; clipping here would mean a bug, not loud content.
         np.clip(bus, -1.0, 1.0, out=bus)
         return bus.astype(np.float32)
@@ -112,6 +119,16 @@ class Mixer:
             _ramp_at(self.noise_fade, self.total_samples - 1 - positions),
         )
         bus[lo - start_sample : hi - start_sample] += noise * gain
+
+    def _master_gain(self, start_sample: int, frames: int) -> np.ndarray:
+        """Whole-mix gain: a slow fade in from the start and out to the end (bedside mode)."""
+        positions = np.arange(start_sample, start_sample + frames)
+        gain = np.ones(frames)
+        if self.master_fade_in is not None:
+            gain = np.minimum(gain, _ramp_at(self.master_fade_in, positions))
+        if self.master_fade_out is not None:
+            gain = np.minimum(gain, _ramp_at(self.master_fade_out, self.total_samples - 1 - positions))
+        return gain
 
     def _duck_gain(self, start_sample: int, frames: int) -> np.ndarray:
         """Tone-bus gain for this block: 1 away from speech, duck_gain under it, raised-cosine ramps between."""
@@ -131,6 +148,17 @@ class Mixer:
             fall = _ramp_at(self.duck_ramp, (speech_end + ramp - 1) - positions)
             np.maximum(depth, np.minimum(rise, fall), out=depth)
         return 1.0 - (1.0 - self.mix.duck_gain) * depth
+
+
+# A live session rebuilds its mixer when the tempo changes; the chime and noise bed stay the same.
+@functools.lru_cache(maxsize=4)
+def _chime(tone: ToneSettings, sample_rate: int) -> np.ndarray:
+    return chime_waveform(tone, sample_rate)
+
+
+@functools.lru_cache(maxsize=4)
+def _noise(tone: ToneSettings, sample_rate: int) -> np.ndarray:
+    return noise_loop(tone.noise, sample_rate, tone)
 
 
 def _ramp_at(ramp: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -9,13 +9,16 @@ k x cycle. Speech is placed at the start of its phase and never moves one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping, Sequence
 
 from assistant.library.model import Breathe, Breathing, Exercise, Listen, Pause, Say
 from assistant.library.validate import speech_seconds
 
 SpeechLength = Callable[[str], int]  # text -> clip length in samples
+# Per breathing block: (first cycle, scale of every phase) changes, in cycle order. "Slower" from
+# cycle 5 of block 0 is {0: [(5, 1.15)]}; cycles before the first change run at scale 1.
+Tempo = Mapping[int, Sequence[tuple[int, float]]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Timeline:
     sample_rate: int
     events: tuple[Event, ...]
     total_samples: int
+    step_starts: tuple[int, ...] = ()  # first sample of each step of the exercise, in order
 
     @property
     def seconds(self) -> float:
@@ -69,6 +73,11 @@ class Timeline:
 
     def of_kind(self, kind: str) -> list[Event]:
         return [event for event in self.events if event.kind == kind]
+
+    def with_event(self, event: Event) -> "Timeline":
+        """This timeline with one more event (e.g. a repeated instruction), still sorted."""
+        events = sorted(self.events + (event,), key=lambda e: (e.start, _KIND_ORDER[e.kind]))
+        return replace(self, events=tuple(events), total_samples=max(self.total_samples, event.end))
 
     def to_json(self) -> dict:
         """The timeline in the JSON form `grounding render --timeline` writes."""
@@ -88,15 +97,26 @@ def estimated_speech_length(settings: TimelineSettings) -> SpeechLength:
     return length
 
 
-def plan(exercise: Exercise, settings: TimelineSettings = TimelineSettings(), speech_length: SpeechLength | None = None) -> Timeline:
-    """Lay an exercise out as a timeline; `speech_length` gives each text's clip length in samples."""
+def plan(
+    exercise: Exercise,
+    settings: TimelineSettings = TimelineSettings(),
+    speech_length: SpeechLength | None = None,
+    tempo: Tempo | None = None,
+) -> Timeline:
+    """Lay an exercise out as a timeline; `speech_length` gives each text's clip length in samples.
+
+    `tempo` slows or quickens breathing blocks from a given cycle on; everything
+    before the first changed cycle is exactly as it would be without it.
+    """
     speech_length = speech_length or estimated_speech_length(settings)
     rate = settings.sample_rate
     events: list[Event] = []
     cursor = round(settings.lead_in_seconds * rate)
     gap = round(settings.gap_after_speech_seconds * rate)
     block_index = 0
+    step_starts = []
     for step in exercise.steps:
+        step_starts.append(cursor)
         if isinstance(step, Say):
             length = speech_length(step.text)
             events.append(Event("speech", cursor, cursor + length, text=step.text))
@@ -111,7 +131,8 @@ def plan(exercise: Exercise, settings: TimelineSettings = TimelineSettings(), sp
             events.append(Event("listen", cursor, end))
             cursor = end
         elif isinstance(step, Breathe):
-            block_events, cursor = plan_breathing(step.breathing, cursor, block_index, settings, speech_length)
+            changes = (tempo or {}).get(block_index, ())
+            block_events, cursor = plan_breathing(step.breathing, cursor, block_index, settings, speech_length, changes)
             events.extend(block_events)
             block_index += 1
             # Leave the tone's fade and the last prompt room before anything else is said.
@@ -122,7 +143,7 @@ def plan(exercise: Exercise, settings: TimelineSettings = TimelineSettings(), sp
     # Sound that runs past the planned end (a long last clip) extends the session rather than being cut.
     total = max([total] + [event.end for event in events])
     events.sort(key=lambda event: (event.start, _KIND_ORDER[event.kind]))
-    return Timeline(sample_rate=rate, events=tuple(events), total_samples=total)
+    return Timeline(sample_rate=rate, events=tuple(events), total_samples=total, step_starts=tuple(step_starts))
 
 
 _KIND_ORDER = {"phase": 0, "chime": 1, "speech": 2, "listen": 3, "pause": 4}
@@ -134,6 +155,7 @@ def plan_breathing(
     block_index: int,
     settings: TimelineSettings,
     speech_length: SpeechLength,
+    tempo_changes: Sequence[tuple[int, float]] = (),
 ) -> tuple[list[Event], int]:
     """Events for one breathing block starting at `start_sample`; returns them and the block's end sample."""
     rate = settings.sample_rate
@@ -144,9 +166,22 @@ def plan_breathing(
         offsets_seconds.append(offset)
         offset += phase.seconds
     cycle_seconds = breathing.cycle_seconds
+    # Start time (seconds into the block) and scale of each cycle. Within a stretch of one
+    # tempo a cycle's start is one multiplication from the stretch's start, so a tempo
+    # change adds one rounding at most, never one per cycle.
+    cycle_start_seconds, cycle_scale = [], []
+    stretch_start_cycle, stretch_start_seconds, scale = 0, 0.0, 1.0
+    changes = dict(tempo_changes)
+    for cycle in range(breathing.cycles + 1):
+        if cycle in changes:
+            stretch_start_seconds += (cycle - stretch_start_cycle) * cycle_seconds * scale
+            stretch_start_cycle, scale = cycle, changes[cycle]
+        cycle_start_seconds.append(stretch_start_seconds + (cycle - stretch_start_cycle) * cycle_seconds * scale)
+        cycle_scale.append(scale)
 
     def at(cycle: int, offset_seconds: float) -> int:
-        return start_sample + round(rate * (cycle * cycle_seconds + offset_seconds))
+        seconds = cycle_start_seconds[cycle] + offset_seconds * cycle_scale[cycle]
+        return start_sample + round(rate * seconds)
 
     events: list[Event] = []
     for cycle in range(breathing.cycles):
