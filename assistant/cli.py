@@ -89,6 +89,75 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Play one exercise live: one output stream, keys, pacer and captions."""
+    from assistant.library.loader import load_library
+    from assistant.live import RunOptions, run_exercise
+
+    library = load_library(warn=_warn)
+    exercise = library.get(args.id)
+    options = RunOptions(
+        sample_rate=args.sample_rate,
+        speech=not args.no_speech,
+        output_device=_device(args.output_device),
+        volume=args.volume,
+        pacer=not args.no_pacer,
+        bedside=args.bedside,
+        sleep_timer_minutes=args.sleep_timer,
+        log=args.log,
+    )
+    voice = None
+    if options.speech:
+        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=args.voice, words_per_minute=round(args.words_per_minute))))
+    print(f"{exercise.title}. {exercise.summary}".strip(), file=sys.stderr)
+    for caution in exercise.cautions:
+        print(f"  · {caution}", file=sys.stderr)
+    summary = run_exercise(exercise, options, voice, warn=_warn)
+    minutes = _format_seconds(summary.played_seconds)
+    how = "completed" if summary.completed else "stopped"
+    cycles = f", {summary.cycles_completed} breathing cycles" if summary.cycles_completed else ""
+    print(f"{exercise.title}: {how} after {minutes}{cycles}; {summary.underflows} audio dropouts.", file=sys.stderr)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """List the audio output devices `--output-device` accepts."""
+    from assistant.devices import list_output_devices
+
+    for device in list_output_devices():
+        mark = "*" if device["is_default"] else " "
+        print(f"{mark} {device['index']:>3}  {device['name']}  ({device['channels']} ch, {device['default_samplerate']:.0f} Hz)")
+    return 0
+
+
+def _device(text: str | None) -> str | int | None:
+    if text is None:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def _volume(text: str) -> float:
+    try:
+        volume = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1") from None
+    if not 0.0 < volume <= 1.0:
+        raise argparse.ArgumentTypeError("choose a volume above 0 and at most 1 (1 is the designed level)")
+    return volume
+
+
+def _minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes") from None
+    if not 0.0 < minutes <= 480.0:
+        raise argparse.ArgumentTypeError("choose a sleep timer between 0 and 480 minutes")
+    return minutes
+
+
 def _write_json_atomically(path: Path, data: dict) -> None:
     import os
     import tempfile
@@ -152,6 +221,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
     p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("run", help="play an exercise live, with a pacer and keyboard controls", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("id", help="the exercise id (see `grounding list`)")
+    p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
+    p.add_argument("--no-speech", action="store_true", help="tones, chimes and captions only")
+    p.add_argument("--output-device", default=None, help="output device name (part of it) or index; see `grounding devices`")
+    p.add_argument("--volume", type=_volume, default=None, help="0-1; default 1, or 0.5 in bedside mode")
+    p.add_argument("--no-pacer", action="store_true", help="print captions as lines instead of drawing the pacer")
+    p.add_argument("--bedside", action="store_true", help="quieter, 30 s fade-in, fade-out over the last minute, soft chimes")
+    p.add_argument("--sleep-timer", type=_minutes, default=None, metavar="MINUTES", help="fade out and stop after this many minutes")
+    p.add_argument("--log", action="store_true", help="add date, exercise, duration and completion to a local session log (never audio or words)")
+    p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("devices", help="list audio output devices")
+    p.set_defaults(func=cmd_devices)
     return parser
 
 

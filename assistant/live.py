@@ -1,0 +1,210 @@
+"""`grounding run`: one exercise played live through the output stream, with keys, pacer and captions.
+
+Threads: the output player's feeder pulls blocks from the Session; a speech
+thread renders clips ahead of need and hands them to the Session; a key thread
+turns keypresses into Session controls; the main thread draws the pacer and
+waits. The Session owns all timing: nothing here sleeps to schedule sound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, TextIO
+
+from assistant.audio.mixer import MixSettings
+from assistant.audio.timeline import TimelineSettings
+from assistant.audio.tones import ToneSettings
+from assistant.errors import SpeechUnavailableError
+from assistant.library.model import Exercise, Say
+from assistant.pacer import HELP_LINE, pacer_lines
+from assistant.session import Session, Summary
+from assistant.session_audio import SessionAudio, spoken_texts
+from assistant.speech.voice import Voice
+
+BEDSIDE_OUTRO = "Rest now. There is nothing more you need to do."
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `grounding run` was asked for."""
+
+    sample_rate: int = 44100
+    speech: bool = True
+    output_device: str | int | None = None
+    volume: float | None = None  # 0..1; None = 1 (or the bedside default)
+    pacer: bool = True
+    bedside: bool = False
+    sleep_timer_minutes: float | None = None
+    log: bool = False
+
+
+def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
+    """The exercise with the settings `run` plays it with (bedside mode: slow fades, softer chimes, a gentle close)."""
+    tone, mix = ToneSettings(), MixSettings()
+    if options.bedside:
+        exercise = _with_bedside_outro(exercise)
+        # Chimes well under the tone; the whole session fades in over 30 s and out over the last 60 s.
+        tone = ToneSettings(chime_peak_dbfs=tone.peak_dbfs - 8.0)
+        mix = MixSettings(fade_in_seconds=30.0, fade_out_seconds=60.0)
+    return SessionAudio(exercise, TimelineSettings(sample_rate=options.sample_rate), tone, mix)
+
+
+def _with_bedside_outro(exercise: Exercise) -> Exercise:
+    from dataclasses import replace
+
+    return replace(exercise, steps=exercise.steps + (Say(BEDSIDE_OUTRO),))
+
+
+def render_speech_ahead(session: Session, voice: Voice, stop: threading.Event, warn: Callable[[str], None]) -> None:
+    """Render every text in the order it is first spoken and hand each clip to the session."""
+    for text in spoken_texts(session.audio.exercise):
+        if stop.is_set():
+            return
+        try:
+            clip = voice.render(text, session.rate)
+        except SpeechUnavailableError as exc:
+            warn(f"speech stopped working, so the session goes on with tones and captions: {exc}")
+            return
+        session.add_clip(text, clip)
+
+
+class KeyReader:
+    """Reads single keys from a terminal in cbreak mode and maps them to session controls."""
+
+    ESCAPES = {"\x1b[A": "+", "\x1b[B": "-", "\x1b[C": "f", "\x1b[D": "s"}
+
+    def __init__(self, session: Session, stream: TextIO = sys.stdin):
+        self.session = session
+        self.stream = stream
+        self.stop = threading.Event()
+        self.actions: dict[str, Callable[[], None]] = {
+            " ": session.toggle_pause,
+            "p": session.toggle_pause,
+            "s": session.slower,
+            "f": session.faster,
+            "r": session.repeat,
+            "n": session.skip,
+            "+": session.volume_up,
+            "=": session.volume_up,
+            "-": session.volume_down,
+            "q": session.stop,
+        }
+
+    def handle(self, key: str) -> None:
+        action = self.actions.get(self.ESCAPES.get(key, key).lower())
+        if action:
+            action()
+
+    def run(self) -> None:
+        import termios
+        import tty
+
+        fd = self.stream.fileno()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)
+            while not self.stop.is_set():
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    continue
+                key = os.read(fd, 8).decode("utf-8", "ignore")
+                if key:
+                    self.handle(key)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+class PacerView:
+    """Draws the pacer in place on a terminal, or prints captions as plain lines without one."""
+
+    def __init__(self, out: TextIO, interactive: bool, show_pacer: bool):
+        self.out = out
+        self.interactive = interactive and show_pacer
+        self.last_caption: str | None = None
+        self.drawn = False
+
+    def show(self, snapshot) -> None:
+        if self.interactive:
+            lines = pacer_lines(snapshot)
+            if self.drawn:
+                self.out.write(f"\x1b[{len(lines)}F")
+            self.out.write("".join(f"\x1b[2K{line}\n" for line in lines))
+            self.drawn = True
+        elif snapshot.caption and snapshot.caption != self.last_caption:
+            self.out.write(f"{snapshot.caption}\n")
+        self.last_caption = snapshot.caption
+        self.out.flush()
+
+
+def write_session_log(summary: Summary) -> Path:
+    """Append one line (date, exercise, duration, completed) to the local session log; never audio or words."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    path = Path(base) / "grounding" / "sessions.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "exercise": summary.exercise_id,
+        "seconds": round(summary.played_seconds, 1),
+        "completed": summary.completed,
+    }
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    return path
+
+
+def run_exercise(
+    exercise: Exercise,
+    options: RunOptions,
+    voice: Voice | None,
+    warn: Callable[[str], None],
+    out: TextIO = sys.stdout,
+) -> Summary:
+    """Play one exercise live until it ends, is stopped, or a signal arrives; returns its summary."""
+    from assistant.devices import OutputPlayer
+
+    audio = session_audio_for(exercise, options)
+    volume = options.volume if options.volume is not None else (0.5 if options.bedside else 1.0)
+    session = Session(audio, volume=volume, notify=lambda message: warn(message))
+    if options.sleep_timer_minutes:
+        session.stop_after(options.sleep_timer_minutes * 60.0)
+
+    stop_speech = threading.Event()
+    if voice is not None:
+        threading.Thread(
+            target=render_speech_ahead, args=(session, voice, stop_speech, warn), name="speech-ahead", daemon=True
+        ).start()
+
+    # Ctrl-C and SIGTERM fade out and end cleanly instead of cutting the sound.
+    previous = {sig: signal.signal(sig, lambda *_: session.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    is_tty = out.isatty() and sys.stdin.isatty()
+    keys = KeyReader(session) if sys.stdin.isatty() else None
+    view = PacerView(out, interactive=is_tty, show_pacer=options.pacer)
+    player = OutputPlayer(session.pull, sample_rate=audio.sample_rate, device=options.output_device)
+    key_thread = threading.Thread(target=keys.run, name="keys", daemon=True) if keys is not None else None
+    try:
+        if key_thread is not None:
+            key_thread.start()
+            print(HELP_LINE, file=out)
+        player.start()
+        while not player.wait(timeout=0.1):
+            view.show(session.snapshot(player.frames_played))
+    finally:
+        stop_speech.set()
+        if key_thread is not None:
+            keys.stop.set()
+            key_thread.join(timeout=1.0)  # it restores the terminal mode on its way out
+        player.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summary = session.summary(underflows=player.underflows)
+    if options.log:
+        write_session_log(summary)
+    return summary
