@@ -354,3 +354,16 @@ def test_unknown_noise_kind_names_the_valid_ones():
         noise_loop("violet", 16000, SETTINGS)
     with pytest.raises(ValueError, match="pink, brown"):
         ToneSettings(noise="white")
+
+
+def test_top_up_inhale_keeps_rising():
+    """Two inhales in a row (cyclic sighing) share the glide: the top-up still rises to the top."""
+    rate = 16000
+    settings = ToneSettings()
+    block = plan_tone_block([("inhale", 0, 3 * rate), ("inhale", 3 * rate, 4 * rate), ("exhale", 4 * rate, 11 * rate)], settings, rate)
+    first, top_up, exhale = block.segments
+    assert first.start_hz == settings.low_hz
+    assert settings.low_hz < first.end_hz < settings.high_hz
+    assert top_up.start_hz == first.end_hz and top_up.end_hz == settings.high_hz
+    assert first.end_hz == pytest.approx(settings.low_hz + 0.75 * (settings.high_hz - settings.low_hz))
+    assert exhale.end_hz == settings.low_hz

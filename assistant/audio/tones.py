@@ -253,6 +253,37 @@ def _starting_hz(phases: Sequence[tuple[str, int, int]], settings: ToneSettings)
     return settings.low_hz
 
 
+def _phase_targets_hz(phases: Sequence[tuple[str, int, int]], settings: ToneSettings, start_hz: float) -> list[float]:
+    """The pitch each phase ends on.
+
+    An inhale ends at high_hz and an exhale at low_hz, holds stay level. Back-to-back
+    phases of the same direction (cyclic sighing's inhale and top-up inhale) share one
+    glide in proportion to their lengths, so the top-up still rises instead of sounding
+    like a hold.
+    """
+    end_hz = {"inhale": settings.high_hz, "exhale": settings.low_hz}
+    targets: list[float] = []
+    current_hz = start_hz
+    index = 0
+    while index < len(phases):
+        name = phases[index][0]
+        if name not in end_hz:
+            targets.append(current_hz)
+            index += 1
+            continue
+        run_end = index
+        while run_end + 1 < len(phases) and phases[run_end + 1][0] == name:
+            run_end += 1
+        run_start_sample, run_end_sample = phases[index][1], phases[run_end][2]
+        run_samples = max(1, run_end_sample - run_start_sample)
+        for _, _, end in phases[index : run_end + 1]:
+            share = (end - run_start_sample) / run_samples
+            targets.append(current_hz + (end_hz[name] - current_hz) * share)
+        current_hz = end_hz[name]
+        index = run_end + 1
+    return targets
+
+
 def plan_tone_block(
     phases: Sequence[tuple[str, int, int]], settings: ToneSettings, sample_rate: int
 ) -> ToneBlock:
@@ -273,14 +304,12 @@ def plan_tone_block(
             )
         previous_end = end
 
-    targets_hz = {"inhale": settings.high_hz, "exhale": settings.low_hz}
     current_hz = _starting_hz(phases, settings)
     phase_radians = 0.0
     segments = []
-    for name, start, end in phases:
+    for (name, start, end), target_hz in zip(phases, _phase_targets_hz(phases, settings, current_hz)):
         if end == start:
             continue
-        target_hz = targets_hz.get(name, current_hz)
         segment = GlideSegment(int(start), int(end), current_hz, target_hz, phase_radians)
         segments.append(segment)
         phase_radians = segment.end_phase_radians(sample_rate)
