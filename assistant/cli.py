@@ -64,6 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     """Render an exercise to a WAV file exactly as it would play, optionally with its timeline as JSON."""
     from assistant.audio.timeline import TimelineSettings
+    from assistant.audio.tones import ToneSettings
     from assistant.audio.wavio import write_wav_blocks
     from assistant.library.loader import load_library
     from assistant.session_audio import prepare, render_all
@@ -76,7 +77,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
 
         voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=args.voice, words_per_minute=round(args.words_per_minute))))
-    session = prepare(exercise, voice, settings, warn=_warn)
+    session = prepare(exercise, voice, settings, tone=ToneSettings(noise=args.noise), warn=_warn)
     write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
     if args.timeline:
         _write_json_atomically(Path(args.timeline), session.timeline.to_json())
@@ -105,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bedside=args.bedside,
         sleep_timer_minutes=args.sleep_timer,
         log=args.log,
+        noise=args.noise,
     )
     voice = None
     if options.speech:
@@ -220,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-speech", action="store_true", help="tones and chimes only, no spoken guidance")
     p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
     p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("run", help="play an exercise live, with a pacer and keyboard controls", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -234,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", action="store_true", help="add date, exercise, duration and completion to a local session log (never audio or words)")
     p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
     p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("devices", help="list audio output devices")

@@ -44,16 +44,17 @@ class RunOptions:
     bedside: bool = False
     sleep_timer_minutes: float | None = None
     log: bool = False
+    noise: str | None = None  # "pink" or "brown" noise bed under the tone
 
 
 def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
     """The exercise with the settings `run` plays it with (bedside mode: slow fades, softer chimes, a gentle close)."""
-    tone, mix = ToneSettings(), MixSettings()
+    tone, mix = ToneSettings(noise=options.noise), MixSettings()
     if options.bedside:
         if exercise.kind != "sleep":  # a sleep script already ends softly, in its own words
             exercise = _with_bedside_outro(exercise)
         # Chimes well under the tone; the whole session fades in over 30 s and out over the last 60 s.
-        tone = ToneSettings(chime_peak_dbfs=tone.peak_dbfs - 8.0)
+        tone = ToneSettings(noise=options.noise, chime_peak_dbfs=tone.peak_dbfs - 8.0)
         mix = MixSettings(fade_in_seconds=30.0, fade_out_seconds=60.0)
     return SessionAudio(exercise, TimelineSettings(sample_rate=options.sample_rate), tone, mix)
 
