@@ -140,26 +140,6 @@ def _device(text: str | None) -> str | int | None:
     return int(text) if text.isdigit() else text
 
 
-def _volume(text: str) -> float:
-    try:
-        volume = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1") from None
-    if not 0.0 < volume <= 1.0:
-        raise argparse.ArgumentTypeError("choose a volume above 0 and at most 1 (1 is the designed level)")
-    return volume
-
-
-def _minutes(text: str) -> float:
-    try:
-        minutes = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes") from None
-    if not 0.0 < minutes <= 480.0:
-        raise argparse.ArgumentTypeError("choose a sleep timer between 0 and 480 minutes")
-    return minutes
-
-
 def _write_json_atomically(path: Path, data: dict) -> None:
     import os
     import tempfile
@@ -185,15 +165,26 @@ def _sample_rate(text: str) -> int:
     return rate
 
 
-def _words_per_minute(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of words per minute") from None
-    # espeak-ng cannot go slower than about 92 words a minute (its rate 80).
-    if not 92 <= rate <= 220:
-        raise argparse.ArgumentTypeError("choose a speech rate between 92 and 220 words per minute (guidance sits at 100-130)")
-    return rate
+def _bounded(unit: str, low: float, high: float, advice: str, low_inclusive: bool = True):
+    """An argparse type: a number of `unit` within [low, high] (or (low, high]), else a message with advice."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number of {unit}") from None
+        too_low = value < low if low_inclusive else value <= low
+        if too_low or value > high or value != value:
+            raise argparse.ArgumentTypeError(advice)
+        return value
+
+    return parse
+
+
+# espeak-ng cannot go slower than about 92 words a minute (its rate 80).
+_words_per_minute = _bounded("words per minute", 92, 220, "choose a speech rate between 92 and 220 words per minute (guidance sits at 100-130)")
+_volume = _bounded("volume (0-1)", 0.0, 1.0, "choose a volume above 0 and at most 1 (1 is the designed level)", low_inclusive=False)
+_minutes = _bounded("minutes", 0.0, 480.0, "choose a sleep timer between 0 and 480 minutes", low_inclusive=False)
 
 
 def build_parser() -> argparse.ArgumentParser:

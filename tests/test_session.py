@@ -134,6 +134,13 @@ def test_tempo_change_keeps_the_audio_continuous():
     assert np.abs(np.diff(played)).max() <= smoothest_possible(audio)
 
 
+def cycle_lengths(timeline):
+    lengths = {}
+    for e in timeline.of_kind("phase"):
+        lengths[e.cycle] = lengths.get(e.cycle, 0) + e.end - e.start
+    return lengths
+
+
 def test_faster_and_slower_stay_within_bounds():
     """Repeated 'slower' stops at three steps, 'faster' never passes 10 breaths a minute."""
     messages = []
@@ -141,18 +148,12 @@ def test_faster_and_slower_stay_within_bounds():
     for _ in range(6):
         session.slower()
     session.pull(BLOCK)
-    cycle_samples = {}
-    for e in session.timeline.of_kind("phase"):
-        cycle_samples[e.cycle] = cycle_samples.get(e.cycle, 0) + e.end - e.start
-    assert max(cycle_samples.values()) == pytest.approx(10 * RATE * 1.15**3, abs=3)
+    assert max(cycle_lengths(session.timeline).values()) == pytest.approx(10 * RATE * 1.15**3, abs=3)
     assert "This is as slow as it goes." in messages
     for _ in range(12):
         session.faster()
     session.pull(BLOCK)
-    cycle_samples = {}
-    for e in session.timeline.of_kind("phase"):
-        cycle_samples[e.cycle] = cycle_samples.get(e.cycle, 0) + e.end - e.start
-    assert min(cycle_samples.values()) >= 6.0 * RATE - 3  # 10 breaths/min = 6 s cycles
+    assert min(cycle_lengths(session.timeline).values()) >= 6.0 * RATE - 3  # 10 breaths/min = 6 s cycles
     assert "This is as quick as it goes." in messages
 
 
