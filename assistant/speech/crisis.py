@@ -1,0 +1,527 @@
+"""Crisis language in a transcript, direct or indirect, as a recognizer writes it. Tuned for recall.
+
+Missing "everyone would be better off without me" is the worst failure this
+product can have; showing crisis resources to someone who did not need them is
+a small one. So the patterns are broad, and when a phrase is truly ambiguous
+("I can't go on like this", "I hate my life") it counts as crisis.
+
+How it works, and why it lives in code rather than YAML (nobody should be able
+to switch it off by editing a data file):
+
+1. The text is normalised (`transcript.normalize`): lower case, contractions
+   expanded, punctuation gone. It is checked whole and clause by clause (so
+   "I can't go on." ends where the speaker ended it), each both as heard and
+   with filler words ("just", "like", "um", "really") taken out.
+2. Benign figures of speech are masked first: "dead tired", "to die for",
+   "end the session", "killed myself laughing", "cut myself shaving"... A mask
+   only blanks its own words, so "this traffic is killing me and I want to
+   die" is still caught by the rest of the sentence.
+3. Regex patterns, grouped by category, with word boundaries, optional small
+   words and the spellings a recognizer produces ("kill my self", "cell harm",
+   "end it al", "im", "dont", "over dose").
+
+Categories: suicidal, self-harm, overdose, unsafe, burden, goodbye, hopeless.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.speech.transcript import normalize, split_clauses
+
+
+@dataclass(frozen=True)
+class CrisisMatch:
+    """What fired: the words matched (normalised) and the kind of crisis language they are."""
+
+    phrase: str  # the part of the (normalised) text that matched
+    category: str  # one of CATEGORIES
+
+
+CATEGORIES = ("suicidal", "self-harm", "overdose", "unsafe", "burden", "goodbye", "hopeless")
+
+# --- building blocks -------------------------------------------------------------------------------
+
+_END = r"(?=\s*$)"  # end of the clause: the speaker stopped there
+_ANYMORE = r"(?:anymore|any\s+longer|no\s+more|no\s+longer|much\s+longer)"
+_ME = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self|himself|herself|themselves|themself|yourself)"
+_MYSELF = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self)"
+_MEDS = (
+    r"(?:pills?|tablets?|meds|medications?|medicines?|pain\s*killers?|sleeping\s+(?:pills?|tablets?)|"
+    r"tylenol|paracetamol|acetaminophen|ibuprofen|advil|aspirin|xanax|valium|ambien|oxy\w*|opioids?|"
+    r"insulin|anti\s*depressants?|sleep\s+aids?|benzos?)"
+)
+_LOTS = (
+    r"(?:a\s+bunch|bunch|(?:way\s+)?(?:too|to|two)\s+many|so\s+many|all|a\s+lot|lots|loads|a\s+load|"
+    r"a\s+handful|handful|handfuls|a\s+whole\s+bottle|the\s+whole\s+bottle|whole\s+bottle|a\s+bottle|the\s+bottle|"
+    r"the\s+rest|every\s+one|a\s+box|the\s+box|a\s+pack|a\s+packet|a\s+few\s+too\s+many|a\s+hundred|hundred|"
+    r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|\d{2,})"
+)
+_FAMILY = (
+    r"(?:my\s+(?:family|kids|children|son|daughter|mom|mum|mother|dad|father|parents|wife|husband|partner|"
+    r"sister|brother|friends|loved\s+ones|boyfriend|girlfriend)|everyone|everybody|you\s+all|all\s+of\s+you|"
+    r"the\s+people\s+i\s+love)"
+)
+_CANT_GO_ON = (
+    r"(?:go\s+on|keep\s+going|keep\s+living|go\s+on\s+living|keep\s+doing\s+this|carry\s+on|live|do\s+this|do\s+it|"
+    r"do\s+any\s+of\s+this|do\s+life|take\s+it|take\s+this|take\s+the\s+pain|handle\s+it|handle\s+this|"
+    r"handle\s+life|cope|bear\s+it|bear\s+this|stand\s+it|stand\s+this|stand\s+being\s+alive|stand\s+myself|"
+    r"face\s+(?:another\s+day|tomorrow|life|it)|fight|fight\s+this|keep\s+fighting|pretend|be\s+here|exist|"
+    r"feel\s+like\s+this|live\s+like\s+this|deal\s+with\s+(?:it|this|life))"
+)
+
+# --- benign figures of speech, masked before the patterns run --------------------------------------
+
+_BENIGN = [
+    re.compile(p)
+    for p in (
+        r"\bdead\s+(?:tired|end|battery|phone|serious|set|center|centre|last|wrong|silent|quiet|ahead|on|heat|"
+        r"weight|beat|bolt|asleep|easy|sure|right|boring|cute|funny|good|simple|broke)\b",
+        r"\bdie\s+(?:down|out|off|hard|young|trying)\b",
+        r"\b(?:die|dye|dying|dyed)\s+(?:(?:my|your|her|his|the|our|their|it|them|a)\s+)?(?:new\s+)?"
+        r"(?:hair|clothes|shirt|shirts|beard|fabric|eyebrows|wool|yarn|jeans|eggs|t\s+shirt|roots|tips|"
+        r"blue|red|pink|green|purple|black|blonde|brown)\b",
+        r"\bto\s+die\s+for\b",
+        r"\b(?:die|died|dying|dead)\s+(?:of|from|with)\s+(?:embarrassment|laughter|laughing|boredom|cuteness|envy|"
+        r"jealousy|curiosity|happiness|excitement|anticipation|suspense|hunger|thirst|heat)\b",
+        r"\b(?:die|died|dying)\s+laughing\b",
+        r"\bdying\s+to\b",
+        r"\brather\s+die\s+than\s+(?:go|going|eat|eating|wear|wearing|sit|sitting|watch|watching|be\s+seen|listen|"
+        r"work|working|do|doing|sing|singing|dance|dancing|run|running|drive|driving|call|calling|text|texting|"
+        r"talk|talking|attend|miss|missing|lose|losing|admit|apologi[sz]e|fly|flying|use|cook|clean)\b",
+        r"\b(?:kill|killed|killing)\s+(?:myself\s+)?laughing\b",
+        rf"\b(?:shot|shoot|shooting)\s+{_ME}\s+in\s+the\s+foot\b",
+        rf"\bcut\s+{_ME}\s+(?:some|a\s+little|a\s+bit\s+of)\s+slack\b",
+        rf"\b(?:hurt|hurting|killed|killing)\s+{_ME}\s+laughing\b",
+        r"\bkilling\s+(?:it|myself\s+(?:at\s+(?:the\s+gym|work)|working|studying|training|over\s+(?:this|that|the|my)\s+"
+        r"(?:project|report|essay|deadline|assignment|exam|exams|thesis|presentation|homework|taxes)))\b",
+        r"\bkill(?:ed|ing)?\s+(?:the\s+(?:lights?|engine|music|power|process|app|noise|tab|mood|vibe|motor)|time)\b",
+        r"\b(?:end|ending|ended|stop|stopping)\s+(?:the|this|that|our)\s+(?:session|exercise|call|meeting|day|game|"
+        r"song|movie|chapter|week|conversation|practice|breathing|recording|stream|lesson|class|timer|episode)\b",
+        r"\b(?:end|ending|ended|and)\s+(?:it|things)\s+with\s+(?:him|her|them|my\s+\w+)\b",
+        r"\bsuicide\s+(?:squad|doors?|mission|run|runs|pass|sprints?|bid|knot|drills?|burpees|lane|king)\b",
+        r"\bhopeless\s+(?:at|with|romantic|romantics|case)\b",
+        r"\bover\s*dos\w*\s+on\s+(?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|sun|sunshine|cheese|carbs|"
+        r"work|memes|pizza|christmas|cake|cookies|podcasts|screen\s+time|vitamin\s+\w+)\b",
+        r"\baccidentally\s+(?:hurt|cut|burned|burnt|injured|bruised)\s+myself\b",
+        r"\b(?:hurt|cut|burned|burnt|injured|bruised)\s+myself\s+(?:(?:badly|slightly|a\s+little|again)\s+)?"
+        r"(?:(?:while|when)\s+(?:i\s+(?:was\s+)?)?(?:cooking|shaving|chopping|cutting\s+\w+|running|climbing|skiing|"
+        r"skating|playing|lifting|gardening|working\s+out|hiking|fell|tripped|slipped|moving)|shaving|cooking|chopping|"
+        r"playing|running|lifting|skiing|falling|gardening|working\s+out|hiking|on\s+(?:a|the|some|my|this|that)\s+"
+        r"(?:paper|nail|glass|can|knife|fence|tin|lid|edge|corner|stove|oven|pan|iron|kettle|grill|bike|stairs|"
+        r"ice|table|door)|by\s+accident|at\s+(?:the\s+gym|work|practice|soccer|football|training|the\s+park|rugby))\b",
+        r"\b(?:took|take|taken|taking)\s+all\s+(?:of\s+)?my\s+(?:pills|meds|medication|medicine|vitamins|tablets)\s+"
+        r"(?:today|this\s+morning|on\s+time|as\s+prescribed|like\s+(?:the|my)\s+doctor|for\s+the\s+day|for\s+today|"
+        r"with\s+breakfast|with\s+dinner)\b",
+        r"\bout\s+of\s+this\s+world\b",
+    )
+]
+
+# --- the patterns ----------------------------------------------------------------------------------
+
+_PATTERNS: list[tuple[str, str]] = [
+    # Suicidal: killing oneself, ending one's life, wanting to die, methods.
+    ("suicidal", rf"\b(?:kill|kil|kills|killed|killing|killin)\s+{_ME}"),
+    ("suicidal", rf"\bkill\s+my{_END}"),  # "i want to kill my" with "self" lost
+    ("suicidal", rf"\b(?:want|going|wanted|planning|plan|about|ready|trying)\s+to\s+kill{_END}"),
+    ("suicidal", r"\b(?:end|ending|ended|take|taking|took|taken|end\s+in)\s+(?:my|me|mine)\s+(?:own\s+)?li(?:fe|ves)\b"),
+    ("suicidal", rf"\b(?:end|ending)\s+{_MYSELF}"),
+    ("suicidal", r"\b(?:end|ending|ended)\s+it\s+(?:all|al|awl|oll|alll|ol)\b"),
+    ("suicidal", r"\b(?:to|just|will|should|could|might|gonna)\s+(?:and|in)\s+it\s+(?:all|al)\b"),
+    (
+        "suicidal",
+        r"\b(?:want\s+to|going\s+to|ready\s+to|need\s+to|have\s+to|decided\s+to|deciding\s+to|plan\s+to|planning\s+to|"
+        r"about\s+to|thinking\s+about|think\s+about|thought\s+about|thinking\s+of|should|will|just|might|could)\s+"
+        r"(?:just\s+)?(?:end|ending|and)\s+(?:it|everything|things|this\s+life)\b"
+        r"(?=\s*$|\s+(?:now|tonight|today|soon|for\s+good|forever|once\s+and\s+for\s+all|already|right\s+now|this\s+time)\b)",
+    ),
+    (
+        "suicidal",
+        r"\b(?:suicid\w*|sucid\w*|suiscid\w*|suicyd\w*|suiside\w*|suecide|sooicide|su\s+icide|sui\s+cide|"
+        r"sue\s+aside|sue\s+a\s+side|sue\s+side|soo\s+aside)\b",
+    ),
+    (
+        "suicidal",
+        r"\b(?:want|wants|wanted|wanting|wish|wishing|ready|prefer|deserve|deserves|like|hope|hoping|rather|"
+        r"plan|planning|trying|tried|going\s+to\s+go)\s+(?:to\s+)?(?:just\s+|simply\s+|really\s+|honestly\s+|"
+        r"finally\s+|all\s+)?(?:die|dye|di)\b",
+    ),
+    ("suicidal", r"\blet\s+me\s+(?:just\s+)?die\b"),
+    ("suicidal", r"\b(?:hope|hoping|wish|pray|praying)\s+(?:that\s+)?i\s+(?:just\s+)?(?:would\s+|will\s+|could\s+)?die\b"),
+    ("suicidal", r"\bkms\b|\bun\s*alive\s+(?:myself|me|my\s+self)\b|\bunaliv\w*"),
+    ("suicidal", r"\b(?:want|wish|ready)\s+to\s+be\s+gone\b(?!\s+(?:by|before|for|from|at|in|on|when|until|till))"),
+    (
+        "suicidal",
+        r"\bwish(?:ing|ed)?\s+(?:that\s+)?(?:i|id)\s+(?:\w+\s+){0,3}?(?:dead|die|died|never\s+(?:been\s+)?born|"
+        r"not\s+(?:been\s+)?born|not\s+exist|not\s+alive|disappear|gone\s+forever|were\s+gone|was\s+gone|"
+        r"stop\s+existing|not\s+wake\s+up|never\s+wake\s+up)\b",
+    ),
+    ("suicidal", r"\b(?:want|wanted|ready|going|trying|try|deserve)\s+to\s+be\s+dead\b"),
+    ("suicidal", r"\b(?:better\s+off|rather\s+be|sooner\s+be|i\s+should\s+be|i\s+ought\s+to\s+be|be\s+better)\s+dead\b"),
+    (
+        "suicidal",
+        r"\bi\s+(?:should|ought\s+to)\s+(?:just\s+)?(?:die|not\s+be\s+(?:alive|here|around)|not\s+exist|"
+        r"never\s+have\s+been\s+born|have\s+died)\b",
+    ),
+    (
+        "suicidal",
+        r"\b(?:do|does)\s+not\s+want\s+to\s+(?:be\s+alive|exist|be\s+on\s+this\s+(?:earth|planet)|"
+        r"be\s+in\s+this\s+world|go\s+on\s+living|keep\s+living|live\s+anymore|live\s+any\s+longer)\b",
+    ),
+    (
+        "suicidal",
+        rf"\b(?:do|does)\s+not\s+want\s+to\s+(?:be|stay)\s+(?:here|around){_END}",
+    ),
+    (
+        "suicidal",
+        rf"\b(?:do|does)\s+not\s+want\s+to\s+(?:be|stay)\s+(?:here|around)\s+(?:{_ANYMORE}|now|forever|at\s+all|ever\s+again)\b",
+    ),
+    (
+        "suicidal",
+        r"\bdo\s+not\s+want\s+to\s+live\b(?!\s+(?:in|with|near|at|on|there|here|somewhere|someplace|together|"
+        r"alone|abroad|close|far|downtown|by|next|without\s+(?:a|the)))",
+    ),
+    ("suicidal", r"\bno\s+longer\s+want\s+to\s+(?:live|be\s+alive|be\s+here|exist)\b"),
+    (
+        "suicidal",
+        rf"\b(?:do|does)\s+not\s+want\s+to\s+wake\s+up(?:\s+(?:tomorrow|again|ever\s+again|anymore|in\s+the\s+morning))?{_END}",
+    ),
+    ("suicidal", r"\b(?:want|wanted|need)\s+to\s+stop\s+(?:living|existing)\b"),
+    ("suicidal", r"\bwant\s+out\s+of\s+(?:this\s+)?life\b"),
+    (
+        "suicidal",
+        r"\b(?:think|thinking|thought|thoughts)\s+(?:about|of)\s+(?:dying|death|ending\s+(?:it|my\s+life|things|"
+        r"everything)|not\s+(?:being\s+(?:here|alive|around)|existing|waking\s+up)|killing\s+myself)\b",
+    ),
+    (
+        "suicidal",
+        r"\bno\s+(?:reason|point|purpose|will)\s+(?:to|in|for)\s+(?:live|living|life|go\s+on|going\s+on|"
+        r"keep\s+(?:going|living)|stay(?:ing)?\s+alive|be(?:ing)?\s+alive|be(?:ing)?\s+here|exist(?:ing)?)\b",
+    ),
+    ("suicidal", r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b"),
+    ("suicidal", r"\b(?:lost|losing|lose)\s+(?:the|my)\s+will\s+to\s+live\b"),
+    ("suicidal", r"\b(?:life\s+is\s+|is\s+)?not\s+worth\s+living\b|\blife\s+is\s+not\s+worth\s+it\b"),
+    (
+        "suicidal",
+        rf"\b(?:hang|hanging|hanged|hung|drown|drowning|shoot|shooting|shot|stab|stabbing|poison|poisoning|gas|"
+        rf"suffocate|suffocating|strangle|electrocute)\s+{_ME}",
+    ),
+    ("suicidal", r"\b(?:slit|slitting|cut|cutting|slash|slashing)\s+(?:my|me|his|her)\s+(?:own\s+)?wrists?\b"),
+    (
+        "suicidal",
+        r"\b(?:jump|jumping|jumped|throw\s+myself|throwing\s+myself|threw\s+myself)\s+(?:off|from|in\s+front\s+of)\s+"
+        r"(?:a\s+|the\s+|this\s+|that\s+|my\s+)?(?:bridge|roof|rooftop|building|balcony|cliff|ledge|window|tower|"
+        r"overpass|train|car|bus|truck|traffic|parking\s+garage)\b",
+    ),
+    (
+        "suicidal",
+        r"\b(?:step|stepping|walk|walking|run|running)\s+(?:in\s+front\s+of|into)\s+(?:a\s+|the\s+)?"
+        r"(?:train|car|bus|truck|traffic|oncoming\s+traffic)\b",
+    ),
+    (
+        "suicidal",
+        r"\b(?:drive|driving|drove|crash|crashing)\s+(?:my\s+car\s+)?(?:off|into)\s+(?:a\s+|the\s+)?"
+        r"(?:cliff|bridge|wall|tree|river|lake|oncoming\s+traffic)\b|\bcrash\s+my\s+car\s+on\s+purpose\b",
+    ),
+    # Overdose and pills.
+    ("overdose", r"\b(?:over\s*dos\w*)\b"),
+    ("overdose", r"\b(?:going\s+to|want\s+to|about\s+to|might|i)\s+o\s*d\b"),
+    (
+        "overdose",
+        rf"\b(?:took|take|taking|taken|swallowed|swallow|swallowing|popped|pop|popping|downed|ate|eat|eaten)\s+"
+        rf"(?:\w+\s+){{0,2}}?{_LOTS}\s+(?:of\s+)?(?:(?:my|the|those|these|his|her|them|moms|mums|dads)\s+)?"
+        rf"(?:\w+\s+)?{_MEDS}",
+    ),
+    ("overdose", rf"\bwhole\s+bottle\s+of\s+(?:\w+\s+)?{_MEDS}"),
+    (
+        "overdose",
+        rf"\b(?:saving|saved|stockpiling|stockpiled|hoarding|hoarded|collecting|stashing|stashed)\s+(?:up\s+)?"
+        rf"(?:(?:my|some|all\s+my|all\s+the|the|a\s+lot\s+of|enough)\s+)?{_MEDS}|\b{_MEDS}\s+(?:saved|stashed)\s+up\b|"
+        rf"\benough\s+{_MEDS}\s+to\b",
+    ),
+    ("overdose", rf"\b{_MEDS}\s+(?:and|with)\s+(?:alcohol|vodka|wine|whiskey|booze|beer|drinks?|liquor)\b"),
+    (
+        "overdose",
+        r"\b(?:swallowed|took|taken)\s+(?:everything|all)\s+(?:in|from)\s+(?:the|my)\s+(?:medicine\s+)?"
+        r"(?:cabinet|cupboard|drawer)\b",
+    ),
+    # Self-harm.
+    (
+        "self-harm",
+        rf"\b(?:hurt|hurts|hurting|harm|harms|harming|harmed|cut|cuts|cutting|burn|burns|burning|burned|burnt|"
+        rf"injure|injuring|injured|punish|punishing|starve|starving|bruise|bruising|carve|carving|mutilate|"
+        rf"mutilating)\s+{_ME}",
+    ),
+    ("self-harm", r"\b(?:self|cell|sell|shelf|sel|celf)\s*(?:harm\w*|injur\w*|mutilat\w*)\b"),
+    (
+        "self-harm",
+        r"\b(?:cut|cuts|cutting|slice|slicing|burn|burning|carve|carving)\s+(?:my|me)\s+(?:arms?|thighs?|legs?|"
+        r"skin|stomach|body)\b(?!\s+(?:on|while|when|at|shaving|cooking|by\s+accident|accidentally))",
+    ),
+    (
+        "self-harm",
+        rf"\b(?:i|am|been|started|start|keep|kept|back\s+to|urge\s+to|urges\s+to|want\s+to|wanted\s+to|need\s+to|"
+        rf"going\s+to|tempted\s+to)\s+(?:cut|cutting)(?:\s+again)?{_END}",
+    ),
+    ("self-harm", r"\bcutting\s+again\b"),
+    ("self-harm", rf"\b(?:going|want|need|urge|urges|tempted|trying\s+not|try\s+not)\s+to\s+(?:hurt|harm){_END}"),
+    # Not safe right now.
+    (
+        "unsafe",
+        r"\bi\s+(?:am|feel)\s+not\s+safe\b(?!\s+(?:driving|to\s+drive|walking|at\s+night|on\s+(?:the|these|this|that)\s+"
+        r"(?:roads?|ice|bridge|bike|ladder)|in\s+(?:the|this|that|my)\s+(?:car|neighbou?rhood|area|city|building|"
+        r"weather|storm)|around\s+(?:dogs|the\s+dog|spiders|heights)))",
+    ),
+    (
+        "unsafe",
+        r"\b(?:do\s+not|not)\s+feel(?:ing)?\s+safe\b(?!\s+(?:driving|to\s+drive|walking|at\s+night|eating|flying|"
+        r"taking|using|on\s+(?:the|these|this|that)\s+(?:roads?|ice|bridge|bike|ladder)|in\s+(?:the|this|that|my)\s+"
+        r"(?:car|neighbou?rhood|area|city|building|weather|storm)|around\s+(?:dogs|the\s+dog|spiders|heights)))",
+    ),
+    ("unsafe", rf"\bnot\s+safe\s+(?:with|from|around|by)\s+{_MYSELF}"),
+    ("unsafe", rf"\bcan\s+not\s+(?:keep|stay)\s+(?:{_MYSELF}\s+)?safe\b|\bkeep(?:ing)?\s+{_MYSELF}\s+safe\b"),
+    (
+        "unsafe",
+        rf"\bdo\s+not\s+trust\s+{_MYSELF}(?=\s*$|\s+(?:right\s+now|tonight|today|alone|anymore|any\s+longer|around|"
+        rf"with\s+(?:the|my|these|those|pills|knives|a)|not\s+to|to\s+(?:stay|be|keep)\s+safe))",
+    ),
+    (
+        "unsafe",
+        r"\b(?:might|may|will|could|going\s+to|about\s+to)\s+do\s+something\s+(?:stupid|drastic|terrible|dangerous|"
+        r"bad|permanent|to\s+myself)\b(?!\s+like\s+(?:text|call|buy|eat|message|email|send|post|quit|yell|cry))",
+    ),
+    (
+        "unsafe",
+        r"\b(?:scared|afraid|frightened|terrified|worried)\s+(?:of\s+)?(?:what\s+)?i\s+(?:might|will|would|could|"
+        r"am\s+going\s+to)\s+do\b(?=\s*$|\s+(?:to\s+myself|tonight|right\s+now|next|if))",
+    ),
+    ("unsafe", r"\bi\s+am\s+in\s+(?:real\s+|serious\s+|immediate\s+)?danger\b|\bmy\s+life\s+is\s+in\s+danger\b"),
+    ("unsafe", r"\b(?:call|calling)\s+(?:911|nine\s+one\s+one|988|nine\s+eight\s+eight|an\s+ambulance)\b"),
+    ("unsafe", r"\b(?:hurt|kill|harm|attack)\s+(?:someone|somebody|people|others)\b"),
+    (
+        "unsafe",
+        r"\b(?:he|she|they|someone|somebody|my\s+(?:husband|wife|partner|boyfriend|girlfriend|dad|father|mom|"
+        r"mother|ex))\s+(?:is|are|keeps|has\s+been|have\s+been|was|were)\s+(?:hurting|hitting|beating|choking|"
+        r"threatening)\s+me\b",
+    ),
+    ("unsafe", r"\b(?:he|she|they|someone|somebody)\s+(?:is|are)\s+going\s+to\s+hurt\s+me\b"),
+    # Burden and "better off without me".
+    (
+        "burden",
+        r"\bbetter\s+off\s+(?:\w+\s+){0,3}?with\s*out\s+me\b|"
+        r"\b(?:better|happier|easier)\s+(?:off\s+)?(?:\w+\s+){0,3}?(?:if\s+i\s+(?:was|were|am|had|did|would|could)?\s*"
+        r"(?:not|never|just)?\s*(?:here|around|alive|born|gone|dead|exist|existed|died|disappeared|"
+        r"left\s+(?:forever|for\s+good))|(?:when|once)\s+i\s+am\s+(?:gone|dead)|with\s+me\s+(?:gone|dead)|"
+        r"not\s+(?:being\s+)?(?:here|alive|around|existing))",
+    ),
+    ("burden", r"\bbetter\s+with\s*out\s+me\b"),
+    (
+        "burden",
+        rf"\b(?:everyone|everybody|they|my\s+family|the\s+world|my\s+kids|people|you)\s+(?:would|will)\s+be\s+"
+        rf"(?:so\s+much\s+|much\s+|so\s+)?better\s+off{_END}",
+    ),
+    (
+        "burden",
+        r"\b(?:no\s*body|no\s+one|no\s+1|not\s+(?:a\s+)?(?:single\s+)?(?:one|soul|anyone)|would\s+anyone|"
+        r"will\s+anyone|does\s+anyone|would\s+anybody|who\s+would|who\s+will)\s+(?:(?:would|will|even|really|"
+        r"actually|ever|else|is\s+going\s+to|going\s+to|at\s+all)\s+){0,3}(?:miss\s+me|"
+        r"notice\s+(?:if|when)\s+i|care\s+(?:if|when)\s+i\s+(?:die|died|am\s+gone|was\s+gone|were\s+gone|"
+        r"disappear|disappeared|am\s+dead|was\s+dead|were\s+dead|kill|killed|was\s+not\s+here|were\s+not\s+here|"
+        r"left|leave|went|live\s+or\s+die)|care\s+whether\s+i\s+live)",
+    ),
+    ("burden", rf"\b(?:no\s*body|no\s+one)\s+(?:would|will)\s+(?:even\s+)?(?:notice|care|miss\s+me){_END}"),
+    (
+        "burden",
+        r"\b(?:no\s*body|no\s+one)\s+(?:\w+\s+){0,2}?cares?\s+(?:if|whether)\s+i\s+(?:am|was|were)\s+"
+        r"(?:alive|here|around|gone|dead)\b",
+    ),
+    (
+        "burden",
+        r"\b(?:i\s+am|am|feel\s+like|i\s+feel|being|become|i\s+have\s+become)\s+(?:just\s+|such\s+|only\s+|"
+        r"nothing\s+but\s+|so\s+much\s+of\s+|always\s+)?(?:a\s+)?(?:huge\s+|big\s+|total\s+|massive\s+|"
+        r"constant\s+|terrible\s+)?burden\b",
+    ),
+    (
+        "burden",
+        r"\bburden\s+(?:to|on|for)\s+(?:everyone|everybody|my\s+(?:family|kids|children|parents|mom|mum|dad|friends|"
+        r"partner|husband|wife)|them|you|all\s+of\s+you|the\s+people\s+i\s+love|people)\b",
+    ),
+    # Goodbye.
+    ("goodbye", r"\bthis\s+is\s+(?:my\s+)?(?:goodbye|good\s+bye|farewell|the\s+end\s+for\s+me|my\s+last\s+(?:message|goodbye|words?))\b"),
+    ("goodbye", r"\b(?:goodbye|good\s+bye|bye)\s+(?:forever|cruel\s+world|world|for\s+good|everyone\s+forever)\b"),
+    ("goodbye", r"\b(?:final|last)\s+goodbyes?\b"),
+    (
+        "goodbye",
+        rf"\b(?:saying|said|say|said\s+all)\s+(?:my\s+)?goodbyes?(?=\s*$|\s+to\s+(?:{_FAMILY}|the\s+world|"
+        rf"this\s+world|life))",
+    ),
+    ("goodbye", r"\b(?:suicide|goodbye|farewell)\s+(?:note|letter|message|video)s?\b"),
+    (
+        "goodbye",
+        rf"\b(?:wrote|written|writing|write|left|leaving|leave)\s+(?:a|my|the)\s+(?:last\s+)?(?:note|letter)"
+        rf"(?=\s*$|\s+(?:for|to)\s+{_FAMILY})",
+    ),
+    ("goodbye", rf"\b(?:wrote|written|writing)\s+(?:letters|notes)\s+(?:to|for)\s+{_FAMILY}"),
+    (
+        "goodbye",
+        r"\b(?:gave|give|giving|given)\s+away\s+(?:all\s+)?(?:of\s+)?(?:my|all\s+my)\s+(?:things|stuff|belongings|"
+        r"possessions|pets?|cat|dog|cats|dogs)\b",
+    ),
+    (
+        "goodbye",
+        rf"\b(?:will\s+not|not\s+going\s+to)\s+be\s+(?:here|around|alive)\s+(?:{_ANYMORE}|for\s+much\s+longer|"
+        rf"for\s+long|anymore|by\s+(?:tomorrow|morning|the\s+morning|next\s+week))\b|\bwill\s+not\s+be\s+alive\b",
+    ),
+    (
+        "goodbye",
+        r"\blast\s+time\s+(?:you|anyone|anybody|you\s+all|any\s+of\s+you)\s+(?:will\s+)?(?:ever\s+)?"
+        r"(?:hear\s+from|see|talk\s+to|hear)\s+me\b",
+    ),
+    (
+        "goodbye",
+        rf"\b(?:do\s+not|will\s+not|no\s+need\s+to)\s+(?:have\s+to\s+|need\s+to\s+)?(?:worry|deal)\s+(?:about|with)\s+"
+        rf"me\s+(?:{_ANYMORE}|for\s+much\s+longer|ever\s+again|anymore)\b",
+    ),
+    ("goodbye", rf"\bwhen\s+i\s+am\s+(?:gone|dead){_END}|\bwhen\s+i\s+am\s+dead\b"),
+    ("goodbye", r"\bleave\s+this\s+(?:world|life|earth)\b|\bi\s+will\s+be\s+gone\s+forever\b"),
+    ("goodbye", rf"\bi\s+am\s+sorry\s+for\s+everything{_END}"),
+    # Hopeless.
+    ("hopeless", rf"\bcan\s+not\s+{_CANT_GO_ON}\s+(?:{_ANYMORE}|like\s+this)\b"),
+    (
+        "hopeless",
+        r"\bcan\s+not\s+(?:go\s+on|keep\s+going|go\s+on\s+living|carry\s+on)"
+        r"(?=\s*$|\s+(?:living|without|like\s+this|with\s+this\s+pain))",
+    ),
+    (
+        "hopeless",
+        rf"\bcan\s+not\s+(?:cope|live|keep\s+living|do\s+life|face\s+another\s+day|live\s+with\s+myself)"
+        r"(?=\s*$|\s+(?:like\s+this|with\s+this\s+pain))",
+    ),
+    (
+        "hopeless",
+        rf"\b(?:do\s+not|no\s+longer)\s+want\s+to\s+(?:go\s+on|keep\s+going|keep\s+living|live|exist|do\s+this|"
+        rf"be\s+here|be\s+alive|fight|try)\s+(?:{_ANYMORE})\b",
+    ),
+    (
+        "hopeless",
+        r"\bdone\s+(?:with\s+)?(?:life|living|everything|it\s+all|this\s+life|being\s+alive|this\s+world|existing|"
+        r"trying)\b(?!\s+(?:on|for|in|at|i\s+needed|we|you|they))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:no|what\s+is\s+the|what\s+is\s+even\s+the|do\s+not\s+see\s+the|do\s+not\s+see\s+any|"
+        r"there\s+is\s+no|there\s+is\s+not\s+any)\s+point\b"
+        rf"(?:\s+(?:{_ANYMORE}|to\s+(?:anything|life|living|any\s+of\s+(?:this|it))|in\s+(?:anything|living|life|"
+        r"going\s+on|trying\s+anymore|being\s+alive|being\s+here|any\s+of\s+(?:this|it)|me|it\s+all)|"
+        r"of\s+(?:living|life|anything|going\s+on|being\s+alive|being\s+here|any\s+of\s+(?:this|it)|it\s+all|me|trying))"
+        r"|(?=\s*$))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:feel|feeling|felt|i\s+am|am|so|completely|totally|utterly|life\s+is|everything\s+is|it\s+is\s+all|"
+        r"all)\s+(?:so\s+|completely\s+|totally\s+|utterly\s+|just\s+)?hopeless\b",
+    ),
+    (
+        "hopeless",
+        rf"\bno\s+hope\s+(?:left|for\s+me|{_ANYMORE})\b|\b(?:lost|losing|given\s+up)\s+(?:all\s+)?hope\b|"
+        rf"\bthere\s+is\s+no\s+hope{_END}",
+    ),
+    (
+        "hopeless",
+        r"\b(?:tired|sick|exhausted|weary)\s+of\s+(?:living(?!\s+(?:in|with|paycheck|on|at|off|out|under|near|here|"
+        r"there|like\s+a|next|alone|by|from|together|so\s+far))|life|being\s+alive|existing|everything|it\s+all|"
+        r"being\s+me|this\s+life|waking\s+up)\b",
+    ),
+    (
+        "hopeless",
+        r"\b(?:i\s+am|i\s+feel|feel|feeling|am|so|life\s+is|i\s+am\s+so|my\s+life\s+is)\s+(?:so\s+|completely\s+|"
+        r"totally\s+|just\s+)?worthless\b|\bwaste\s+of\s+(?:space|air|oxygen|a\s+life|life)\b",
+    ),
+    ("hopeless", r"\b(?:hate|hating)\s+(?:my\s+life|being\s+alive|existing)\b"),
+    ("hopeless", r"\b(?:hate|hating)\s+myself\b(?=\s*$|\s+(?:so|and|i|more|right|every|for\s+existing))"),
+    (
+        "hopeless",
+        r"\bno\s+way\s+out\b(?=\s*$|\s+(?:for\s+me|anymore|of\s+(?:this\s+)?(?:life|pain)))|"
+        r"\bno\s+future\s+(?:for\s+me|left)\b|\b(?:do\s+not|can\s+not)\s+see\s+(?:a|any)\s+(?:future|"
+        r"way\s+out|way\s+forward|reason\s+to)\b",
+    ),
+    (
+        "hopeless",
+        r"\b(?:nothing|it|things|life|this)\s+(?:will|is\s+going\s+to|are\s+going\s+to|is)\s+(?:never|not\s+ever)\s+"
+        r"(?:going\s+to\s+)?get\s+better\b|\bnothing\s+(?:will\s+)?ever\s+(?:gets?|be)\s+better\b|"
+        r"\bnever\s+going\s+to\s+get\s+better\b",
+    ),
+    ("hopeless", rf"\bnothing\s+matters\s+(?:{_ANYMORE})\b|\bnothing\s+matters{_END}"),
+    (
+        "hopeless",
+        r"\bwant\s+(?:the\s+pain|it\s+all|everything|all\s+of\s+(?:it|this)|this\s+pain|the\s+hurt)\s+to\s+"
+        r"(?:stop|end|go\s+away|be\s+over)\b|\bmake\s+it\s+all\s+(?:stop|end|go\s+away)\b|"
+        rf"\bwant\s+it\s+(?:all\s+)?to\s+(?:end|be\s+over){_END}|\bwant\s+it\s+all\s+to\s+be\s+over\b",
+    ),
+    (
+        "hopeless",
+        r"\bgiv(?:e|ing|en)\s+up\s+on\s+(?:life|living|everything|myself)\b|\bgave\s+up\s+on\s+(?:life|living|"
+        r"everything|myself)\b",
+    ),
+    (
+        "hopeless",
+        r"\b(?:want|wanna|wish|wishing|need)\s+(?:to\s+|i\s+could\s+|i\s+can\s+|i\s+would\s+|that\s+i\s+could\s+)?"
+        r"(?:just\s+)?(?:disappear|vanish|cease\s+to\s+exist|stop\s+existing|not\s+exist)\b(?!\s+(?:into|under|"
+        r"for\s+(?:a|the)\s+(?:bit|while|day|week|weekend|few)|from\s+(?:this|the)\s+(?:party|meeting|room|"
+        r"conversation|chat|group)))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:sleep|go\s+to\s+sleep)\s+and\s+(?:never|not)\s+wake\s+up\b|"
+        r"\b(?:want|wanted|wish|ready|going|need)\s+to\s+(?:just\s+)?(?:go\s+to\s+)?sleep\s+forever\b|"
+        r"\bnever\s+wake\s+up\b(?!\s+(?:early|before|on\s+time|in\s+time|until|till|at|when|without|for))|"
+        r"\b(?:hope|wish|pray|praying|hoping)\s+(?:that\s+)?i\s+(?:do|did|would|will|could)?\s*(?:just\s+)?"
+        r"(?:not|never)\s+wake\s+up\b(?!\s+(?:early|late|before|on\s+time|in\s+time|until|till|at))|"
+        r"\bwant\s+to\s+(?:just\s+)?(?:not|never)\s+wake\s+up\b",
+    ),
+    ("hopeless", r"\b(?:my\s+)?life\s+is\s+(?:over|pointless|meaningless)\b|\beverything\s+is\s+pointless\b"),
+    ("hopeless", r"\bnothing\s+left\s+for\s+me\b|\bnothing\s+left\s+to\s+live\b"),
+    (
+        "hopeless",
+        rf"\b(?:feel\s+like|feeling\s+like|want\s+to|ready\s+to|going\s+to|about\s+to)\s+(?:just\s+)?"
+        rf"giv(?:e|ing)\s+up(?:{_END}|\s+on\s+(?:everything|life|myself|living)\b)",
+    ),
+]
+_COMPILED = [(category, re.compile(pattern)) for category, pattern in _PATTERNS]
+
+# Words a speaker puts anywhere ("I just really want to die"); taken out for a second look.
+_FILLERS = re.compile(
+    r"\b(?:um+|uh+|uhm|er+|erm|hmm+|mm+|like|just|really|literally|actually|honestly|seriously|basically|"
+    r"kind\s+of|sort\s+of|you\s+know|i\s+mean|maybe|probably|sometimes|even|truly|totally|genuinely|okay|so)\b"
+)
+
+
+def detect_crisis(text: str) -> CrisisMatch | None:
+    """The first crisis phrase in `text`, or None. Benign figures of speech are masked before matching."""
+    for variant in _variants(text):
+        masked = _mask(variant)
+        for category, pattern in _COMPILED:
+            found = pattern.search(masked)
+            if found:
+                return CrisisMatch(phrase=found.group(0).strip(), category=category)
+    return None
+
+
+def _variants(text: str) -> list[str]:
+    """The whole text and each clause, each as heard and without filler words; duplicates dropped."""
+    pieces = [normalize(text)] + [normalize(clause) for clause in split_clauses(text)]
+    seen: list[str] = []
+    for piece in pieces:
+        for variant in (piece, " ".join(_FILLERS.sub(" ", piece).split())):
+            if variant and variant not in seen:
+                seen.append(variant)
+    return seen
+
+
+def _mask(text: str) -> str:
+    """Blank out benign figures of speech, keeping word boundaries so the rest still matches."""
+    for pattern in _BENIGN:
+        text = pattern.sub(" ~ ", text)
+    return " ".join(text.split())

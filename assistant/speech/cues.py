@@ -1,0 +1,239 @@
+"""Transcripts to intents: crisis language, control words and start phrases, tolerant of recognizer text.
+
+Order of precedence: crisis (always first, see `crisis.py`), then control, then
+start. Phrases are compared as normalised word sequences (`transcript.normalize`),
+found anywhere in a longer utterance at word boundaries, and with `fuzzy=True`
+a long word may differ a little ("spiralling", "spiraled" for "spiraling").
+
+Control words need more care than start phrases, because they are ordinary
+English: "don't stop believing", "I can't stop thinking about him", "can't
+wait", "next week". See `_control_fires` for the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from assistant.library.model import CONTROL_INTENTS, CueMap
+from assistant.speech.crisis import CrisisMatch, detect_crisis
+from assistant.speech.transcript import normalize, split_clauses
+
+__all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
+
+KINDS = ("start", "control", "crisis")
+
+MIN_FUZZY_LETTERS = 5  # shorter words must match exactly: "stop" is not "shop", "pause" not "cause"
+MIN_FUZZY_RATIO = 0.8  # Levenshtein ratio per word, 1 - distance / longer length
+START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
+
+_NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither", "nor"})
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One thing heard: an exercise to start, a control for the running one, or crisis language."""
+
+    kind: str  # "start" | "control" | "crisis"
+    intent: str  # exercise id for start; a CONTROL_INTENTS entry for control; "crisis" for crisis
+    text: str  # the transcript it fired on, as given
+
+    def to_json(self, time_s: float = 0.0) -> dict:
+        """The `grounding detect --json` object: {"time_s", "kind", "intent", "text"}."""
+        return {"time_s": float(time_s), "kind": self.kind, "intent": self.intent, "text": self.text}
+
+
+@dataclass(frozen=True)
+class _Cue:
+    kind: str  # "start" | "control"
+    intent: str
+    words: tuple[str, ...]  # the phrase, normalised
+
+
+# --- the control rule --------------------------------------------------------------------------------
+#
+# A control phrase fires only when it is the command itself, not a word inside another sentence.
+# Within one clause (raw text cut at punctuation; recognizer output is one clause), it fires when:
+#
+#  (a) COMMAND FRAME: everything before it is a polite lead-in ("okay", "um", "please", "can you",
+#      "let's", "I said", "I want to", "we should") and everything after it a courtesy tail ("it",
+#      "now", "please", "for a second", "the exercise", another control word). "okay stop", "can you
+#      pause for a second", "I want to stop the exercise", "stop stop stop" fire; "don't stop
+#      believing", "I can't stop thinking about him", "I can't wait", "next week", "what did you
+#      say to her" do not: "not" is never part of a lead-in and "believing", "week" are no tail.
+#  (b) TRAILING COMMAND: it ends the clause (courtesy tail allowed) right after an explicit break
+#      word ("okay", "please", "um", "no", "hey"), with no negation in the three words before it:
+#      "this is too much please stop", "I've heard enough okay next".
+#  (c) LEADING STOP: "stop" or "pause" opens the utterance and a new sentence follows at once
+#      ("stop I need a minute", "stop it this is too much"): stop must be heard even when the
+#      speaker runs on. Only these two words, because "wait I think he's leaving me" is a sentence.
+#
+# Live, partial results arrive word by word, so "okay stop ..." is usually seen as "okay stop"
+# before the rest: (a) then catches it early.
+
+_FILL = (
+    r"(?:um+|uh+|uhm|er+|erm|hmm+|mm+|ah+|oh+|okay|alright|hey|please|now|just|yes|yeah|yep|no|so|well|then|"
+    r"and|actually|sorry|right|oops|ugh|guys|grounding|assistant)"
+)
+_LEAD_INS = (
+    r"(?:(?:can|could|would|will)\s+you|(?:can|could|shall|should)\s+we|we\s+(?:can|could|should|need\s+to|"
+    r"have\s+to|must)|let\s+us|i\s+said|i\s+say|i\s+(?:want|need|would\s+like)\s+to|i\s+think|you\s+can|"
+    r"it\s+is\s+time\s+to|time\s+to|go\s+ahead\s+and|go|(?:that|it|this)\s+is|(?:you\s+are\s+)?(?:going|talking|"
+    r"speaking|counting)|way|a\s+little|a\s+bit|bit|much|even)"
+)
+_TAIL = (
+    r"(?:it|that|this|there|here|now|please|again|already|immediately|then|thanks|thank\s+you|right\s+now|"
+    r"for\s+now|for\s+today|for\s+tonight|for\s+(?:a|one)\s+(?:second|sec|moment|minute|bit|while)|"
+    r"a\s+(?:second|sec|moment|minute|bit|little|little\s+bit)|for\s+me|one|"
+    r"(?:the\s+|this\s+|that\s+)?(?:exercise|breathing|session|audio|voice|recording|practice|grounding|music|"
+    r"sound|part|step))"
+)
+_LEAD_IN_RE = re.compile(rf"(?:(?:{_FILL}|{_LEAD_INS})\s)*")
+_FILL_ONLY_RE = re.compile(rf"(?:{_FILL}\s)*")
+_BREAK_WORDS = frozenset({"okay", "please", "um", "uh", "umm", "no", "alright", "hey"})
+_NEW_SENTENCE = frozenset({"i", "we", "please", "this", "that", "it", "you"})
+_LEADING_WORDS = frozenset({"stop", "pause"})
+
+
+class CueMatcher:
+    """Finds start, control and crisis intents in transcripts, using one or more cue maps."""
+
+    def __init__(self, cue_maps: Sequence[CueMap], fuzzy: bool = True):
+        self.fuzzy = fuzzy
+        # A later map (the user's) overrides an earlier one (bundled) for the same words.
+        cues: dict[tuple[str, tuple[str, ...]], _Cue] = {}
+        for cue_map in cue_maps:
+            for start in cue_map.start:
+                for phrase in start.phrases:
+                    words = tuple(normalize(phrase).split())
+                    if words:
+                        cues[("start", words)] = _Cue("start", start.exercise_id, words)
+            for intent, phrases in cue_map.control.items():
+                for phrase in phrases:
+                    words = tuple(normalize(phrase).split())
+                    if words:
+                        cues[("control", words)] = _Cue("control", intent, words)
+        self._start = [cue for cue in cues.values() if cue.kind == "start"]
+        self._control = [cue for cue in cues.values() if cue.kind == "control"]
+        single = sorted({cue.words[0] for cue in self._control if len(cue.words) == 1})
+        tail_words = "|".join(re.escape(word) for word in single)
+        tail = rf"(?:{_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_TAIL}|{_FILL})"
+        self._tail_re = re.compile(rf"(?:\s{tail})*")
+
+    def match(self, text: str) -> Detection | None:
+        """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
+        crisis = detect_crisis(text)
+        if crisis is not None:
+            return Detection("crisis", "crisis", text)
+        controls = self._controls(text)
+        if controls:
+            return Detection("control", controls[0].intent, text)
+        starts = self._starts(text)
+        if starts:
+            return Detection("start", starts[0].intent, text)
+        return None
+
+    def match_all(self, text: str) -> list[Detection]:
+        """Every distinct intent heard, best first within each kind: crisis, then controls, then starts."""
+        found: list[Detection] = []
+        if detect_crisis(text) is not None:
+            found.append(Detection("crisis", "crisis", text))
+        for cue in self._controls(text) + self._starts(text):
+            detection = Detection(cue.kind, cue.intent, text)
+            if detection not in found:
+                found.append(detection)
+        return found
+
+    def crisis(self, text: str) -> CrisisMatch | None:
+        """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""
+        return detect_crisis(text)
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _controls(self, text: str) -> list[_Cue]:
+        """Control cues that fire, stop and pause first (the safe reading of a mixed command), longer first."""
+        clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
+        fired = {
+            cue
+            for cue in self._control
+            for words in clauses
+            for start in self._occurrences(cue.words, words, fuzzy=len(cue.words) > 1)
+            if self._control_fires(words, start, start + len(cue.words))
+        }
+        order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
+        return sorted(fired, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
+
+    def _control_fires(self, words: list[str], start: int, end: int) -> bool:
+        """True when words[start:end] is a command in this clause (rules (a)-(c) above)."""
+        before, after = words[:start], words[end:]
+        clean_tail = self._clean_tail(after)
+        if clean_tail and _LEAD_IN_RE.fullmatch(_joined(before)):
+            return True  # (a) command frame
+        if clean_tail and before and before[-1] in _BREAK_WORDS and not _NEGATIONS.intersection(before[-3:]):
+            return True  # (b) trailing command
+        if end - start == 1 and words[start] in _LEADING_WORDS and _FILL_ONLY_RE.fullmatch(_joined(before)):
+            for split in range(len(after) + 1):  # (c) leading stop, a new sentence after its courtesy tail
+                if self._clean_tail(after[:split]) and split < len(after) and after[split] in _NEW_SENTENCE:
+                    return True
+        return False
+
+    def _clean_tail(self, words: list[str]) -> bool:
+        return self._tail_re.fullmatch("".join(" " + word for word in words)) is not None
+
+    def _starts(self, text: str) -> list[_Cue]:
+        """Start cues found in the utterance: longer phrases first (a more specific request wins), then exact ones."""
+        words = normalize(text).split()
+        exact: dict[_Cue, bool] = {}
+        for cue in self._start:
+            for start in self._occurrences(cue.words, words, fuzzy=self.fuzzy):
+                if not _NEGATIONS.intersection(words[max(0, start - START_NEGATION_WINDOW) : start]):
+                    exact[cue] = exact.get(cue, False) or tuple(words[start : start + len(cue.words)]) == cue.words
+        return sorted(exact, key=lambda cue: (-len(cue.words), not exact[cue], -len(" ".join(cue.words)), cue.intent))
+
+    def _occurrences(self, phrase: tuple[str, ...], words: list[str], fuzzy: bool) -> list[int]:
+        """Where `phrase` starts in `words`, word for word (a long word may differ a little when fuzzy)."""
+        fuzzy = fuzzy and self.fuzzy
+        size = len(phrase)
+        return [
+            i
+            for i in range(len(words) - size + 1)
+            if all(_same_word(cue, heard, fuzzy) for cue, heard in zip(phrase, words[i : i + size]))
+        ]
+
+
+def _joined(words: list[str]) -> str:
+    return "".join(word + " " for word in words)
+
+
+def _same_word(cue: str, heard: str, fuzzy: bool) -> bool:
+    """Exact, or (fuzzy, both words long enough, same first letter) a close spelling or the same stem."""
+    if cue == heard:
+        return True
+    if not fuzzy or min(len(cue), len(heard)) < MIN_FUZZY_LETTERS or cue[0] != heard[0]:
+        return False
+    return _stem(cue) == _stem(heard) or levenshtein_ratio(cue, heard) >= MIN_FUZZY_RATIO
+
+
+def _stem(word: str) -> str:
+    """A light stem so inflections meet: spiraling, spiralling, spiraled -> spiral."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    if len(word) >= 5 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]  # spiralling -> spirall -> spiral
+    return word
+
+
+def levenshtein_ratio(a: str, b: str) -> float:
+    """1 - edit distance / length of the longer word: 1.0 for equal words, 0.0 for nothing in common."""
+    if not a and not b:
+        return 1.0
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return 1.0 - previous[-1] / max(len(a), len(b))

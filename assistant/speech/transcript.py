@@ -1,0 +1,110 @@
+"""Transcript text made comparable: one spelling for what recognizers and people write many ways.
+
+Shared by the cue matcher and the crisis detector, so both see the same words:
+lower case, one apostrophe, contractions expanded ("I'm", "im" and "i m" all
+become "i am"; "can't" and "cannot" become "can not"), punctuation gone, small
+numbers spelled out ("4-7-8" -> "four seven eight"), single spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_APOSTROPHES = re.compile(r"[\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`]")
+_UNKNOWN = re.compile(r"\[unk\]|<unk>|\[noise\]|<noise>|\[laughter\]")
+_CLAUSE_BREAK = re.compile(r"[.!?;:,\u2026\u2013\u2014\n]+|\s-\s")
+
+# "'s" means "is" after these; elsewhere it is a possessive and only loses its apostrophe.
+_IS_WORDS = (
+    "it", "that", "what", "he", "she", "there", "here", "who", "where", "how", "when", "why",
+    "everything", "nothing", "everyone", "everybody", "nobody", "someone", "somebody", "something", "life", "this",
+)
+_CONTRACTIONS = (
+    (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
+    (re.compile(r"\bain't\b"), "is not"),
+    (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
+    (re.compile(r"\bi'm\b"), "i am"),
+    (re.compile(r"\blet's\b"), "let us"),
+    (re.compile(r"\b(" + "|".join(_IS_WORDS) + r")'s\b"), r"\1 is"),
+    (re.compile(r"\b(\w+)'re\b"), r"\1 are"),
+    (re.compile(r"\b(\w+)'ve\b"), r"\1 have"),
+    (re.compile(r"\b(\w+)'ll\b"), r"\1 will"),
+    (re.compile(r"\b(\w+)'d\b"), r"\1 would"),
+)
+
+# Spellings without the apostrophe, as recognizers and quick typists write them, and spoken forms.
+# Left out on purpose: "ill", "id", "were", "well", "shell", "hell" are words too. "its" is taken as
+# "it is": recognizers drop the apostrophe, and a possessive read as "it is" matches nothing it shouldn't.
+_WORDS = {
+    "im": "i am", "ive": "i have", "youre": "you are", "youve": "you have", "youll": "you will",
+    "theyre": "they are", "theyve": "they have", "theyll": "they will", "weve": "we have",
+    "dont": "do not", "doesnt": "does not", "didnt": "did not", "cant": "can not", "cannot": "can not",
+    "wont": "will not", "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
+    "havent": "have not", "hasnt": "has not", "hadnt": "had not", "couldnt": "could not",
+    "wouldnt": "would not", "shouldnt": "should not", "mustnt": "must not", "aint": "is not",
+    "thats": "that is", "whats": "what is", "theres": "there is", "heres": "here is", "shes": "she is",
+    "hes": "he is", "whos": "who is", "its": "it is", "lets": "let us", "itll": "it will", "thatll": "that will",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of", "sorta": "sort of",
+    "outta": "out of", "lemme": "let me", "gimme": "give me", "dunno": "do not know", "ok": "okay",
+}
+# Pairs a recognizer or a stray space splits: "i m", "don t", "it s".
+_SPLIT_PAIRS = {
+    ("i", "m"): "i am", ("let", "s"): "let us", ("can", "t"): "can not", ("won", "t"): "will not",
+    ("my", "self"): "myself", ("your", "self"): "yourself", ("him", "self"): "himself",
+    ("her", "self"): "herself", ("all", "right"): "alright", ("any", "more"): "anymore",
+}
+_NOT_STEMS = ("do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "could", "would", "should", "must", "need")
+_PRONOUNS = ("i", "you", "we", "they", "he", "she", "it", "that", "there", "who", "what")
+_PRONOUN_ENDINGS = {"re": "are", "ve": "have", "ll": "will", "d": "would"}
+_NUMBERS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+)
+
+
+def normalize(text: str) -> str:
+    """Lower case, contractions expanded, punctuation removed, small numbers spelled out, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _APOSTROPHES.sub("'", text)
+    text = _UNKNOWN.sub(" ", text)
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("'", "")  # possessives and the rest: "john's" -> "johns", "o'clock" -> "oclock"
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    words: list[str] = []
+    for word in text.split():
+        if word.isdigit() and int(word) <= 20:
+            word = _NUMBERS[int(word)]
+        words.extend(_WORDS.get(word, word).split())
+    return " ".join(_join_split_pairs(words))
+
+
+def _join_split_pairs(words: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        pair = tuple(words[i : i + 2])
+        if pair in _SPLIT_PAIRS:
+            out.extend(_SPLIT_PAIRS[pair].split())
+            i += 2
+        elif len(pair) == 2 and pair[1] == "t" and pair[0][:-1] in _NOT_STEMS and pair[0].endswith("n"):
+            out.extend([pair[0][:-1], "not"])  # "don t" -> "do not"
+            i += 2
+        elif len(pair) == 2 and pair[0] in _PRONOUNS and pair[1] in _PRONOUN_ENDINGS:
+            out.extend([pair[0], _PRONOUN_ENDINGS[pair[1]]])  # "i ll" -> "i will"
+            i += 2
+        elif len(pair) == 2 and pair[1] == "s" and pair[0] in _IS_WORDS:  # "it s" -> "it is"
+            out.extend([pair[0], "is"])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def split_clauses(text: str) -> list[str]:
+    """The raw text cut at sentence and clause punctuation; recognizer output is usually one clause."""
+    return [part for part in _CLAUSE_BREAK.split(text) if part.strip()]

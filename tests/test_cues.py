@@ -1,0 +1,332 @@
+"""Transcripts to intents: bundled start and control phrases, recognizer spellings, and no false controls in ordinary talk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.library import model
+from assistant.library.loader import load_library
+from assistant.library.model import CueMap, StartCue
+from assistant.speech import cues
+from assistant.speech.cues import CONTROL_INTENTS, CueMatcher, Detection, levenshtein_ratio, normalize
+
+DATA = Path(__file__).parent / "data"
+MAX_FALSE_CONTROLS = 2  # of the ordinary sentences
+MAX_FALSE_STARTS = 8  # ordinary talk that names an exercise ("my sister taught me box breathing") starts it
+
+
+def _lines(name: str) -> list[str]:
+    text = (DATA / name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> CueMap:
+    """The bundled English cue map (an empty user folder, so nobody's own files change the result)."""
+    (cue_map,) = load_library(user_dir=tmp_path_factory.mktemp("no-user-files")).cue_maps
+    return cue_map
+
+
+@pytest.fixture(scope="module")
+def matcher(bundled) -> CueMatcher:
+    return CueMatcher([bundled])
+
+
+def _kind_intent(detection: Detection | None) -> tuple[str, str] | None:
+    return None if detection is None else (detection.kind, detection.intent)
+
+
+# --- the bundled cue map -------------------------------------------------------------------------------
+
+
+def test_every_bundled_start_phrase_starts_its_exercise(bundled, matcher):
+    """Each start phrase in cues.yaml, said as written, starts the exercise it names."""
+    wrong = []
+    for cue in bundled.start:
+        for phrase in cue.phrases:
+            detection = matcher.match(phrase)
+            if detection != Detection("start", cue.exercise_id, phrase):
+                wrong.append(f"{phrase!r} -> {detection}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_bundled_control_phrase_gives_its_intent(bundled, matcher):
+    """Each control phrase in cues.yaml, said as written, gives its control intent."""
+    wrong = []
+    for intent, phrases in bundled.control.items():
+        assert intent in CONTROL_INTENTS
+        for phrase in phrases:
+            detection = matcher.match(phrase)
+            if detection != Detection("control", intent, phrase):
+                wrong.append(f"{phrase!r} -> {detection}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_control_intents_are_the_models():
+    """cues.CONTROL_INTENTS is the library's tuple, not a copy that could drift."""
+    assert cues.CONTROL_INTENTS is model.CONTROL_INTENTS
+
+
+# --- recognizer spellings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("im spiraling", "grounding-5-4-3-2-1"),
+        ("i am spiraling", "grounding-5-4-3-2-1"),
+        ("I\u2019m spiraling", "grounding-5-4-3-2-1"),
+        ("i m spiraling", "grounding-5-4-3-2-1"),
+        ("I'm SPIRALING!", "grounding-5-4-3-2-1"),
+        ("i cant sleep", "bedside-wind-down"),
+        ("i can not sleep", "bedside-wind-down"),
+        ("its all too much", "grounding-3-3-3"),
+        ("he hasnt texted back", "name-the-story"),
+        ("theyre ignoring me", "name-the-story"),
+        ("i dont know what im feeling", "rain"),
+        ("5-4-3-2-1", "grounding-5-4-3-2-1"),
+        ("4 7 8", "breathing-4-7-8"),
+    ],
+)
+def test_contractions_and_spellings_start_the_same_exercise(matcher, transcript, exercise_id):
+    """With or without apostrophes, expanded or not, in any case, digits or words: the same start."""
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("i'm spiralling", "grounding-5-4-3-2-1"),
+        ("i'm spiraled", "grounding-5-4-3-2-1"),
+        ("my thoughts are raceing", "grounding-5-4-3-2-1"),
+        ("box breething", "box-breathing"),
+        ("coherant breathing", "coherent-breathing-5"),
+        ("physiologic sigh", "physiological-sigh"),
+        ("i'm panicing", "extended-exhale"),
+        ("he hasn't texted me back yet", "name-the-story"),
+    ],
+)
+def test_small_misspellings_of_long_words_still_match(matcher, transcript, exercise_id):
+    """A long word a letter or an ending away from the cue word still matches when fuzzy."""
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+def test_fuzzy_can_be_turned_off(bundled):
+    """Without fuzzy matching only exact words count."""
+    assert CueMatcher([bundled], fuzzy=False).match("box breething") is None
+    assert _kind_intent(CueMatcher([bundled], fuzzy=False).match("box breathing")) == ("start", "box-breathing")
+
+
+@pytest.mark.parametrize("transcript", ["shop", "cause", "paws", "stock", "skit", "nest", "master", "flower", "weight"])
+def test_short_or_different_words_are_not_fuzzy_controls(matcher, transcript):
+    """A word that merely sounds or looks like a control word is not one: short words match exactly."""
+    assert matcher.match(transcript) is None
+
+
+@pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("okay um I'm spiraling right now", "grounding-5-4-3-2-1"),
+        ("so yeah my chest is tight and i don't know what to do", "extended-exhale"),
+        ("can we do some box breathing please", "box-breathing"),
+        ("honestly I think I'm having a panic attack", "extended-exhale"),
+        ("it's three am and i can't sleep again", "bedside-wind-down"),
+        ("ugh he left me on read again", "name-the-story"),
+    ],
+)
+def test_start_phrases_are_found_inside_longer_utterances(matcher, transcript, exercise_id):
+    """A start phrase anywhere in what was said, at word boundaries, starts its exercise."""
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("box breathing without holding", "box-breathing-no-hold"),
+        ("four seven eight without holding", "breathing-4-7-8-no-hold"),
+        ("4-7-8 with no hold please", "breathing-4-7-8-no-hold"),
+        ("I'm having a panic attack", "extended-exhale"),
+    ],
+)
+def test_the_longer_start_phrase_wins(matcher, transcript, exercise_id):
+    """When two start phrases match, the longer, more specific one decides."""
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize(
+    "transcript", ["I'm not spiraling", "it was not a panic attack", "spiral", "I'm fine", "", "[unk]", "um uh"]
+)
+def test_no_start_without_the_phrase(matcher, transcript):
+    """A negated phrase, a fragment, or nothing at all starts nothing."""
+    assert matcher.match(transcript) is None
+
+
+# --- control words ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "transcript, intent",
+    [
+        ("stop", "stop"), ("please stop", "stop"), ("stop it", "stop"), ("okay stop", "stop"),
+        ("stop stop stop", "stop"), ("could you please stop now", "stop"), ("I said stop", "stop"),
+        ("I want to stop", "stop"), ("let's stop", "stop"), ("no, stop", "stop"), ("um stop the exercise", "stop"),
+        ("Stop! I need a minute", "stop"), ("stop i need a minute", "stop"), ("this is too much please stop", "stop"),
+        ("I think we should stop here", "stop"), ("okay that's enough", "stop"),
+        ("pause", "pause"), ("pause it", "pause"), ("can you pause for a second", "pause"), ("wait wait", "pause"),
+        ("hold on a second", "pause"), ("one moment please", "pause"),
+        ("slower please", "slower"), ("can you go slower", "slower"), ("that is too fast", "slower"),
+        ("you're going too fast", "slower"), ("a bit faster", "faster"), ("this is too slow", "faster"),
+        ("sorry what did you say", "repeat"), ("can you repeat that", "repeat"),
+        ("next please", "skip"), ("okay next", "skip"), ("let's move on", "skip"),
+        ("okay keep going", "resume"), ("I'm ready", "resume"), ("you can continue", "resume"),
+    ],
+)
+def test_commands_fire_their_control(matcher, transcript, intent):
+    """A control said as a command, with the polite words around it people use, fires."""
+    assert _kind_intent(matcher.match(transcript)) == ("control", intent)
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "don't stop believing",
+        "don't stop me now",
+        "I can't stop thinking about him",
+        "I can't stop worrying",
+        "the bus didn't stop at our street",
+        "we had to stop for gas on the way",
+        "stop signs are everywhere in this town",
+        "she told me to stop apologizing",
+        "I stopped smoking last year",
+        "there was an awkward pause in the conversation",
+        "I can't wait for the weekend",
+        "wait till you see the new kitchen",
+        "wait what",
+        "next week is going to be busy",
+        "who's next in line",
+        "I'll skip breakfast today",
+        "I'll finish the report tomorrow",
+        "history repeats itself",
+        "can you repeat after me",
+        "please continue to hold for the next available agent",
+        "I keep going back and forth about the job",
+        "I need to move on from that job",
+        "what did you say to her",
+        "I'm ready to order",
+        "my heart beats faster when I see him",
+        "the song says hold on to me",
+        "I don't want to stop the exercise",
+    ],
+)
+def test_control_words_inside_ordinary_sentences_do_not_fire(matcher, transcript):
+    """'stop', 'wait', 'next' and friends in ordinary speech are not commands."""
+    assert not [d for d in matcher.match_all(transcript) if d.kind == "control"]
+
+
+def test_ordinary_sentences_rarely_fire_a_control_or_start(matcher):
+    """Over the ordinary-sentence file, false controls stay at two or fewer; false starts are counted."""
+    sentences = _lines("ordinary_sentences.txt")
+    controls, starts = [], []
+    for sentence in sentences:
+        for detection in matcher.match_all(sentence):
+            (controls if detection.kind == "control" else starts if detection.kind == "start" else []).append(detection)
+    print(f"\nfalse controls: {len(controls)}/{len(sentences)}; false starts: {len(starts)}/{len(sentences)}")
+    for detection in controls + starts:
+        print(f"  {detection.kind} {detection.intent} <- {detection.text!r}")
+    assert len(controls) <= MAX_FALSE_CONTROLS
+    assert len(starts) <= MAX_FALSE_STARTS
+
+
+def test_control_outranks_start(matcher):
+    """During an exercise 'stop, I'm spiraling' must stop first; match_all still reports the start."""
+    assert _kind_intent(matcher.match("stop, I'm spiraling")) == ("control", "stop")
+    assert [d.kind for d in matcher.match_all("stop, I'm spiraling")] == ["control", "start"]
+
+
+def test_stop_wins_a_mixed_command(matcher):
+    """Two controls in one breath: stop (or pause) is the safe reading."""
+    assert _kind_intent(matcher.match("okay continue, no wait, stop")) == ("control", "stop")
+
+
+def test_match_all_lists_crisis_then_control_then_start(matcher):
+    """match_all gives each intent once: crisis first, then controls, then starts."""
+    found = matcher.match_all("stop, I'm spiraling and I want to die")
+    assert [(d.kind, d.intent) for d in found] == [
+        ("crisis", "crisis"), ("control", "stop"), ("start", "grounding-5-4-3-2-1")
+    ]
+
+
+def test_a_later_cue_map_overrides_an_earlier_one(bundled):
+    """A user's cue map, loaded after the bundled one, wins for the same words and adds its own."""
+    user = CueMap(start=(StartCue("orienting", ("I'm spiraling", "take me outside")),), control={"pause": ("time out",)})
+    matcher = CueMatcher([bundled, user])
+    assert _kind_intent(matcher.match("i'm spiraling")) == ("start", "orienting")
+    assert _kind_intent(matcher.match("take me outside please")) == ("start", "orienting")
+    assert _kind_intent(matcher.match("time out")) == ("control", "pause")
+
+
+# --- Detection and normalisation ------------------------------------------------------------------------
+
+
+def test_detection_json_has_exactly_the_contract_keys():
+    """to_json gives the `grounding detect --json` object and nothing else; time_s is a float."""
+    detection = Detection("control", "stop", "okay stop")
+    obj = detection.to_json(1.5)
+    assert obj == {"time_s": 1.5, "kind": "control", "intent": "stop", "text": "okay stop"}
+    assert list(obj) == ["time_s", "kind", "intent", "text"]
+    assert isinstance(Detection("start", "orienting", "x").to_json()["time_s"], float)
+    assert Detection("start", "orienting", "x").to_json(2)["time_s"] == 2.0
+    assert json.loads(json.dumps(obj)) == obj
+
+
+def test_detections_are_frozen():
+    """A Detection is a value: it cannot be changed after it is made."""
+    with pytest.raises(AttributeError):
+        Detection("control", "stop", "stop").kind = "start"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I'm spiraling!", "i am spiraling"),
+        ("im spiraling", "i am spiraling"),
+        ("I\u2019m  SPIRALING...", "i am spiraling"),
+        ("i m spiraling", "i am spiraling"),
+        ("I can't sleep", "i can not sleep"),
+        ("I cannot sleep", "i can not sleep"),
+        ("i cant sleep", "i can not sleep"),
+        ("don't stop", "do not stop"),
+        ("dont stop", "do not stop"),
+        ("he hasn't texted back", "he has not texted back"),
+        ("Let's stop here.", "let us stop here"),
+        ("it's all too much", "it is all too much"),
+        ("they're ignoring me", "they are ignoring me"),
+        ("I've had enough", "i have had enough"),
+        ("I'd rather not", "i would rather not"),
+        ("I'll wait", "i will wait"),
+        ("wanna gonna", "want to going to"),
+        ("kill my self", "kill myself"),
+        ("self-harm", "self harm"),
+        ("4-7-8", "four seven eight"),
+        ("5-4-3-2-1", "five four three two one"),
+        ("call 988", "call 988"),
+        ("Sam's phone", "sams phone"),
+        ("OK, all right", "okay alright"),
+        ("[unk] okay [unk]", "okay"),
+        ("  \t\n ", ""),
+    ],
+)
+def test_normalize(text, expected):
+    """Lower case, contractions expanded, punctuation gone, small numbers spelled out, single spaces."""
+    assert normalize(text) == expected
+
+
+def test_levenshtein_ratio():
+    """1.0 for equal words, one edit in ten letters is 0.9, nothing in common is 0.0."""
+    assert levenshtein_ratio("spiraling", "spiraling") == 1.0
+    assert levenshtein_ratio("spiralling", "spiraling") == pytest.approx(0.9)
+    assert levenshtein_ratio("abc", "xyz") == 0.0
+    assert levenshtein_ratio("", "") == 1.0
