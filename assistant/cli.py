@@ -124,6 +124,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    """Run the cue matcher on a transcript and print what it detects (audio files come with the recognizers)."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+
+    if args.text is None:
+        raise GroundingError("detection from an audio file is not built yet; use `grounding detect --text \"...\"`")
+    matcher = CueMatcher(load_library(warn=_warn).cue_maps)
+    detection = matcher.match(args.text)
+    if detection is not None:
+        if args.json:
+            print(json.dumps(detection.to_json(0.0), ensure_ascii=False))
+        else:
+            print(f"{detection.kind}: {detection.intent}")
+    elif not args.json:
+        print("nothing detected", file=sys.stderr)
+    return 0
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     """List the audio output devices `--output-device` accepts."""
     from assistant.devices import list_output_devices
@@ -230,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
     p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("detect", help="show what the assistant would hear in a transcript")
+    p.add_argument("audio", nargs="?", metavar="AUDIO.wav", help="an audio file (not yet supported)")
+    p.add_argument("--text", help="a transcript to match instead of audio")
+    p.add_argument("--json", action="store_true", help='one JSON object per detection: {"time_s", "kind", "intent", "text"}')
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("devices", help="list audio output devices")
     p.set_defaults(func=cmd_devices)
