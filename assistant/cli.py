@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from assistant import __version__
+from assistant.disclaimer import show_disclaimer_once
 from assistant.errors import GroundingError
 
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000)
@@ -28,11 +29,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     from assistant.library.loader import load_library
 
     library = load_library(warn=_warn)
-    settings = TimelineSettings()
     rows = []
     for exercise in sorted(library.exercises.values(), key=lambda e: (e.kind, e.id)):
-        # The length of the render with speech lengths estimated at the guidance pace.
-        seconds = plan(exercise, settings).seconds
+        # The length of the render, with speech lengths estimated at the pace it is spoken at.
+        pace = CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else GUIDANCE_WORDS_PER_MINUTE
+        seconds = plan(exercise, TimelineSettings(words_per_minute=pace)).seconds
         rows.append({"id": exercise.id, "title": exercise.title, "kind": exercise.kind, "seconds": round(seconds, 1)})
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -71,12 +72,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     library = load_library(warn=_warn)
     exercise = library.get(args.id)
-    settings = TimelineSettings(sample_rate=args.sample_rate, words_per_minute=args.words_per_minute)
-    voice = None
-    if not args.no_speech:
-        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
-
-        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=args.voice, words_per_minute=round(args.words_per_minute))))
+    words_per_minute = _pace(args, exercise)
+    settings = TimelineSettings(sample_rate=args.sample_rate, words_per_minute=words_per_minute)
+    voice = None if args.no_speech else _voice(args.voice, words_per_minute)
     session = prepare(exercise, voice, settings, tone=ToneSettings(noise=args.noise), warn=_warn)
     write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
     if args.timeline:
@@ -107,12 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         sleep_timer_minutes=args.sleep_timer,
         log=args.log,
         noise=args.noise,
+        words_per_minute=_pace(args, exercise),
     )
-    voice = None
-    if options.speech:
-        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
-
-        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=args.voice, words_per_minute=round(args.words_per_minute))))
+    voice = _voice(args.voice, options.words_per_minute) if options.speech else None
+    show_disclaimer_once(_warn)
     print(f"{exercise.title}. {exercise.summary}".strip(), file=sys.stderr)
     for caution in exercise.cautions:
         print(f"  · {caution}", file=sys.stderr)
@@ -121,6 +117,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     how = "completed" if summary.completed else "stopped"
     cycles = f", {summary.cycles_completed} breathing cycles" if summary.cycles_completed else ""
     print(f"{exercise.title}: {how} after {minutes}{cycles}; {summary.underflows} audio dropouts.", file=sys.stderr)
+    return 0
+
+
+def cmd_crisis(args: argparse.Namespace) -> int:
+    """Show the crisis resources large and clear, then speak them (unless --no-sound)."""
+    from assistant.crisis import crisis_exercise, load_resources, screen_text
+    from assistant.errors import AudioDeviceError
+    from assistant.live import RunOptions, run_exercise
+
+    resources = load_resources(warn=_warn)
+    print(screen_text(resources), flush=True)
+    if args.no_sound:
+        return 0
+    options = RunOptions(pacer=False, output_device=_device(args.output_device), words_per_minute=CRISIS_WORDS_PER_MINUTE)
+    try:
+        run_exercise(crisis_exercise(resources), options, _voice(None, CRISIS_WORDS_PER_MINUTE), warn=_warn, out=sys.stderr)
+    except AudioDeviceError as exc:
+        _warn(f"{exc}\nThe numbers are printed above.")
     return 0
 
 
@@ -157,6 +171,23 @@ def _device(text: str | None) -> str | int | None:
     if text is None:
         return None
     return int(text) if text.isdigit() else text
+
+
+CRISIS_WORDS_PER_MINUTE = 100.0  # the crisis script is read more slowly than guidance
+GUIDANCE_WORDS_PER_MINUTE = 115.0
+
+
+def _pace(args: argparse.Namespace, exercise) -> float:
+    """The speech rate asked for, or the default for this kind of exercise."""
+    if args.words_per_minute is not None:
+        return args.words_per_minute
+    return CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else GUIDANCE_WORDS_PER_MINUTE
+
+
+def _voice(name: str | None, words_per_minute: float):
+    from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+    return CachedVoice(Pyttsx3Voice(VoiceSettings(voice=name, words_per_minute=round(words_per_minute))))
 
 
 def _write_json_atomically(path: Path, data: dict) -> None:
@@ -231,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
     p.add_argument("--no-speech", action="store_true", help="tones and chimes only, no spoken guidance")
     p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
-    p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help="speech rate (default 115; 100 for the crisis script)")
     p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
     p.set_defaults(func=cmd_render)
 
@@ -246,9 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sleep-timer", type=_minutes, default=None, metavar="MINUTES", help="fade out and stop after this many minutes")
     p.add_argument("--log", action="store_true", help="add date, exercise, duration and completion to a local session log (never audio or words)")
     p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
-    p.add_argument("--words-per-minute", type=_words_per_minute, default=115.0, help="speech rate")
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help="speech rate (default 115; 100 for the crisis script)")
     p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("crisis", help="show and speak crisis resources now")
+    p.add_argument("--no-sound", action="store_true", help="only print them")
+    p.add_argument("--output-device", default=None, help="output device name (part of it) or index")
+    p.set_defaults(func=cmd_crisis)
 
     p = sub.add_parser("detect", help="show what the assistant would hear in a transcript")
     p.add_argument("audio", nargs="?", metavar="AUDIO.wav", help="an audio file (not yet supported)")

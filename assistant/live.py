@@ -45,6 +45,7 @@ class RunOptions:
     sleep_timer_minutes: float | None = None
     log: bool = False
     noise: str | None = None  # "pink" or "brown" noise bed under the tone
+    words_per_minute: float = 115.0  # speech pace, also used to plan texts not yet rendered
 
 
 def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
@@ -56,7 +57,8 @@ def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
         # Chimes well under the tone; the whole session fades in over 30 s and out over the last 60 s.
         tone = ToneSettings(noise=options.noise, chime_peak_dbfs=tone.peak_dbfs - 8.0)
         mix = MixSettings(fade_in_seconds=30.0, fade_out_seconds=60.0)
-    return SessionAudio(exercise, TimelineSettings(sample_rate=options.sample_rate), tone, mix)
+    settings = TimelineSettings(sample_rate=options.sample_rate, words_per_minute=options.words_per_minute)
+    return SessionAudio(exercise, settings, tone, mix)
 
 
 def _with_bedside_outro(exercise: Exercise) -> Exercise:

@@ -171,6 +171,16 @@ class Session:
         self._stop_at_output_frame = round(fade_start * self.rate)
         self._sleep_fade_seconds = min(fade_seconds, seconds)
 
+    def interrupt(self, audio: SessionAudio) -> None:
+        """Fade out whatever is playing (within the control fade) and play `audio` from its start instead.
+
+        This is how crisis language wins: the output stream never stops, the
+        exercise is faded out and the crisis script takes its place.
+        """
+        command = lambda: self._interrupt(audio)  # noqa: E731
+        command.always = True  # crisis support must start even if the exercise has just ended
+        self._commands.put(command)
+
     def add_clip(self, text: str, clip: np.ndarray) -> None:
         """A speech clip rendered in the background; it is used if it arrives before it is needed."""
         self._commands.put(lambda: self._adopt_clip(text, clip))
@@ -233,7 +243,7 @@ class Session:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if not self.ended:
+            if not self.ended or getattr(command, "always", False):
                 command()
 
     def _start_fade(self, start_gain: float, end_gain: float, after: Callable[[], None] | None, seconds: float | None = None) -> None:
@@ -294,6 +304,18 @@ class Session:
             self._start_fade(0.0, 1.0, None)
 
         self._start_fade(self._current_gain(), 0.0, jump)
+
+    def _interrupt(self, audio: SessionAudio) -> None:
+        def switch() -> None:
+            self.audio, self.timeline, self.mixer = audio, audio.timeline, audio.mixer
+            self.position = 0
+            self._tempo, self._extra_events = {}, []
+            self.state = State.RUNNING
+
+        if self.state is not State.RUNNING:
+            switch()
+        else:
+            self._start_fade(self._current_gain(), 0.0, switch)
 
     def _set_volume(self, volume_db: float) -> None:
         volume_db = min(0.0, max(self.controls.min_volume_db, volume_db))

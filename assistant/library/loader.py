@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from assistant.crisis import CRISIS_ID, build_resources, crisis_exercise, is_resources_file, load_resources, profile_path
 from assistant.errors import UnknownExerciseError
 from assistant.library.model import CueMap, Exercise
 from assistant.library.validate import build_cue_map, build_exercise, is_cue_map
@@ -68,10 +69,16 @@ def load_file(path: Path, words_per_minute: float = DEFAULT_WORDS_PER_MINUTE) ->
     if is_cue_map(doc):
         cue_map, problems = build_cue_map(doc, known_ids=None)
         loaded.cue_map, loaded.problems = cue_map, problems
+    elif is_resources_file(doc):
+        _, loaded.problems = build_resources(doc)
     else:
         exercise, problems = build_exercise(doc, words_per_minute)
         if exercise is not None:
             exercise = replace(exercise, path=path)
+            if exercise.id == CRISIS_ID:
+                # The crisis script is built from the resources profile, never from an exercise file.
+                problems.append(Problem(str(path), doc.line_of(("id",)), "the id 'crisis' is reserved for the crisis script; choose another id (local crisis lines go in resources.yaml)"))
+                exercise = None
         loaded.exercise, loaded.problems = exercise, problems
     return loaded
 
@@ -137,6 +144,7 @@ def load_library(
         user_ids[exercise.id] = loaded.path
         exercises[exercise.id] = exercise
 
+    exercises[CRISIS_ID] = crisis_exercise(load_resources(warn=warn))
     known = set(exercises)
     cue_maps = []
     for loaded in bundled + user:
@@ -164,7 +172,8 @@ def check_files(
     paths = list(paths)
     user_dir = user_exercise_dir() if user_dir is None else user_dir
     if not paths:
-        targets = yaml_files(BUNDLED_DIR) + yaml_files(user_dir)
+        profile = profile_path()
+        targets = yaml_files(BUNDLED_DIR) + yaml_files(user_dir) + ([profile] if profile.is_file() else [])
         context: list[Path] = []
     else:
         targets = []
