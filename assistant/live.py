@@ -14,6 +14,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,23 +128,42 @@ class KeyReader:
 
 
 class PacerView:
-    """Draws the pacer in place on a terminal, or prints captions as plain lines without one."""
+    """Draws the pacer in place on a terminal, or prints captions as plain lines without one.
 
-    def __init__(self, out: TextIO, interactive: bool, show_pacer: bool):
+    Short notices from the session ("A little slower, from the next breath.")
+    appear on a line of their own under the pacer, or as plain lines.
+    """
+
+    NOTICE_SECONDS = 4.0  # how long a notice stays under the pacer (display only)
+
+    def __init__(self, out: TextIO, interactive: bool, show_pacer: bool, clock: Callable[[], float] = time.monotonic):
         self.out = out
         self.interactive = interactive and show_pacer
+        self.clock = clock
         self.last_caption: str | None = None
-        self.drawn = False
+        self.notice: tuple[str, float] | None = None
+        self.drawn_lines = 0
+
+    def notify(self, message: str) -> None:
+        """Called from the session's thread; shown on the next redraw."""
+        self.notice = (message, self.clock())
 
     def show(self, snapshot) -> None:
+        notice = self.notice
         if self.interactive:
             lines = pacer_lines(snapshot)
-            if self.drawn:
-                self.out.write(f"\x1b[{len(lines)}F")
+            fresh = notice is not None and self.clock() - notice[1] < self.NOTICE_SECONDS
+            lines.append(notice[0] if fresh else "")
+            if self.drawn_lines:
+                self.out.write(f"\x1b[{self.drawn_lines}F")
             self.out.write("".join(f"\x1b[2K{line}\n" for line in lines))
-            self.drawn = True
-        elif snapshot.caption and snapshot.caption != self.last_caption:
-            self.out.write(f"{snapshot.caption}\n")
+            self.drawn_lines = len(lines)
+        else:
+            if snapshot.caption and snapshot.caption != self.last_caption:
+                self.out.write(f"{snapshot.caption}\n")
+            if notice is not None:
+                self.out.write(f"({notice[0]})\n")
+                self.notice = None
         self.last_caption = snapshot.caption
         self.out.flush()
 
@@ -172,11 +192,13 @@ def run_exercise(
     out: TextIO = sys.stdout,
 ) -> Summary:
     """Play one exercise live until it ends, is stopped, or a signal arrives; returns its summary."""
-    from assistant.devices import OutputPlayer
+    from assistant.devices import OutputPlayer, resolve_output_device
 
     audio = session_audio_for(exercise, options)
     volume = options.volume if options.volume is not None else (0.5 if options.bedside else 1.0)
-    session = Session(audio, volume=volume, notify=lambda message: warn(message))
+    is_tty = out.isatty() and sys.stdin.isatty()
+    view = PacerView(out, interactive=is_tty, show_pacer=options.pacer)
+    session = Session(audio, volume=volume, notify=view.notify)
     if options.sleep_timer_minutes:
         session.stop_after(options.sleep_timer_minutes * 60.0)
 
@@ -188,10 +210,8 @@ def run_exercise(
 
     # Ctrl-C and SIGTERM fade out and end cleanly instead of cutting the sound.
     previous = {sig: signal.signal(sig, lambda *_: session.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    is_tty = out.isatty() and sys.stdin.isatty()
     keys = KeyReader(session) if sys.stdin.isatty() else None
-    view = PacerView(out, interactive=is_tty, show_pacer=options.pacer)
-    player = OutputPlayer(session.pull, sample_rate=audio.sample_rate, device=options.output_device)
+    player = OutputPlayer(session.pull, sample_rate=audio.sample_rate, device=resolve_output_device(options.output_device))
     key_thread = threading.Thread(target=keys.run, name="keys", daemon=True) if keys is not None else None
     try:
         if key_thread is not None:

@@ -64,3 +64,26 @@ def test_keys_map_to_session_controls():
     assert session.calls == [
         "toggle_pause", "slower", "faster", "slower", "faster", "repeat", "skip", "volume_up", "volume_down", "stop",
     ]
+
+
+def test_notices_show_under_the_pacer_for_a_while():
+    """A notice (e.g. after 'slower') is drawn on its own line, then cleared after a few seconds."""
+    now = [0.0]
+    out = io.StringIO()
+    view = PacerView(out, interactive=True, show_pacer=True, clock=lambda: now[0])
+    view.notify("A little slower, from the next breath.")
+    view.show(snap("inhale", 0.5))
+    assert "A little slower, from the next breath." in out.getvalue().splitlines()[-1]
+    now[0] = 10.0
+    view.show(snap("inhale", 0.6))
+    assert out.getvalue().splitlines()[-1] == "\x1b[2K"
+
+
+def test_notices_print_as_plain_lines_without_a_terminal():
+    """Without a terminal a notice prints once, in brackets."""
+    out = io.StringIO()
+    view = PacerView(out, interactive=False, show_pacer=True)
+    view.notify("Paused.")
+    view.show(snap("inhale", 0.1))
+    view.show(snap("inhale", 0.2))
+    assert out.getvalue() == "(Paused.)\n"
