@@ -12,6 +12,7 @@ from assistant.speech.cues import CueMatcher, normalize
 
 DATA = Path(__file__).parent / "data"
 MAX_ORDINARY_FLAGGED = 2  # of the ordinary sentences; the aim is 0
+MAX_DEV_FLAGGED_SHARE = 0.01  # of the dev set's ordinary sentences
 
 
 def _lines(name: str) -> list[str]:
@@ -40,6 +41,35 @@ def test_every_crisis_phrase_is_caught():
     missed = [phrase for phrase in phrases if detect_crisis(phrase) is None]
     print(f"\ncrisis recall: {len(phrases) - len(missed)}/{len(phrases)}")
     assert not missed, "missed crisis phrasings:\n" + "\n".join(missed)
+
+
+def test_the_dev_sets_are_big_enough_and_new():
+    """Dev sets: at least 60 crisis phrasings and 150 ordinary sentences, none listed twice or taken from the first sets."""
+    crisis, ordinary = _lines("crisis_phrases_dev.txt"), _lines("ordinary_sentences_dev.txt")
+    assert len(crisis) >= 60 and len(ordinary) >= 150
+    assert len({normalize(line) for line in crisis}) == len(crisis)
+    assert len({normalize(line) for line in ordinary}) == len(ordinary)
+    earlier = {normalize(line) for line in _lines("crisis_phrases.txt") + _lines("ordinary_sentences.txt")}
+    assert not earlier.intersection(normalize(line) for line in crisis + ordinary)
+
+
+def test_every_dev_crisis_phrase_is_caught():
+    """Every dev phrasing is caught: means at hand, dangerous places, preparing, passive wishes, others at risk."""
+    phrases = _lines("crisis_phrases_dev.txt")
+    missed = [phrase for phrase in phrases if detect_crisis(phrase) is None]
+    print(f"\ndev crisis recall: {len(phrases) - len(missed)}/{len(phrases)}")
+    assert not missed, "missed crisis phrasings:\n" + "\n".join(missed)
+
+
+def test_dev_ordinary_sentences_are_at_most_one_percent_crisis():
+    """Ordinary dev sentences (other people's accidents, pills and guns and bridges in passing) are rarely crisis."""
+    sentences = _lines("ordinary_sentences_dev.txt")
+    flagged = [(sentence, detect_crisis(sentence)) for sentence in sentences]
+    flagged = [(sentence, found) for sentence, found in flagged if found is not None]
+    print(f"\ndev ordinary sentences taken as crisis: {len(flagged)}/{len(sentences)}")
+    for sentence, found in flagged:
+        print(f"  {sentence!r} -> {found.category}: {found.phrase!r}")
+    assert len(flagged) <= MAX_DEV_FLAGGED_SHARE * len(sentences)
 
 
 def test_ordinary_sentences_are_almost_never_crisis():
@@ -103,6 +133,11 @@ def test_figures_of_speech_are_not_crisis(sentence):
         ("this is goodbye", "goodbye"),
         ("there's no point anymore", "hopeless"),
         ("I can't do this anymore", "hopeless"),
+        ("the pills are lined up next to me", "means"),
+        ("my dad's rifle is under the bed", "means"),
+        ("I'm standing at the edge of the platform", "place"),
+        ("I've been giving away all my belongings", "preparing"),
+        ("I've put all my affairs in order", "preparing"),
     ],
 )
 def test_each_kind_of_crisis_language_has_its_category(sentence, category):
@@ -138,6 +173,73 @@ def test_each_kind_of_crisis_language_has_its_category(sentence, category):
 def test_recognizer_mangled_crisis_language_is_caught(transcript):
     """Lower case, no punctuation, dropped words, homophones and odd apostrophes still count."""
     assert detect_crisis(transcript) is not None
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "i have my pills in my hand",
+        "theres a loaded gun in the house",  # "a loaded gun" is enough
+        "i just climbed onto the roof",
+        "i'm sitting on the ledge right now",
+        "i want to jump",
+        "i know exactly when i'm going to do it",
+        "i've been looking up how many tablets it takes",
+        "i'd be okay if i never woke up",
+        "it'd be easier for everyone if i had never been born",
+        "i'm cutting again right now",
+        "im going to do something i cant undo",
+    ],
+)
+def test_danger_told_without_naming_it_is_caught(transcript):
+    """Means at hand, a dangerous place, a plan, a passive wish: crisis without the word suicide."""
+    assert detect_crisis(transcript) is not None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "my uncle nicked himself shaving",
+        "she burned herself on the kettle",
+        "he hurt himself playing rugby",
+        "my son cut himself on a broken glass",
+        "she hurt herself when she tripped",
+        "they hurt themselves in the crash",
+        "I hurt myself lifting boxes",
+    ],
+)
+def test_ordinary_accidents_told_of_anyone_are_not_crisis(sentence):
+    """An injury with what caused it is an accident, whoever it happened to."""
+    assert detect_crisis(sentence) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "my friend says she wants to kill herself",
+        "my sister keeps cutting herself",
+        "he told me he wants to end his life",
+        "my friend is on the bridge and says he wants to jump",
+        "my brother says he is a burden to everyone",
+        "my mom said she doesn't want to be alive anymore",
+    ],
+)
+def test_someone_elses_risk_told_by_a_caller_is_crisis(sentence):
+    """Third-person risk counts: the resources help the caller too."""
+    assert detect_crisis(sentence) is not None
+
+
+def test_an_accident_said_to_be_on_purpose_is_crisis():
+    """The accident mask stands down when the speaker says it was deliberate."""
+    assert detect_crisis("I cut myself shaving") is None
+    assert detect_crisis("I burned myself on the stove on purpose") is not None
+    assert detect_crisis("she cut herself on the glass deliberately") is not None
+
+
+def test_better_off_without_someone_else_is_not_burden_language():
+    """'Better off without him' is breakup advice; only 'without me' is burden language."""
+    assert detect_crisis("honestly you're better off without him") is None
+    assert detect_crisis("honestly you're better off without me") is not None
 
 
 def test_a_benign_phrase_does_not_hide_crisis_in_the_same_utterance():

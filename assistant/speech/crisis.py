@@ -13,14 +13,28 @@ to switch it off by editing a data file):
    "I can't go on." ends where the speaker ended it), each both as heard and
    with filler words ("just", "like", "um", "really") taken out.
 2. Benign figures of speech are masked first: "dead tired", "to die for",
-   "end the session", "killed myself laughing", "cut myself shaving"... A mask
-   only blanks its own words, so "this traffic is killing me and I want to
-   die" is still caught by the rest of the sentence.
+   "end the session", "killed myself laughing", "water gun"... and ordinary
+   accidents, told of anyone ("I cut myself shaving", "she hurt herself
+   playing tennis", "he burned himself on the grill"). A mask only blanks its
+   own words, so "this traffic is killing me and I want to die" is still
+   caught by the rest of the sentence.
 3. Regex patterns, grouped by category, with word boundaries, optional small
    words and the spellings a recognizer produces ("kill my self", "cell harm",
    "end it al", "im", "dont", "over dose").
 
-Categories: suicidal, self-harm, overdose, unsafe, burden, goodbye, hopeless.
+Categories: suicidal, self-harm, overdose, unsafe, burden, goodbye, hopeless, and
+three that tell of danger without naming it: means (pills, a gun, a rope or a blade
+at hand), place (on a bridge, a roof, a ledge, the tracks) and preparing (giving
+things away, a plan, a date, affairs in order, looking up how). Safe messaging:
+these only detect; nothing here is ever spoken back.
+
+Other people. A caller may be telling us about someone else, and the resources
+help the caller too, so third-person risk counts wherever the words are clearly
+about risk: "my friend says she wants to kill herself", "he keeps talking about
+ending his life", "my daughter has been cutting herself", "he's on the bridge
+and wants to jump". Two exceptions, on purpose: an ordinary accident told of
+anyone is masked (see 2), and "better off without him/her" is not burden
+language (it is the commonest breakup advice there is); only "without me" is.
 """
 
 from __future__ import annotations
@@ -39,7 +53,9 @@ class CrisisMatch:
     category: str  # one of CATEGORIES
 
 
-CATEGORIES = ("suicidal", "self-harm", "overdose", "unsafe", "burden", "goodbye", "hopeless")
+CATEGORIES = (
+    "suicidal", "self-harm", "overdose", "unsafe", "burden", "goodbye", "hopeless", "means", "place", "preparing",
+)
 
 # --- building blocks -------------------------------------------------------------------------------
 
@@ -47,6 +63,7 @@ _END = r"(?=\s*$)"  # end of the clause: the speaker stopped there
 _ANYMORE = r"(?:anymore|any\s+longer|no\s+more|no\s+longer|much\s+longer)"
 _ME = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self|himself|herself|themselves|themself|yourself)"
 _MYSELF = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self)"
+_ME_HEARD = rf"(?:{_ME}|my\s+shelf|my\s+selfe?)"  # "kill my shelf": a recognizer's homophone, only after kill verbs
 _MEDS = (
     r"(?:pills?|tablets?|meds|medications?|medicines?|pain\s*killers?|sleeping\s+(?:pills?|tablets?)|"
     r"tylenol|paracetamol|acetaminophen|ibuprofen|advil|aspirin|xanax|valium|ambien|oxy\w*|opioids?|"
@@ -59,6 +76,29 @@ _LOTS = (
     r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
     r"fifty|sixty|seventy|eighty|ninety|\d{2,})"
 )
+_GUNS = r"(?:guns?|pistols?|hand\s*guns?|revolvers?|rifles?|shot\s*guns?|firearms?|glock)"
+_BLADES = r"(?:razor\s+blades?|razors?|blades?|box\s+cutters?|scalpels?|knife|knives)"
+# Within reach, as said and as a recognizer spells it ("the pills are right here", "rite hear").
+_AT_HAND = (
+    r"(?:(?:right|write|rite|wright)\s+(?:here|hear|there|next\s+to\s+me|beside\s+me|in\s+front\s+of\s+me)|"
+    r"in\s+front\s+of\s+me|in\s+my\s+(?:hand|hands|lap|pocket)|next\s+to\s+me|beside\s+me|"
+    r"lined\s+up|counted\s+out|laid\s+out|set\s+out|all\s+ready|ready(?=\s*$|\s+(?:now|tonight|to\s+go)))"
+)
+_PLACES = (
+    r"(?:(?:the|a|this|that|my|our)\s+(?:\w+\s+){0,2}?(?:bridge|roof|rooftop|ledge|window\s+ledge|cliff|cliff\s+edge|"
+    r"cliffs|"
+    r"(?:train\s+|railway\s+|railroad\s+|subway\s+)?tracks|railway\s+line|overpass|motorway\s+bridge|"
+    r"balcony\s+(?:railing|rail|edge)|edge(?=\s*$)|edge\s+of\s+(?:the|a|my|this|that)\s+(?:roof|bridge|cliff|"
+    r"building|platform|balcony|rooftop|tracks|water)|ledge\s+of\s+(?:the|a|my|this|that)\s+\w+)|"
+    r"(?:the\s+)?top\s+of\s+(?:the|a|my|this|that)\s+(?:building|bridge|"
+    r"parking\s+garage|car\s+park|multi\s+storey|tower|cliff|roof|stairwell|stairs|dam))"
+)
+# Someone else's burden talk counts when it ends there or names the people it weighs on.
+_BURDEN_TO = (
+    r"(?=\s*$|\s+(?:to|on|for)\s+(?:everyone|everybody|(?:his|her|their)\s+(?:family|kids|children|parents|friends|"
+    r"wife|"
+    r"husband|partner|mom|dad)|us|me|them|all\s+of\s+us))"
+)
 _FAMILY = (
     r"(?:my\s+(?:family|kids|children|son|daughter|mom|mum|mother|dad|father|parents|wife|husband|partner|"
     r"sister|brother|friends|loved\s+ones|boyfriend|girlfriend)|everyone|everybody|you\s+all|all\s+of\s+you|"
@@ -70,6 +110,46 @@ _CANT_GO_ON = (
     r"handle\s+life|cope|bear\s+it|bear\s+this|stand\s+it|stand\s+this|stand\s+being\s+alive|stand\s+myself|"
     r"face\s+(?:another\s+day|tomorrow|life|it)|fight|fight\s+this|keep\s+fighting|pretend|be\s+here|exist|"
     r"feel\s+like\s+this|live\s+like\s+this|deal\s+with\s+(?:it|this|life))"
+)
+
+# --- ordinary accidents, told of anyone ----------------------------------------------------------------
+#
+# "I cut myself shaving", "she hurt herself playing tennis", "he burned himself on the grill": an
+# injury verb and a reflexive, then what the speaker was doing or what did it. Objects are listed,
+# never "on the <anything>", so "I cut myself on the bad days" or "on my arm" is still self-harm.
+
+_HURT_VERBS = (
+    r"(?:hurt|hurts|cut|cuts|burned|burnt|burns|burn|injured|injures|bruised|scratched|scraped|grazed|nicked|hit|"
+    r"banged|bumped)"
+)
+_ACTIVITY = (
+    r"(?:shaving|cooking|chopping|slicing|peeling|cutting\s+(?!(?:my|me|myself|into|his|her)\b)\w+|"
+    r"carving\s+(?:the|a)\s+\w+|running|jogging|climbing|rock\s+climbing|skiing|skating|snowboarding|surfing|"
+    r"cycling|biking|riding|playing(?:\s+\w+)?|lifting(?:\s+\w+)?|gardening|working\s+out|hiking|falling|tripping|"
+    r"slipping|moving(?:\s+(?:the\s+)?\w+)?|opening(?:\s+(?:a|the)\s+\w+)?|diving|jumping|fixing|repairing|"
+    r"building|carrying|dancing|training|tackling|wrestling|boxing|mowing|sawing|drilling|hammering|baking|"
+    r"grilling|ironing|sewing|cleaning|washing\s+up|exercising|stretching|sprinting|practi[cs]ing|"
+    r"doing\s+(?:the\s+)?(?:dishes|yard\s+work|diy|laundry))"
+)
+_MISHAP_OBJECTS = (
+    r"(?:paper|nail|nails|glass|can|tin|knife|fence|lid|edge|corner|stove|hob|oven|oven\s+door|pan|pot|tray|iron|"
+    r"kettle|toaster|grill|barbecue|bbq|bike|stairs|steps?|ladder|ice|table|door|cupboard|bush|rose\s+bush|thorns?|"
+    r"branch|rocks?|saw|blender|mandoline|grater|wire|metal|machine|counter|radiator|heater|fire|campfire|"
+    r"sidewalk|pavement|curb|kerb|trampoline|swing|slide|coral|shells?|can\s+lid|tin\s+lid|piece\s+of\s+\w+)"
+)
+_ACCIDENT = (
+    r"(?:(?:badly|slightly|a\s+little|again|pretty\s+bad(?:ly)?)\s+)?"
+    r"(?:with\s+(?:a|an|the|his|her|my|their)\s+\w+\s+)?"  # "hit himself with the hammer by accident"
+    r"(?:(?:while|when|whilst)\s+(?:(?:i|he|she|they|we|you)\s+(?:was\s+|were\s+)?)?"
+    rf"(?:{_ACTIVITY}|fell|tripped|slipped|crashed)|{_ACTIVITY}|"
+    r"on\s+(?:a|an|the|some|this|that|his|her|their|my|our)\s+(?:sharp\s+|broken\s+|hot\s+|rusty\s+)?"
+    rf"{_MISHAP_OBJECTS}|by\s+accident|accidentally|"
+    r"at\s+(?:the\s+)?(?:gym|work|practice|soccer|football|training|park|playground|pool|beach|rink|game|match|rugby)|"
+    r"in\s+(?:a|the|that|this)\s+(?:crash|fall|accident|game|match|race|tackle|collision)|"
+    r"during\s+(?:a\s+|the\s+|that\s+|this\s+)?(?:game|match|practice|training|workout|race))\b"
+    # "...on the stove on purpose" is not an accident: the mask stands down.
+    r"(?!.*\b(?:on\s+purpose|deliberately|intentionally|to\s+(?:feel|punish|hurt)|because\s+i\s+(?:deserve|wanted|"
+    r"needed)))"
 )
 
 # --- benign figures of speech, masked before the patterns run --------------------------------------
@@ -105,17 +185,29 @@ _BENIGN = [
         r"\bhopeless\s+(?:at|with|romantic|romantics|case)\b",
         r"\bover\s*dos\w*\s+on\s+(?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|sun|sunshine|cheese|carbs|"
         r"work|memes|pizza|christmas|cake|cookies|podcasts|screen\s+time|vitamin\s+\w+)\b",
-        r"\baccidentally\s+(?:hurt|cut|burned|burnt|injured|bruised)\s+myself\b",
-        r"\b(?:hurt|cut|burned|burnt|injured|bruised)\s+myself\s+(?:(?:badly|slightly|a\s+little|again)\s+)?"
-        r"(?:(?:while|when)\s+(?:i\s+(?:was\s+)?)?(?:cooking|shaving|chopping|cutting\s+\w+|running|climbing|skiing|"
-        r"skating|playing|lifting|gardening|working\s+out|hiking|fell|tripped|slipped|moving)|shaving|cooking|chopping|"
-        r"playing|running|lifting|skiing|falling|gardening|working\s+out|hiking|on\s+(?:a|the|some|my|this|that)\s+"
-        r"(?:paper|nail|glass|can|knife|fence|tin|lid|edge|corner|stove|oven|pan|iron|kettle|grill|bike|stairs|"
-        r"ice|table|door)|by\s+accident|at\s+(?:the\s+gym|work|practice|soccer|football|training|the\s+park|rugby))\b",
+        rf"\baccidentally\s+{_HURT_VERBS}\s+{_ME}",
+        rf"\b{_HURT_VERBS}\s+{_ME}\s+{_ACCIDENT}",
         r"\b(?:took|take|taken|taking)\s+all\s+(?:of\s+)?my\s+(?:pills|meds|medication|medicine|vitamins|tablets)\s+"
         r"(?:today|this\s+morning|on\s+time|as\s+prescribed|like\s+(?:the|my)\s+doctor|for\s+the\s+day|for\s+today|"
         r"with\s+breakfast|with\s+dinner)\b",
         r"\bout\s+of\s+this\s+world\b",
+        # Waking someone else: "I hope I don't wake up the baby" (but "wake up the next day" is left alone).
+        r"\bwake\s+up\s+(?:the\s+(?!next\b|following\b)\w+|my\s+\w+|his|her|their|our|your|him|them|us|you|anyone|"
+        r"anybody|everyone|everybody)\b|\bwake\s+(?:the|my|his|her|him|them|us|you|your|our)\s+(?:\w+\s+)?up\b",
+        r"\b(?:disappear|vanish)\s+(?:into\s+(?:a|the|my|some)|under|to\s+(?:a|an|the|my|some)|"
+        r"for\s+(?:a|the)\s+(?:bit|while|day|week|weekend|few|couple)|"
+        r"from\s+(?:this|the|that)\s+(?:party|meeting|room|conversation|chat|group|call|zoom|event|dinner|thread|"
+        r"family\s+dinner))\b",
+        # Tools and toys called guns, and sayings with guns in them.
+        r"\b(?:water|glue|hot\s+glue|nail|heat|staple|spray|squirt|nerf|toy|paint|paintball|massage|caulk|caulking|"
+        r"grease|"
+        r"radar|speed|bb|cap|foam|bubble|price|tattoo|airsoft|laser|soldering|starting|top)\s+guns?\b",
+        r"\b(?:jump|jumped|jumping|jumps)\s+the\s+gun\b|"
+        r"\bstick(?:ing|s)?\s+to\s+(?:my|his|her|our|their|your)\s+guns\b|\bson\s+of\s+a\s+gun\b|"
+        r"\bgun\s+(?:show|shy|control|laws?|violence|range|club|licen[cs]e|permit|safety\s+course)\b|\bsmoking\s+gun\b|"
+        rf"\b{_GUNS}\s+(?:scope|case|bag|strap|sling|rack|cabinet|lock|oil|cleaning\s+kit)\b|"
+        rf"\b{_GUNS}\s+for\s+(?:hunting|the\s+range|target\s+practice|deer\s+season|clay\s+shooting)\b|"
+        r"\bunder\s+the\s+gun\b|\bbig\s+guns\b|\bguns\s+blazing\b|\bjump\s+rope\b|\blearn(?:ing|ed)?\s+the\s+ropes\b",
     )
 ]
 
@@ -123,10 +215,14 @@ _BENIGN = [
 
 _PATTERNS: list[tuple[str, str]] = [
     # Suicidal: killing oneself, ending one's life, wanting to die, methods.
-    ("suicidal", rf"\b(?:kill|kil|kills|killed|killing|killin)\s+{_ME}"),
+    ("suicidal", rf"\b(?:kill|kil|kills|killed|killing|killin)\s+{_ME_HEARD}"),
     ("suicidal", rf"\bkill\s+my{_END}"),  # "i want to kill my" with "self" lost
     ("suicidal", rf"\b(?:want|going|wanted|planning|plan|about|ready|trying)\s+to\s+kill{_END}"),
-    ("suicidal", r"\b(?:end|ending|ended|take|taking|took|taken|end\s+in)\s+(?:my|me|mine)\s+(?:own\s+)?li(?:fe|ves)\b"),
+    (  # "his", "her", "their": a caller telling of someone else's risk (see the module docstring)
+        "suicidal",
+        r"\b(?:end|ending|ended|take|taking|took|taken|end\s+in)\s+(?:my|me|mine|his|her|their)\s+(?:own\s+)?"
+        r"li(?:fe|ves)\b",
+    ),
     ("suicidal", rf"\b(?:end|ending)\s+{_MYSELF}"),
     ("suicidal", r"\b(?:end|ending|ended)\s+it\s+(?:all|al|awl|oll|alll|ol)\b"),
     ("suicidal", r"\b(?:to|just|will|should|could|might|gonna)\s+(?:and|in)\s+it\s+(?:all|al)\b"),
@@ -217,6 +313,13 @@ _PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "suicidal",
+        r"\b(?:want|wants|wanted|wanting|going|about|ready|planning|plan|plans|need|needs|tempted|decided|deciding|"
+        r"trying|try|urge|urges)\s+to\s+(?:just\s+)?jump(?:\s+(?:off|now|tonight|today|right\s+now|again))?(?=\s*$)|"
+        r"\bjump(?:ing)?\s+off\s+(?:something|somewhere)\b|"
+        r"\b(?:think|thinking|thought|thoughts)\s+(?:about|of)\s+jumping(?=\s*$|\s+(?:off|from|again|tonight))",
+    ),
+    (
+        "suicidal",
         r"\b(?:step|stepping|walk|walking|run|running)\s+(?:in\s+front\s+of|into)\s+(?:a\s+|the\s+)?"
         r"(?:train|car|bus|truck|traffic|oncoming\s+traffic)\b",
     ),
@@ -241,7 +344,18 @@ _PATTERNS: list[tuple[str, str]] = [
         rf"(?:(?:my|some|all\s+my|all\s+the|the|a\s+lot\s+of|enough)\s+)?{_MEDS}|\b{_MEDS}\s+(?:saved|stashed)\s+up\b|"
         rf"\benough\s+{_MEDS}\s+to\b",
     ),
-    ("overdose", rf"\b{_MEDS}\s+(?:and|with)\s+(?:alcohol|vodka|wine|whiskey|booze|beer|drinks?|liquor)\b"),
+    (
+        "overdose",
+        rf"\b{_MEDS}\s+(?:and|with)\s+(?:alcohol|vodka|wine|whiskey|booze|beer|drinks?|liquor)\b|"
+        rf"\b(?:alcohol|vodka|wine|whiskey|booze|liquor)\s+and\s+(?:\w+\s+){{0,2}}?{_MEDS}",
+    ),
+    (
+        "overdose",
+        # "...has pills and says she's going to take them all": "them" needs the pills said first.
+        rf"\b{_MEDS}\b.*\b(?:going\s+to|want\s+to|wants\s+to|about\s+to|will|ready\s+to)\s+"
+        rf"(?:take|swallow)\s+(?:them|it|those|these)\s+all{_END}|"
+        rf"\b{_MEDS}\b.*\b(?:take|swallow)\s+all\s+of\s+(?:them|those|these){_END}",
+    ),
     (
         "overdose",
         r"\b(?:swallowed|took|taken)\s+(?:everything|all)\s+(?:in|from)\s+(?:the|my)\s+(?:medicine\s+)?"
@@ -254,16 +368,28 @@ _PATTERNS: list[tuple[str, str]] = [
         rf"injure|injuring|injured|punish|punishing|starve|starving|bruise|bruising|carve|carving|mutilate|"
         rf"mutilating)\s+{_ME}",
     ),
+    (
+        "self-harm",
+        rf"\b(?:hit|hits|hitting|punch|punches|punching|scratch|scratches|scratching|bite|bites|biting|choke|choking|"
+        rf"whip|whipping)\s+{_MYSELF}",
+    ),
     ("self-harm", r"\b(?:self|cell|sell|shelf|sel|celf)\s*(?:harm\w*|injur\w*|mutilat\w*)\b"),
     (
         "self-harm",
-        r"\b(?:cut|cuts|cutting|slice|slicing|burn|burning|carve|carving)\s+(?:my|me)\s+(?:arms?|thighs?|legs?|"
-        r"skin|stomach|body)\b(?!\s+(?:on|while|when|at|shaving|cooking|by\s+accident|accidentally))",
+        r"\b(?:cut|cuts|cutting|slice|slicing|burn|burning|carve|carving|scratch|scratching)\s+(?:my|me)\s+"
+        r"(?:arms?|thighs?|legs?|skin|stomach|body|wrists?|hips?|chest|belly|ankles?)\b"
+        r"(?!\s+(?:on|while|when|at|shaving|cooking|by\s+accident|accidentally))",
     ),
     (
         "self-harm",
         rf"\b(?:i|am|been|started|start|keep|kept|back\s+to|urge\s+to|urges\s+to|want\s+to|wanted\s+to|need\s+to|"
-        rf"going\s+to|tempted\s+to)\s+(?:cut|cutting)(?:\s+again)?{_END}",
+        rf"going\s+to|tempted\s+to)\s+(?:cut|cutting)(?:\s+(?:again|right\s+now|now|tonight|today|more|a\s+lot|still|"
+        rf"every\s+(?:day|night)))*{_END}",
+    ),
+    (
+        "self-harm",
+        rf"\bmak(?:e|es|ing)\s+{_ME}\s+bleed\b|"
+        r"\b(?:until|till|til)\s+(?:it|i|they|my\s+\w+)\s+(?:bleeds?|bled|bleeding|starts?\s+bleeding)\b",
     ),
     ("self-harm", r"\bcutting\s+again\b"),
     ("self-harm", rf"\b(?:going|want|need|urge|urges|tempted|trying\s+not|try\s+not)\s+to\s+(?:hurt|harm){_END}"),
@@ -289,8 +415,12 @@ _PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "unsafe",
-        r"\b(?:might|may|will|could|going\s+to|about\s+to)\s+do\s+something\s+(?:stupid|drastic|terrible|dangerous|"
-        r"bad|permanent|to\s+myself)\b(?!\s+like\s+(?:text|call|buy|eat|message|email|send|post|quit|yell|cry))",
+        r"\b(?:might|may|will|could|going\s+to|about\s+to|want\s+to|feel\s+like|tempted\s+to|scared\s+i\s+will|"
+        r"afraid\s+i\s+will|close\s+to)\s+(?:do|doing)\s+something\s+(?:(?:stupid|drastic|terrible|dangerous|bad|"
+        r"permanent|final|irreversible|to\s+myself)\b(?!\s+like\s+(?:text|call|buy|eat|message|email|send|post|quit|"
+        r"yell|cry))|(?:dumb|crazy|reckless)(?=\s*$|\s+(?:tonight|right\s+now|now|to\s+myself|again|today))|"
+        r"i\s+(?:can\s+not|could\s+not|will\s+not\s+be\s+able\s+to)\s+(?:take\s+back|undo)|"
+        r"i\s+will\s+regret(?:\s+forever)?(?=\s*$))",
     ),
     (
         "unsafe",
@@ -312,7 +442,7 @@ _PATTERNS: list[tuple[str, str]] = [
         "burden",
         r"\bbetter\s+off\s+(?:\w+\s+){0,3}?with\s*out\s+me\b|"
         r"\b(?:better|happier|easier)\s+(?:off\s+)?(?:\w+\s+){0,3}?(?:if\s+i\s+(?:was|were|am|had|did|would|could)?\s*"
-        r"(?:not|never|just)?\s*(?:here|around|alive|born|gone|dead|exist|existed|died|disappeared|"
+        r"(?:not|never|just)?\s*(?:been\s+)?(?:here|around|alive|born|gone|dead|exist|existed|died|disappeared|"
         r"left\s+(?:forever|for\s+good))|(?:when|once)\s+i\s+am\s+(?:gone|dead)|with\s+me\s+(?:gone|dead)|"
         r"not\s+(?:being\s+)?(?:here|alive|around|existing))",
     ),
@@ -348,6 +478,13 @@ _PATTERNS: list[tuple[str, str]] = [
         r"\bburden\s+(?:to|on|for)\s+(?:everyone|everybody|my\s+(?:family|kids|children|parents|mom|mum|dad|friends|"
         r"partner|husband|wife)|them|you|all\s+of\s+you|the\s+people\s+i\s+love|people)\b",
     ),
+    (
+        "burden",
+        r"\b(?:says|said|feels|felt|thinks|thought|believes|told\s+me|keeps\s+saying)\s+(?:that\s+)?(?:he|she|they)\s+"
+        r"(?:is|are|was|were|has\s+become|have\s+become)\s+(?:just\s+|such\s+|only\s+|nothing\s+but\s+)?"
+        rf"a\s+(?:\w+\s+)?burden{_BURDEN_TO}|"
+        rf"\b(?:he|she|they)\s+(?:feels|felt|feel)\s+like\s+(?:such\s+|just\s+)?a\s+(?:\w+\s+)?burden{_BURDEN_TO}",
+    ),
     # Goodbye.
     ("goodbye", r"\bthis\s+is\s+(?:my\s+)?(?:goodbye|good\s+bye|farewell|the\s+end\s+for\s+me|my\s+last\s+(?:message|goodbye|words?))\b"),
     ("goodbye", r"\b(?:goodbye|good\s+bye|bye)\s+(?:forever|cruel\s+world|world|for\s+good|everyone\s+forever)\b"),
@@ -363,11 +500,10 @@ _PATTERNS: list[tuple[str, str]] = [
         rf"\b(?:wrote|written|writing|write|left|leaving|leave)\s+(?:a|my|the)\s+(?:last\s+)?(?:note|letter)"
         rf"(?=\s*$|\s+(?:for|to)\s+{_FAMILY})",
     ),
-    ("goodbye", rf"\b(?:wrote|written|writing)\s+(?:letters|notes)\s+(?:to|for)\s+{_FAMILY}"),
     (
         "goodbye",
-        r"\b(?:gave|give|giving|given)\s+away\s+(?:all\s+)?(?:of\s+)?(?:my|all\s+my)\s+(?:things|stuff|belongings|"
-        r"possessions|pets?|cat|dog|cats|dogs)\b",
+        rf"\b(?:wrote|written|writing|write)\s+(?:goodbye\s+|last\s+)?(?:letters|notes)\s+(?:to|for)\s+{_FAMILY}"
+        r"(?!\s+(?:in|at|who|on|from|that|attending|about|with|here|there|for|else))",
     ),
     (
         "goodbye",
@@ -384,7 +520,13 @@ _PATTERNS: list[tuple[str, str]] = [
         rf"\b(?:do\s+not|will\s+not|no\s+need\s+to)\s+(?:have\s+to\s+|need\s+to\s+)?(?:worry|deal)\s+(?:about|with)\s+"
         rf"me\s+(?:{_ANYMORE}|for\s+much\s+longer|ever\s+again|anymore)\b",
     ),
-    ("goodbye", rf"\bwhen\s+i\s+am\s+(?:gone|dead){_END}|\bwhen\s+i\s+am\s+dead\b"),
+    (
+        "goodbye",
+        # "after I'm gone" but not "when I'm gone for the weekend".
+        r"\b(?:when|after|once)\s+i\s+am\s+dead\b|\b(?:when|after|once)\s+i\s+am\s+gone\b"
+        r"(?!\s+(?:on|for|to|in|at|this|next|over|away|from|during|tomorrow|tonight|today|all|the|a|until|till|but|so|"
+        r"and\s+(?:back|home)))",
+    ),
     ("goodbye", r"\bleave\s+this\s+(?:world|life|earth)\b|\bi\s+will\s+be\s+gone\s+forever\b"),
     ("goodbye", rf"\bi\s+am\s+sorry\s+for\s+everything{_END}"),
     # Hopeless.
@@ -481,12 +623,160 @@ _PATTERNS: list[tuple[str, str]] = [
         r"(?:not|never)\s+wake\s+up\b(?!\s+(?:early|late|before|on\s+time|in\s+time|until|till|at))|"
         r"\bwant\s+to\s+(?:just\s+)?(?:not|never)\s+wake\s+up\b",
     ),
+    (
+        "hopeless",
+        r"\b(?:want|wanna|wish|need|would\s+like)\s+(?:to\s+|i\s+could\s+)?(?:just\s+)?(?:fade\s+(?:away|out)|"
+        r"go\s+away\s+(?:forever|for\s+good|and\s+never\s+come\s+back))\b"
+        r"(?!\s+(?:for\s+(?:a|the)|to\s+(?:a|the)|from|into|in))|"
+        rf"\b(?:want|wanna|wish|need)\s+(?:to\s+|i\s+could\s+)(?:\w+\s+){{1,4}}?and\s+never\s+come\s+back{_END}",
+    ),
+    (
+        "hopeless",
+        rf"\b(?:want|wanna|wish|need|would\s+like|wish\s+i\s+could|want\s+to\s+just)\s+(?:to\s+)?(?:just\s+)?not\s+"
+        rf"(?:be\s+(?:here|alive|around)|exist|be\s+anymore|be\s+a\s+person)(?=\s*$|\s+(?:{_ANYMORE}|forever|at\s+all|"
+        r"now|tonight|right\s+now|ever|anywhere))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:would|will|i\s+would|i\s+will|i\s+am|i\s+would\s+be)\s+(?:be\s+)?"
+        r"(?:fine|okay|alright|happy|glad|relieved|good)\s+(?:with\s+it\s+)?if\s+i\s+(?:\w+\s+){0,2}?"
+        r"(?:did\s+not\s+wake\s+up|never\s+woke\s+up|do\s+not\s+wake\s+up|died|die|was\s+dead|were\s+dead|"
+        r"did\s+not\s+exist|never\s+existed|did\s+not\s+make\s+it|never\s+came\s+back|did\s+not\s+come\s+back)\b|"
+        r"\b(?:would\s+not|do\s+not|does\s+not|would\s+never)\s+(?:mind|care)\s+if\s+i\s+(?:\w+\s+){0,2}?"
+        r"(?:did\s+not\s+wake\s+up|never\s+woke\s+up|do\s+not\s+wake\s+up|died|die|was\s+dead|were\s+dead|"
+        r"did\s+not\s+exist|never\s+existed|got\s+hit\s+by\s+a\s+\w+|did\s+not\s+make\s+it)\b"
+        r"(?!\s+(?:early|late|before|on\s+time|in\s+time|until|till|at))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:do\s+not|would\s+not|does\s+not|no\s+longer)\s+care\s+(?:if|whether)\s+i\s+(?:live|die|am\s+alive|"
+        r"am\s+dead|survive|wake\s+up)\b(?!\s+(?:early|late|before|on\s+time|in\s+time|until|till|at))",
+    ),
+    (
+        "hopeless",
+        r"\b(?:would|had)\s+(?:much\s+)?rather\s+(?:not\s+(?:be\s+alive|exist|live|be\s+here(?=\s*$|\s+anymore)|"
+        r"wake\s+up(?=\s*$|\s+(?:again|tomorrow)))|be\s+(?:dead|gone)|die)\b",
+    ),
+    (
+        "hopeless",
+        r"\b(?:do\s+not|does\s+not|no\s+longer)\s+want\s+to\s+(?:go\s+on|go\s+on\s+living|carry\s+on\s+living|"
+        r"continue\s+living)(?=\s*$|\s+(?:living|like\s+this|without|with\s+(?:this|life)|anymore))",
+    ),
     ("hopeless", r"\b(?:my\s+)?life\s+is\s+(?:over|pointless|meaningless)\b|\beverything\s+is\s+pointless\b"),
-    ("hopeless", r"\bnothing\s+left\s+for\s+me\b|\bnothing\s+left\s+to\s+live\b"),
+    ("hopeless", rf"\bnothing\s+left\s+for\s+me\b|\bnothing\s+left\s+to\s+live\b|\bi\s+have\s+nothing\s+left{_END}"),
+    (
+        "hopeless",
+        r"\b(?:do\s+not|no\s+longer|stopped\s+caring|could\s+not)\s+care\s+(?:about\s+)?what\s+happens\s+to\s+me\b",
+    ),
     (
         "hopeless",
         rf"\b(?:feel\s+like|feeling\s+like|want\s+to|ready\s+to|going\s+to|about\s+to)\s+(?:just\s+)?"
         rf"giv(?:e|ing)\s+up(?:{_END}|\s+on\s+(?:everything|life|myself|living)\b)",
+    ),
+    # Means at hand: pills, a gun, a blade, a rope. Safe messaging: detect, never elaborate.
+    (
+        "means",
+        rf"\b{_MEDS}\s+(?:(?:are|is)\s+)?(?:all\s+)?{_AT_HAND}"
+        r"(?!\s+(?:in\s+the\s+(?:\w+\s+)?(?:cabinet|cupboard|drawer)|on\s+the\s+(?:counter|shelf)|"
+        r"for\s+(?:you|grandma|grandpa|mom|mum|dad|the\s+\w+)))|"
+        rf"\b{_MEDS}\s+(?:are\s+|is\s+)?(?:right\s+)?here{_END}|"
+        rf"\b(?:bottle|box|pack|packet|handful|stash)\s+of\s+(?:\w+\s+)?{_MEDS}\s+{_AT_HAND}|"
+        rf"\b{_MEDS}\s+(?:all\s+)?(?:over|across|spread\s+out\s+on)\s+(?:the|my)\s+(?:bed|floor|table|desk)\b",
+    ),
+    (
+        "means",
+        r"\bi\s+(?:\w+\s+){0,2}?(?:have|have\s+got|got|bought|own|found|took|take|loaded|load|am\s+holding|holding|"
+        r"hold|picked\s+up|grabbed|keep|kept|borrowed|brought|took\s+out|got\s+out|cleaned|cleaning)\s+"
+        rf"(?:(?:a|an|the|my|this|that|his|her|our|\w+s)\s+)?(?:\w+\s+)?{_GUNS}\b",
+    ),
+    (
+        "means",
+        rf"\b(?:the|a|my|his|her|our|\w+s)\s+(?:\w+\s+)?{_GUNS}\s+(?:is|was|sits|are)\s+(?:right\s+)?"
+        rf"(?:here|there|in|on|under|next\s+to|beside|loaded|in\s+front\s+of)\b|"
+        rf"\bthere\s+is\s+a\s+(?:\w+\s+)?{_GUNS}\s+(?:in|on|under)\s+(?:my|the|our|this)\s+\w+|"
+        rf"\b(?:a|the)\s+loaded\s+{_GUNS}|\b(?:the|my|a)\s+{_GUNS}\s+(?:is\s+)?loaded\b|"
+        rf"\bi\s+am\s+(?:\w+\s+){{0,3}}?with\s+(?:a|the|my|\w+s)\s+(?:loaded\s+)?{_GUNS}\b|"
+        rf"\b{_GUNS}\s+(?:in|on|to|against)\s+my\s+(?:hand|lap|mouth|head|temple|chest)\b",
+    ),
+    (
+        "means",
+        rf"\b{_BLADES}\s+(?:(?:is|are)\s+)?{_AT_HAND}(?=\s*$|\s+(?:and|with\s+me|now|tonight|right\s+now|i\s))|"
+        r"\bi\s+(?:\w+\s+)?(?:have|have\s+got|got|bought|am\s+holding|holding|found|hid|hidden)\s+"
+        r"(?:(?:a|the|some|my|new)\s+)?(?:razor\s+blades?|blades?|box\s+cutters?|scalpels?)"
+        r"(?=\s*$|\s+(?:today|tonight|again|this\s+(?:morning|afternoon|evening)|yesterday|right\s+now|"
+        r"for\s+myself|and\s+i))",
+    ),
+    (
+        "means",
+        r"\bnooses?\b|\b(?:have|got|bought|tied|found|made|hung|set\s+up)\s+(?:a|the|some)\s+rope\b(?=\s*$|\s+(?:ready|"
+        r"right\s+here|tied|up|around|for\s+myself|to\s+hang|in\s+my|and\s+i|today|tonight))",
+    ),
+    (
+        "means",
+        r"\b(?:have|got)\s+everything\s+(?:i\s+need\s+)?(?:ready|prepared|set\s+up|in\s+place|sorted|laid\s+out)"
+        r"(?=\s*$|\s+(?:for\s+tonight\s*$|to\s+do\s+it|for\s+it))|\bhave\s+everything\s+i\s+need\s+to\s+(?:do\s+it|"
+        r"end\s+it|go\s+through\s+with\s+it)\b",
+    ),
+    # At a dangerous place (see _PLACES). Words of intent are not needed: "I'm standing on the roof" is
+    # enough when the speaker stops there; "I'm on the roof fixing the dish" goes on, so it is left alone.
+    (
+        "place",
+        r"\b(?:i\s+am|i\s+have\s+been|i\s+went|i\s+drove|i\s+walked|i\s+came|i\s+climbed|i\s+got|i\s+made\s+it|"
+        r"he\s+is|she\s+is|they\s+are|my\s+\w+\s+(?:is|went))\s+"
+        r"(?:(?:standing|sitting|sat|stood|up|out|right|here|now|still|just|alone|currently|already|back|climbing|"
+        r"perched|hanging|lying|laying|walking|pacing)\s+){0,2}"
+        rf"(?:on|at|onto|to|up\s+on|up\s+to|out\s+to|out\s+on|by|over|up|on\s+top\s+of\s+(?:the|a|this))\s+{_PLACES}"
+        r"(?=\s*$|\s+(?:right\s+now|now|again|tonight|alone|by\s+myself|looking\s+down|thinking|about\s+to|"
+        r"and\s+(?:i\s+)?(?:want|wanna|am\s+going|going|will|might|can\s+not|feel\s+like|do\s+not|just\s+want|"
+        r"am\s+thinking|thinking|am\s+about|about|am\s+ready|ready|am\s+scared|looking|am\s+looking|says|said|wants)|"
+        r"i\s+(?:want|am\s+going|will|might|can\s+not)))",
+    ),
+    # Preparing: giving things away, a plan, a date, affairs in order, looking up how.
+    (
+        "preparing",
+        r"\b(?:gave|give|giving|given|gives)\s+(?:away|way)\s+(?:all\s+|most\s+|half\s+|a\s+lot\s+)?(?:of\s+)?"
+        r"(?:my|all\s+my)\s+(?:things|stuff|belongings|possessions|pets?|cats?|dogs?)\b|"
+        r"\b(?:gave|give|giving|given|gives)\s+(?:all\s+|most\s+|half\s+|a\s+lot\s+)?(?:of\s+)?(?:my|all\s+my)\s+"
+        r"(?:things|stuff|belongings|possessions|pets?|cats?|dogs?)\s+away\b|"
+        r"\b(?:gave|give|giving|given)\s+(?:away\s+)?everything\s+(?:away\s+)?(?:i\s+(?:own|have|had|owned)|away\s*$)",
+    ),
+    (
+        "preparing",
+        r"\bi\s+(?:have\s+|had\s+)?(?:got|made|have|came\s+up\s+with|worked\s+out|figured\s+out|decided\s+on|"
+        r"written|wrote)\s+(?:a|the|my)\s+plan(?=\s*$|\s+(?:now|already|to\s+(?:die|end|kill|do\s+it|go\s+through|"
+        r"take|jump|overdose|hang|finish\s+it)|for\s+(?:how|when|it)\b))",
+    ),
+    (
+        "preparing",
+        rf"\b(?:have|got)\s+(?:it|everything)\s+(?:all\s+)?(?:planned|worked|figured|mapped)\s+out{_END}|"
+        rf"\bplanned\s+(?:it|everything)\s+(?:all\s+)?out{_END}",
+    ),
+    (
+        "preparing",
+        r"\bi\s+(?:\w+\s+)?(?:know|have\s+decided|decided|figured\s+out|worked\s+out|have\s+figured\s+out|"
+        r"have\s+worked\s+out|planned)\s+(?:exactly\s+|already\s+)?(?:how|when|where)\s+i\s+"
+        r"(?:am\s+going\s+to|will|would|want\s+to|could)\s+do\s+it(?=\s*$|\s+(?:now|tonight|tomorrow))",
+    ),
+    (
+        "preparing",
+        r"\bi\s+(?:have\s+)?(?:picked|chosen|set|decided\s+on|circled)\s+(?:a|the|my)\s+(?:date|day|night)"
+        r"(?=\s*$|\s+(?:already|now))",
+    ),
+    (
+        "preparing",
+        r"\b(?:put|putting|puts|get|getting|gets|got|gotten|set|setting|sort|sorting|sorted)\s+(?:all\s+)?(?:of\s+)?"
+        r"my\s+affairs\s+in\s+order\b|\bmy\s+affairs\s+are\s+(?:all\s+)?in\s+order\b",
+    ),
+    (
+        "preparing",
+        r"\b(?:looked|looking|look|searched|searching|search|googled|googling|researched|researching|research|read|"
+        r"reading)\s+(?:up\s+)?(?:on\s+)?(?:\w+\s+){0,2}?"
+        rf"(?:how\s+(?:many|much)\s+(?:of\s+(?:my|the|these|those)\s+)?{_MEDS}|"
+        r"(?:painless\s+|quick\s+|easy\s+|easiest\s+|best\s+)?(?:ways|way|methods|how)\s+to\s+(?:die|kill\s+myself|"
+        r"end\s+(?:it|my\s+life)|do\s+it|overdose|not\s+wake\s+up|disappear\s+forever)|"
+        r"painless\s+ways?(?=\s*$|\s+to\s+(?:go|die|do\s+it|end))|(?:a|the)\s+lethal\s+dose)\b|"
+        rf"\bhow\s+many\s+{_MEDS}\s+(?:it\s+)?(?:would|does|will|to)\s+(?:it\s+)?(?:take|kill|be\s+enough)\b|"
+        r"\blethal\s+dose\b",
     ),
 ]
 _COMPILED = [(category, re.compile(pattern)) for category, pattern in _PATTERNS]

@@ -49,6 +49,7 @@ _WORDS = {
     "hes": "he is", "whos": "who is", "its": "it is", "lets": "let us", "itll": "it will", "thatll": "that will",
     "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of", "sorta": "sort of",
     "outta": "out of", "lemme": "let me", "gimme": "give me", "dunno": "do not know", "ok": "okay",
+    "bout": "about", "tryna": "trying to", "finna": "going to", "cuz": "because",
 }
 # Pairs a recognizer or a stray space splits: "i m", "don t", "it s".
 _SPLIT_PAIRS = {
