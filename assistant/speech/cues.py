@@ -5,6 +5,11 @@ start. Phrases are compared as normalised word sequences (`transcript.normalize`
 found anywhere in a longer utterance at word boundaries, and with `fuzzy=True`
 a long word may differ a little ("spiralling", "spiraled" for "spiraling").
 
+Start phrases also match through softeners the speaker adds ("I'm really
+anxious", "I still can't sleep" start what "I'm anxious" and "I can't sleep"
+start), and a wish not to hold the breath ("box breathing but without holding")
+picks an exercise's `-no-hold` twin when there is one.
+
 Control words need more care than start phrases, because they are ordinary
 English: "don't stop believing", "I can't stop thinking about him", "can't
 wait", "next week". See `_control_fires` for the rule.
@@ -29,6 +34,19 @@ MIN_FUZZY_RATIO = 0.8  # Levenshtein ratio per word, 1 - distance / longer lengt
 START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
 
 _NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither", "nor"})
+
+# Words a speaker adds to a feeling without changing which exercise it asks for: "I'm really anxious",
+# "I still can't sleep", "I'm feeling overwhelmed". They are skipped in what was heard, unless the cue
+# itself has the word ("still no reply" keeps its "still").
+_SOFTENERS = frozenset(
+    {"so", "really", "very", "still", "just", "super", "quite", "pretty", "totally", "completely", "feeling"}
+)
+
+# A wish not to hold the breath: "without holding", "no breath holds", "I don't want to hold my breath".
+_NO_HOLD_WISH = re.compile(
+    r"\b(?:without|no|not|never|skip|skipping|minus)\s+(?:\w+\s+){0,3}?(?:hold|holds|holding)\b"
+)
+NO_HOLD_SUFFIX = "-no-hold"  # an exercise's hold-free twin is named like this: box-breathing -> box-breathing-no-hold
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,11 @@ class _Cue:
 #      ("stop I need a minute", "stop it this is too much"): stop must be heard even when the
 #      speaker runs on. Only these two words, because "wait I think he's leaving me" is a sentence.
 #
+# Some controls are everyday verbs that take a person or a place: "can you wait for me", "go on a
+# walk", "hang on to the rail". Those (WHOLE_COMMAND_ONLY) fire only as a whole short command: the
+# clause is nothing but filler, the phrase and a short tail ("okay wait", "go on then", "hang on a
+# sec"); no lead-in, and rules (b) and (c) do not apply to them.
+#
 # Live, partial results arrive word by word, so "okay stop ..." is usually seen as "okay stop"
 # before the rest: (a) then catches it early.
 
@@ -94,6 +117,11 @@ _FILL_ONLY_RE = re.compile(rf"(?:{_FILL}\s)*")
 _BREAK_WORDS = frozenset({"okay", "please", "um", "uh", "umm", "no", "alright", "hey"})
 _NEW_SENTENCE = frozenset({"i", "we", "please", "this", "that", "it", "you"})
 _LEADING_WORDS = frozenset({"stop", "pause"})
+WHOLE_COMMAND_ONLY = frozenset({("wait",), ("go", "on"), ("hang", "on")})
+_SHORT_TAIL = (
+    r"(?:please|now|then|again|thanks|thank\s+you|a\s+(?:second|sec|moment|minute|bit)|"
+    r"for\s+(?:a|one)\s+(?:second|sec|moment|minute|bit))"
+)
 
 
 class CueMatcher:
@@ -115,11 +143,14 @@ class CueMatcher:
                     if words:
                         cues[("control", words)] = _Cue("control", intent, words)
         self._start = [cue for cue in cues.values() if cue.kind == "start"]
+        self._start_intents = frozenset(cue.intent for cue in self._start)
         self._control = [cue for cue in cues.values() if cue.kind == "control"]
         single = sorted({cue.words[0] for cue in self._control if len(cue.words) == 1})
         tail_words = "|".join(re.escape(word) for word in single)
         tail = rf"(?:{_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_TAIL}|{_FILL})"
         self._tail_re = re.compile(rf"(?:\s{tail})*")
+        short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
+        self._short_tail_re = re.compile(rf"(?:\s{short_tail})*")
 
     def match(self, text: str) -> Detection | None:
         """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
@@ -159,14 +190,17 @@ class CueMatcher:
             for cue in self._control
             for words in clauses
             for start in self._occurrences(cue.words, words, fuzzy=len(cue.words) > 1)
-            if self._control_fires(words, start, start + len(cue.words))
+            if self._control_fires(words, start, start + len(cue.words), whole_only=cue.words in WHOLE_COMMAND_ONLY)
         }
         order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
         return sorted(fired, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
 
-    def _control_fires(self, words: list[str], start: int, end: int) -> bool:
+    def _control_fires(self, words: list[str], start: int, end: int, whole_only: bool = False) -> bool:
         """True when words[start:end] is a command in this clause (rules (a)-(c) above)."""
         before, after = words[:start], words[end:]
+        if whole_only:  # "okay wait", "go on please": filler, the phrase and a short tail, nothing else
+            short_tail = self._short_tail_re.fullmatch("".join(" " + word for word in after)) is not None
+            return short_tail and _FILL_ONLY_RE.fullmatch(_joined(before)) is not None
         clean_tail = self._clean_tail(after)
         if clean_tail and _LEAD_IN_RE.fullmatch(_joined(before)):
             return True  # (a) command frame
@@ -182,14 +216,39 @@ class CueMatcher:
         return self._tail_re.fullmatch("".join(" " + word for word in words)) is not None
 
     def _starts(self, text: str) -> list[_Cue]:
-        """Start cues found in the utterance: longer phrases first (a more specific request wins), then exact ones."""
-        words = normalize(text).split()
+        """Start cues found in the utterance: longer phrases first (a more specific request wins), then exact ones.
+
+        Softeners the cue does not have are skipped in what was heard; a wish not to hold the breath
+        puts each found exercise's -no-hold twin first.
+        """
+        heard = normalize(text).split()
         exact: dict[_Cue, bool] = {}
         for cue in self._start:
+            words = [word for word in heard if word not in _SOFTENERS or word in cue.words]
             for start in self._occurrences(cue.words, words, fuzzy=self.fuzzy):
                 if not _NEGATIONS.intersection(words[max(0, start - START_NEGATION_WINDOW) : start]):
                     exact[cue] = exact.get(cue, False) or tuple(words[start : start + len(cue.words)]) == cue.words
-        return sorted(exact, key=lambda cue: (-len(cue.words), not exact[cue], -len(" ".join(cue.words)), cue.intent))
+        found = sorted(exact, key=lambda cue: (-len(cue.words), not exact[cue], -len(" ".join(cue.words)), cue.intent))
+        if _NO_HOLD_WISH.search(" ".join(heard)):
+            found = self._hold_free_first(found)
+        return found
+
+    def _hold_free_first(self, found: list[_Cue]) -> list[_Cue]:
+        """The hold-free twins of the exercises named, then the rest: "box breathing but no holding" is box, hold-free.
+
+        A named exercise outranks a generic hold-free phrase: "four seven eight breathing without holding my
+        breath" is 4-7-8 without holds, not the box breathing that "breathing without holding my breath" starts.
+        """
+        twins = [
+            _Cue("start", cue.intent + NO_HOLD_SUFFIX, cue.words)
+            for cue in found
+            if cue.intent + NO_HOLD_SUFFIX in self._start_intents
+        ]
+        rest = [cue for cue in found if cue.intent + NO_HOLD_SUFFIX not in self._start_intents]
+        ranked: dict[str, _Cue] = {}
+        for cue in twins + rest:
+            ranked.setdefault(cue.intent, cue)  # one cue per exercise, the best-ranked
+        return list(ranked.values())
 
     def _occurrences(self, phrase: tuple[str, ...], words: list[str], fuzzy: bool) -> list[int]:
         """Where `phrase` starts in `words`, word for word (a long word may differ a little when fuzzy)."""
