@@ -1,0 +1,47 @@
+"""The recognizer port: what the listening loop needs from an offline speech engine.
+
+Adapters (pocketsphinx, vosk) implement it and import their engine lazily;
+the detector and the listening loop depend only on this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """Words the engine heard, and where in the audio stream they ended."""
+
+    text: str
+    is_final: bool  # True when the engine has closed the utterance; False for a (stable) partial
+    end_sample: int  # stream position (at the recognizer's sample rate) of the audio fed when it was produced
+
+
+class Recognizer(Protocol):
+    """A long-lived streaming recognizer; one per listening session (warm-up costs accuracy)."""
+
+    name: str  # "pocketsphinx" or "vosk", for the announcement and the benchmarks
+    sample_rate: int  # hertz of the mono audio `accept` expects (16000 for both engines)
+
+    def accept(self, samples: np.ndarray) -> Sequence[Hypothesis]:
+        """Feed the next block (mono int16, or float32 in [-1, 1]); return any new partial or final results."""
+        ...
+
+    def flush(self) -> Sequence[Hypothesis]:
+        """End of input: finish the current utterance and return what it held."""
+        ...
+
+    def reset(self) -> None:
+        """Drop the current utterance (e.g. audio that overlapped our own speech)."""
+        ...
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Engines want 16-bit PCM; float input in [-1, 1] is scaled and clipped."""
+    if samples.dtype == np.int16:
+        return samples
+    return np.clip(np.round(np.asarray(samples, dtype=np.float64) * 32767.0), -32768, 32767).astype(np.int16)
