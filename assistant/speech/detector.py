@@ -1,0 +1,117 @@
+"""Streaming detection: audio blocks -> recognizer hypotheses -> cue matches, fired once, at a known time.
+
+Pure glue over the Recognizer port and the CueMatcher: time is counted in
+samples fed, never from a clock, so `grounding detect FILE` (faster than real
+time) and live listening give the same detections at the same positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from assistant.speech.cues import CueMatcher, Detection
+from assistant.speech.recognizer import Hypothesis, Recognizer
+
+BLOCK_SECONDS = 0.1  # live-sized blocks: vosk and pocketsphinx both want 0.1-0.2 s at a time
+
+
+@dataclass(frozen=True)
+class TimedDetection:
+    """A detection and the stream position (seconds of audio fed) when it fired."""
+
+    detection: Detection
+    time_s: float
+
+    def to_json(self) -> dict:
+        return self.detection.to_json(round(self.time_s, 3))
+
+
+@dataclass
+class DetectorSettings:
+    """How eagerly partial results are trusted, and how repeats are held back."""
+
+    partial_repeats: int = 2  # a partial must give the same detection this many times in a row (finals count at once)
+    crisis_partial_repeats: int = 1  # crisis language acts on its first partial: seconds matter more than a false alarm
+    refractory_seconds: float = 2.0  # the same intent does not fire again within this time
+    gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
+
+
+@dataclass
+class _Gate:
+    """Sample ranges of the stream during which the assistant itself was talking."""
+
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def covers(self, sample: int) -> bool:
+        return any(start <= sample < end for start, end in self.ranges)
+
+    def prune(self, before: int) -> None:
+        self.ranges = [(s, e) for s, e in self.ranges if e > before]
+
+
+class StreamDetector:
+    """Feeds audio through one long-lived recognizer and fires each detection once."""
+
+    def __init__(self, recognizer: Recognizer, matcher: CueMatcher, settings: DetectorSettings | None = None):
+        self.recognizer = recognizer
+        self.matcher = matcher
+        self.settings = settings or DetectorSettings()
+        self.rate = recognizer.sample_rate
+        self.samples_fed = 0
+        self._streak: tuple[tuple[str, str], int] | None = None  # (kind, intent) of the last partial match and its count
+        self._fired_in_utterance: set[tuple[str, str]] = set()
+        self._last_fired: dict[tuple[str, str], int] = {}
+        self._gate = _Gate()
+
+    def gate(self, start_sample: int, end_sample: int) -> None:
+        """Ignore what is heard over [start, end) of the stream (plus a tail): the assistant's own voice.
+
+        Only start cues are gated: control words and crisis language must be
+        heard even while the assistant speaks.
+        """
+        tail = round(self.settings.gate_tail_seconds * self.rate)
+        self._gate.ranges.append((start_sample, end_sample + tail))
+
+    def feed(self, samples: np.ndarray) -> list[TimedDetection]:
+        """The next block of mono audio at the recognizer's rate; any detections that fired."""
+        self.samples_fed += len(samples)
+        return self._consider(self.recognizer.accept(samples))
+
+    def finish(self) -> list[TimedDetection]:
+        """End of the stream: whatever the last utterance held."""
+        return self._consider(self.recognizer.flush())
+
+    def _consider(self, hypotheses: Sequence[Hypothesis]) -> list[TimedDetection]:
+        fired: list[TimedDetection] = []
+        for hypothesis in hypotheses:
+            detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
+            if detection is not None and self._should_fire(detection, hypothesis):
+                key = (detection.kind, detection.intent)
+                self._fired_in_utterance.add(key)
+                self._last_fired[key] = hypothesis.end_sample
+                fired.append(TimedDetection(detection, hypothesis.end_sample / self.rate))
+            if hypothesis.is_final:
+                self._streak = None
+                self._fired_in_utterance.clear()
+        self._gate.prune(self.samples_fed - 60 * self.rate)
+        return fired
+
+    def _should_fire(self, detection: Detection, hypothesis: Hypothesis) -> bool:
+        key = (detection.kind, detection.intent)
+        if not hypothesis.is_final:
+            count = self._streak[1] + 1 if self._streak and self._streak[0] == key else 1
+            self._streak = (key, count)
+            needed = self.settings.crisis_partial_repeats if detection.kind == "crisis" else self.settings.partial_repeats
+            if count < needed:
+                return False
+        if key in self._fired_in_utterance:
+            return False  # one utterance fires once, however many partials and the final repeat it
+        last = self._last_fired.get(key)
+        if last is not None and hypothesis.end_sample - last < self.settings.refractory_seconds * self.rate:
+            return False
+        if detection.kind == "start" and self._gate.covers(hypothesis.end_sample):
+            return False
+        return True

@@ -1,0 +1,70 @@
+"""Streaming detection with a scripted recognizer: stability, one fire per utterance, refractory, self-gating."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.library.loader import load_library
+from assistant.speech.cues import CueMatcher
+from assistant.speech.detector import StreamDetector
+from assistant.speech.recognizer import Hypothesis
+
+RATE = 16000
+BLOCK = 1600
+
+
+class ScriptedRecognizer:
+    """Returns, for each block fed, the hypotheses scripted for it (text, is_final)."""
+
+    name = "scripted"
+    sample_rate = RATE
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.fed = 0
+
+    def accept(self, samples):
+        self.fed += len(samples)
+        step = self.script.pop(0) if self.script else []
+        return [Hypothesis(text, final, self.fed) for text, final in step]
+
+    def flush(self):
+        return []
+
+    def reset(self):
+        pass
+
+
+def run(script, gate=None):
+    detector = StreamDetector(ScriptedRecognizer(script), CueMatcher(load_library().cue_maps))
+    if gate:
+        detector.gate(*gate)
+    fired = []
+    for _ in range(len(script)):
+        fired += detector.feed(np.zeros(BLOCK, np.int16))
+    return [(d.detection.kind, d.detection.intent, round(d.time_s, 1)) for d in fired]
+
+
+def test_a_partial_must_repeat_before_a_start_fires():
+    """One flickering partial does nothing; the second identical one fires, at the audio position it came from."""
+    fired = run([[("i'm spiraling", False)], [("i'm spiraling", False)], [("i'm spiraling", True)]])
+    assert fired == [("start", "grounding-5-4-3-2-1", 0.2)]
+
+
+def test_crisis_fires_on_its_first_partial():
+    """Crisis language does not wait for a second partial."""
+    assert run([[("i want to kill myself", False)]]) == [("crisis", "crisis", 0.1)]
+
+
+def test_one_utterance_fires_once_and_repeats_are_held_back():
+    """Partials and the final of one utterance fire once; the same command right after is refractory."""
+    script = [[("stop", False)], [("stop", False)], [("stop", True)], [("stop", True)], [], [], [], [], [], [], [], [], [], [], [], [], [], [], [], [], [], [("stop", True)]]
+    assert run(script) == [("control", "stop", 0.2), ("control", "stop", 2.2)]
+
+
+def test_own_speech_gates_start_cues_but_not_stop_or_crisis():
+    """Start cues heard over the assistant's own speech are ignored; stop and crisis are not."""
+    gate = (0, 10 * RATE)
+    assert run([[("help me breathe", True)]], gate) == []
+    assert run([[("stop", True)]], gate) == [("control", "stop", 0.1)]
+    assert run([[("i want to die", True)]], gate) == [("crisis", "crisis", 0.1)]
