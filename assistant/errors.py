@@ -25,3 +25,7 @@ class SpeechUnavailableError(GroundingError):
 
 class AudioFileError(GroundingError):
     """An audio file could not be read or written."""
+
+
+class AudioDeviceError(GroundingError):
+    """Sound could not be played: PortAudio missing, no such output device, or a stream that would not open."""
