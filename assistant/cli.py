@@ -159,11 +159,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """List the audio output devices `--output-device` accepts."""
-    from assistant.devices import list_output_devices
+    from assistant.devices import format_devices, list_output_devices
 
-    for device in list_output_devices():
-        mark = "*" if device["is_default"] else " "
-        print(f"{mark} {device['index']:>3}  {device['name']}  ({device['channels']} ch, {device['default_samplerate']:.0f} Hz)")
+    print(format_devices(list_output_devices()))
     return 0
 
 
