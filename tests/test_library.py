@@ -96,3 +96,11 @@ def test_bundled_exercises_use_every_step_type():
     assert any(value != int(value) for value in seconds)
     assert library.get("breathing-4-7-8").breathing_blocks[0].cycles == 4
     assert library.cue_maps and library.cue_maps[0].control["stop"]
+
+
+def test_cue_maps_are_chosen_by_language(user_dir):
+    """The library keeps the cue maps of the language asked for (English by default)."""
+    (user_dir / "cues-fr.yaml").write_text("cues:\n  language: fr\n  control:\n    stop: [arrête]\n")
+    assert {cue_map.language for cue_map in load_library().cue_maps} == {"en"}
+    french = load_library(language="fr").cue_maps
+    assert [cue_map.control["stop"] for cue_map in french] == [("arrête",)]

@@ -114,8 +114,13 @@ def load_library(
     user_dir: Path | None = None,
     warn: Warn | None = None,
     words_per_minute: float = DEFAULT_WORDS_PER_MINUTE,
+    language: str = "en",
 ) -> Library:
-    """Bundled exercises plus the user's; broken user files are skipped with a warning."""
+    """Bundled exercises plus the user's; broken user files are skipped with a warning.
+
+    Only cue maps in `language` are kept: cues are matched against what a
+    recognizer of that language hears (a Korean Vosk model, Korean cues).
+    """
     warn = warn or (lambda message: None)
     user_dir = user_exercise_dir() if user_dir is None else user_dir
     bundled = [load_file(p, words_per_minute) for p in yaml_files(BUNDLED_DIR)]
@@ -152,7 +157,8 @@ def load_library(
             continue
         resolve_cues(loaded, known)
         if loaded.cue_map is not None:
-            cue_maps.append(loaded.cue_map)
+            if loaded.cue_map.language == language:
+                cue_maps.append(loaded.cue_map)
         else:
             warn(f"skipping cue file {loaded.path}: {_first_error(loaded)}")
     return Library(exercises=exercises, cue_maps=cue_maps)
