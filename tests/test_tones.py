@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -283,22 +282,6 @@ def test_short_block_clamps_fade_to_half_its_length():
     wave = render_block(block, sample_rate)
     assert wave[0] == 0.0 and abs(wave[-1]) < 1e-9
     assert np.abs(np.diff(wave)).max() <= max_step(sample_rate)
-
-
-def test_rendering_five_minutes_is_fast():
-    """A 5-minute 4-7-8 session at 44.1 kHz renders in well under half a second."""
-    sample_rate = 44100
-    phases = breathing_phases([("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)], sample_rate, cycles=16)
-    block = plan_tone_block(phases, SETTINGS, sample_rate)
-    out = np.zeros(4096, dtype=np.float32)
-    best_seconds = math.inf
-    for _ in range(2):  # best of two: the machine may be busy
-        started = time.perf_counter()
-        for first in range(0, block.end_sample, len(out)):
-            block.render_into(out, first, sample_rate)
-        best_seconds = min(best_seconds, time.perf_counter() - started)
-    assert block.end_sample >= 300 * sample_rate
-    assert best_seconds < 0.5
 
 
 def test_chime_is_soft_and_starts_and_ends_silent():
