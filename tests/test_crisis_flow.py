@@ -10,7 +10,7 @@ import pytest
 
 from assistant.audio.timeline import TimelineSettings
 from assistant.cli import main
-from assistant.crisis import US_RESOURCES, Resource, crisis_exercise, load_resources, screen_text, spoken_line
+from assistant.crisis import US_RESOURCES, crisis_exercise, load_resources, screen_text, spoken_line
 from assistant.errors import SpeechUnavailableError
 from assistant.library.loader import load_library
 from assistant.library.model import Say

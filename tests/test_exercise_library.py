@@ -6,7 +6,6 @@ import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest

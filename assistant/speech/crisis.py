@@ -538,7 +538,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "hopeless",
-        rf"\bcan\s+not\s+(?:cope|live|keep\s+living|do\s+life|face\s+another\s+day|live\s+with\s+myself)"
+        r"\bcan\s+not\s+(?:cope|live|keep\s+living|do\s+life|face\s+another\s+day|live\s+with\s+myself)"
         r"(?=\s*$|\s+(?:like\s+this|with\s+this\s+pain))",
     ),
     (
