@@ -139,22 +139,47 @@ def cmd_crisis(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    """Run the cue matcher on a transcript and print what it detects (audio files come with the recognizers)."""
+    """What the assistant would hear: a transcript through the matcher, or a WAV file through the live detection path."""
     from assistant.library.loader import load_library
     from assistant.speech.cues import CueMatcher
 
-    if args.text is None:
-        raise GroundingError("detection from an audio file is not built yet; use `grounding detect --text \"...\"`")
-    matcher = CueMatcher(load_library(warn=_warn).cue_maps)
-    detection = matcher.match(args.text)
-    if detection is not None:
+    if (args.text is None) == (args.audio is None):
+        raise GroundingError("give either an audio file (`grounding detect AUDIO.wav`) or --text \"...\", not both or neither")
+    library = load_library(warn=_warn, language=args.language)
+    if args.text is not None:
+        detection = CueMatcher(library.cue_maps).match(args.text)
+        detections = [] if detection is None else [detection.to_json(0.0)]
+    else:
+        from assistant.speech.engines import detect_file, make_detector, open_recognizer
+
+        opened = open_recognizer(args.engine, Path(args.model) if args.model else None, library.cue_maps, args.language, _warn)
+        _warn(f"listening with {opened.description}")
+        detections = [d.to_json() for d in detect_file(Path(args.audio), make_detector(opened, library.cue_maps))]
+    for detection in detections:
         if args.json:
-            print(json.dumps(detection.to_json(0.0), ensure_ascii=False))
+            print(json.dumps(detection, ensure_ascii=False))
         else:
-            print(f"{detection.kind}: {detection.intent}")
-    elif not args.json:
+            print(f"{detection['time_s']:7.2f} s  {detection['kind']}: {detection['intent']}  ({detection['text']})")
+    if not detections and not args.json:
         print("nothing detected", file=sys.stderr)
     return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    """The main job: listen for cues and guide the person through what they ask for."""
+    from assistant.listen import ListenOptions, run_listen
+
+    show_disclaimer_once(_warn)
+    options = ListenOptions(
+        engine=args.engine,
+        model=args.model,
+        input_device=_device(args.input_device),
+        output_device=_device(args.output_device),
+        sample_rate=args.sample_rate,
+        speech=not args.no_speech,
+        language=args.language,
+    )
+    return run_listen(options, warn=_warn, out=sys.stdout)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -235,6 +260,12 @@ _volume = _bounded("volume (0-1)", 0.0, 1.0, "choose a volume above 0 and at mos
 _minutes = _bounded("minutes", 0.0, 480.0, "choose a sleep timer between 0 and 480 minutes", low_inclusive=False)
 
 
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=["vosk", "pocketsphinx"], default=None, help="recognizer (default: vosk if a model is found, else pocketsphinx)")
+    parser.add_argument("--model", default=None, metavar="DIR", help="a Vosk model folder")
+    parser.add_argument("--language", default="en", help="language of the cue files to listen for (en, ko, ...)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grounding",
@@ -284,11 +315,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-device", default=None, help="output device name (part of it) or index")
     p.set_defaults(func=cmd_crisis)
 
-    p = sub.add_parser("detect", help="show what the assistant would hear in a transcript")
-    p.add_argument("audio", nargs="?", metavar="AUDIO.wav", help="an audio file (not yet supported)")
+    p = sub.add_parser("detect", help="show what the assistant would hear in a WAV file or a transcript")
+    p.add_argument("audio", nargs="?", metavar="AUDIO.wav", help="a WAV file, streamed through the live detection path")
     p.add_argument("--text", help="a transcript to match instead of audio")
     p.add_argument("--json", action="store_true", help='one JSON object per detection: {"time_s", "kind", "intent", "text"}')
+    _add_engine_arguments(p)
     p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("listen", help="the main job: listen for cues and guide what is asked for", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_engine_arguments(p)
+    p.add_argument("--input-device", default=None, help="microphone name (part of it) or index")
+    p.add_argument("--output-device", default=None, help="output device name (part of it) or index; see `grounding devices`")
+    p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="output sample rate in hertz")
+    p.add_argument("--no-speech", action="store_true", help="tones, chimes and captions only")
+    p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("devices", help="list audio output devices")
     p.set_defaults(func=cmd_devices)

@@ -10,6 +10,7 @@ lazily, inside functions, so `import assistant.devices` works without PortAudio.
 from __future__ import annotations
 
 import importlib
+import queue
 import logging
 import sys
 import threading
@@ -387,3 +388,74 @@ class OutputPlayer:
         if not self._stopping and not self._finished.is_set():
             self._stream_died = True
         self._finished.set()
+
+
+def resolve_input_device(spec: str | int | None) -> int | None:
+    """An input device by index or case-insensitive name substring; None = the default input."""
+    if spec is None:
+        return None
+    sd = load_sounddevice()
+    try:
+        devices = [dict(d, index=i) for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+    except sd.PortAudioError as exc:
+        raise AudioDeviceError(f"the list of audio devices could not be read ({exc}). Check that sound works.") from exc
+    if isinstance(spec, int) or str(spec).isdigit():
+        index = int(spec)
+        if any(d["index"] == index for d in devices):
+            return index
+    else:
+        matches = [d["index"] for d in devices if str(spec).lower() in d["name"].lower()]
+        if len(matches) == 1:
+            return matches[0]
+    names = ", ".join(f"{d['index']} {d['name']}" for d in devices) or "none"
+    raise AudioDeviceError(f"no single microphone matches '{spec}'. Inputs: {names}.")
+
+
+class Microphone:
+    """One long-lived input stream; its callback only copies each block into a queue for the listening loop."""
+
+    def __init__(self, sample_rate: int = 16000, block_frames: int = 1600, device: int | None = None):
+        self.sample_rate = sample_rate
+        self.block_frames = block_frames
+        self.device = device
+        self.overflows = 0
+        self._blocks: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=600)  # a minute of 0.1 s blocks
+        self._stream: Any = None
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status and status.input_overflow:
+            self.overflows += 1
+        try:
+            self._blocks.put_nowait(indata[:, 0].copy())
+        except queue.Full:  # the recognizer has fallen a minute behind: drop rather than block the audio thread
+            self.overflows += 1
+
+    def start(self) -> "Microphone":
+        sd = load_sounddevice()
+        try:
+            self._stream = sd.InputStream(
+                samplerate=self.sample_rate, blocksize=self.block_frames, device=self.device,
+                channels=1, dtype="int16", callback=self._callback,
+            )
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(
+                f"the microphone could not be opened ({_describe_device(self.device)}: {exc}). "
+                "Check that a microphone is connected and allowed, or choose one with --input-device."
+            ) from exc
+        return self
+
+    def read(self, timeout: float | None = None) -> np.ndarray | None:
+        """The next block of int16 samples, or None if none arrived within `timeout` seconds."""
+        try:
+            return self._blocks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            finally:
+                self._stream = None

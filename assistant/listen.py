@@ -1,0 +1,288 @@
+"""`grounding listen`: idle listening -> a cue starts its exercise -> controls and crisis act on it -> back to listening.
+
+One output stream runs for the whole time (silence when idle), so an
+exercise starts without opening a device and crisis support replaces
+whatever plays by a fade, not by a new stream. The microphone feeds one
+long-lived recognizer through the StreamDetector. The Listener is the state
+machine; it is driven by detections and is tested without any audio.
+"""
+
+from __future__ import annotations
+
+import enum
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from assistant.library.loader import Library
+from assistant.session import Session, State
+from assistant.session_audio import SessionAudio
+from assistant.speech.cues import CueMatcher
+from assistant.speech.detector import TimedDetection
+
+
+class Mode(enum.Enum):
+    IDLE = "idle"  # listening for a start cue (and crisis language)
+    EXERCISE = "exercise"  # an exercise plays; controls and crisis language act on it
+    CRISIS = "crisis"  # the crisis script plays or has played; it stays available
+
+
+class Conductor:
+    """The one output stream's source: the current session, or silence. Thread-safe swaps."""
+
+    def __init__(self, on_end: Callable[[Session], None] | None = None):
+        self._lock = threading.Lock()
+        self.current: Session | None = None
+        self.on_end = on_end or (lambda session: None)
+        self.frames_out = 0  # output frames handed to the player, the listening loop's clock for echo gating
+
+    def play(self, audio: SessionAudio, notify: Callable[[str], None] | None = None) -> Session:
+        """Play `audio`: fade out whatever is playing first (within the control fade), else start at once."""
+        with self._lock:
+            current = self.current
+            if current is not None and not current.ended:
+                current.interrupt(audio)
+                return current
+            self.current = Session(audio, notify=notify)
+            return self.current
+
+    def pull(self, frames: int) -> np.ndarray:
+        """Never ends: the session's samples, then silence."""
+        with self._lock:
+            session = self.current
+        out = np.zeros(frames, dtype=np.float32)
+        if session is not None:
+            block = session.pull(frames)
+            out[: len(block)] = block
+            if session.ended:
+                with self._lock:
+                    if self.current is session:
+                        self.current = None
+                self.on_end(session)
+        self.frames_out += frames
+        return out
+
+
+@dataclass
+class SpokenLog:
+    """What the assistant said and when (in microphone samples), to tell its own voice from the person's."""
+
+    entries: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def add(self, start_sample: int, end_sample: int, text: str) -> None:
+        self.entries.append((start_sample, end_sample, text))
+        del self.entries[:-64]
+
+    def overlapping(self, sample: int, tail_samples: int) -> list[str]:
+        return [text for start, end, text in self.entries if start <= sample <= end + tail_samples]
+
+
+class Listener:
+    """What the assistant does with each detection, in each mode."""
+
+    def __init__(
+        self,
+        library: Library,
+        conductor: Conductor,
+        audio_for: Callable[[str], SessionAudio],  # exercise id -> its audio (speech rendered ahead by the caller)
+        crisis_audio: SessionAudio,
+        matcher: CueMatcher,
+        say: Callable[[str], None],  # a line for the screen
+        show_crisis: Callable[[], None],  # print the resources large and clear
+        echo_tail_samples: int = 8000,
+        start_speech: Callable[[Session], None] = lambda session: None,  # render the exercise's speech ahead
+    ):
+        self.library = library
+        self.conductor = conductor
+        self.audio_for = audio_for
+        self.crisis_audio = crisis_audio
+        self.matcher = matcher
+        self.say = say
+        self.show_crisis = show_crisis
+        self.echo_tail_samples = echo_tail_samples
+        self.start_speech = start_speech
+        self.mode = Mode.IDLE
+        self.crisis_seen = False
+        self.spoken = SpokenLog()
+        self.events: "queue.SimpleQueue[str]" = queue.SimpleQueue()
+
+    def exercise_ended(self, session: Session) -> None:
+        """Called from the output thread when a session has played out or been stopped."""
+        if self.mode is Mode.EXERCISE:
+            # After a crisis, crisis support stays one "repeat" away.
+            self.mode = Mode.CRISIS if self.crisis_seen else Mode.IDLE
+            how = "completed" if session.state is State.FINISHED else "stopped"
+            self.events.put(f"{session.audio.exercise.title}: {how}. Listening.")
+        # After the crisis script itself the mode stays CRISIS: "repeat" replays the numbers.
+
+    def is_own_echo(self, timed: TimedDetection, input_rate: int) -> bool:
+        """True when what was heard matches something the assistant itself was saying at that moment."""
+        sample = round(timed.time_s * input_rate)
+        for text in self.spoken.overlapping(sample, self.echo_tail_samples):
+            own = self.matcher.match_all(text)
+            if any((d.kind, d.intent) == (timed.detection.kind, timed.detection.intent) for d in own):
+                return True
+        return False
+
+    def on_detection(self, timed: TimedDetection, input_rate: int) -> None:
+        detection = timed.detection
+        if detection.kind == "crisis":
+            # Crisis language wins in every mode, even over our own voice: a false alarm costs little.
+            self._crisis()
+            return
+        if self.is_own_echo(timed, input_rate):
+            return
+        session = self.conductor.current
+        if detection.kind == "control":
+            if self.mode is Mode.CRISIS and detection.intent == "repeat":
+                self._crisis()
+                return
+            if session is None or session.ended:
+                return
+            action = {
+                "stop": session.stop,
+                "pause": session.pause,
+                "resume": session.resume,
+                "slower": session.slower,
+                "faster": session.faster,
+                "repeat": session.repeat,
+                "skip": session.skip,
+            }[detection.intent]
+            action()
+            self.say(f"({detection.intent})")
+            return
+        # A start cue: begins an exercise when nothing else is playing (in crisis mode too: grounding is offered).
+        if session is not None and not session.ended:
+            return
+        exercise = self.library.get(detection.intent)
+        self.mode = Mode.EXERCISE
+        self.say(f"Starting {exercise.title}.")
+        self.start_speech(self.conductor.play(self.audio_for(exercise.id), notify=self.say))
+
+    def _crisis(self) -> None:
+        self.mode = Mode.CRISIS
+        self.crisis_seen = True
+        self.show_crisis()
+        self.conductor.play(self.crisis_audio, notify=self.say)
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    """What `grounding listen` was asked for."""
+
+    engine: str | None = None
+    model: str | None = None
+    input_device: str | int | None = None
+    output_device: str | int | None = None
+    sample_rate: int = 44100
+    speech: bool = True
+    language: str = "en"
+
+
+def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
+    """The main loop: listen, play what is asked for, act on controls and crisis language, until Ctrl-C."""
+    import signal
+    from pathlib import Path
+
+    from assistant.crisis import crisis_exercise, load_resources, screen_text
+    from assistant.devices import Microphone, OutputPlayer, resolve_input_device, resolve_output_device
+    from assistant.library.loader import load_library
+    from assistant.live import RunOptions, render_speech_ahead, session_audio_for
+    from assistant.session_audio import prepare
+    from assistant.speech.engines import make_detector, open_recognizer
+
+    library = load_library(warn=warn, language=options.language)
+    opened = open_recognizer(options.engine, Path(options.model) if options.model else None, library.cue_maps, options.language, warn)
+    detector = make_detector(opened, library.cue_maps)
+    voice = None
+    if options.speech:
+        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(words_per_minute=115)))
+    resources = load_resources(warn=warn)
+    # Crisis audio is made now, so it plays even if speech synthesis fails later.
+    crisis_voice = None
+    if options.speech:
+        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+        crisis_voice = CachedVoice(Pyttsx3Voice(VoiceSettings(words_per_minute=100)))
+    from assistant.audio.timeline import TimelineSettings
+
+    crisis_audio = prepare(
+        crisis_exercise(resources), crisis_voice, TimelineSettings(sample_rate=options.sample_rate, words_per_minute=100), warn=warn
+    )
+    run_options = RunOptions(sample_rate=options.sample_rate, speech=options.speech)
+    stop = threading.Event()
+
+    def audio_for(exercise_id: str) -> SessionAudio:
+        return session_audio_for(library.get(exercise_id), run_options)
+
+    def start_speech(session: Session) -> None:
+        if voice is not None:
+            threading.Thread(target=render_speech_ahead, args=(session, voice, stop, warn), daemon=True).start()
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    listener: Listener | None = None
+    conductor = Conductor(on_end=lambda session: listener.exercise_ended(session) if listener else None)
+    listener = Listener(
+        library, conductor, audio_for, crisis_audio, detector.matcher, say,
+        show_crisis=lambda: print(screen_text(resources), file=out, flush=True),
+        start_speech=start_speech,
+    )
+
+    mic_rate = detector.rate
+    out_rate = options.sample_rate
+    logged: set[tuple[int, int]] = set()
+
+    def pull(frames: int) -> np.ndarray:
+        session = conductor.current
+        before = session.position if session is not None else 0
+        block = conductor.pull(frames)
+        if session is None:
+            return block
+        # Note what we are about to say, in microphone samples, so our own voice is not taken for the person's.
+        for event in session.timeline.of_kind("speech"):
+            key = (id(session.timeline), event.start)
+            if before <= event.start < session.position and key not in logged:
+                logged.add(key)
+                start = detector.samples_fed + round(((event.start - before) / out_rate + player_delay_seconds[0]) * mic_rate)
+                listener.spoken.add(start, start + round((event.end - event.start) / out_rate * mic_rate), event.text)
+                listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
+        return block
+
+    player_delay_seconds = [0.25]
+    player = OutputPlayer(pull, sample_rate=out_rate, device=resolve_output_device(options.output_device))
+    mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        player.start()
+        player_delay_seconds[0] = player.latency_seconds + 4 * 1024 / out_rate
+        mic.start()
+        input_name = options.input_device if options.input_device is not None else "default input"
+        output_name = options.output_device if options.output_device is not None else "default output"
+        say(f"Listening with {opened.description}; microphone: {input_name}; speaker: {output_name}.")
+        say("Say “I'm spiraling” or “help me breathe” to begin; “stop” ends an exercise. Ctrl-C quits.")
+        while not stop.is_set():
+            block = mic.read(timeout=0.5)
+            if block is None:
+                continue
+            for timed in detector.feed(block):
+                listener.on_detection(timed, mic_rate)
+            while not listener.events.empty():
+                say(listener.events.get())
+    finally:
+        stop.set()
+        session = conductor.current
+        if session is not None and not session.ended:
+            session.stop()
+            player.wait(timeout=0.5)
+        mic.stop()
+        player.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

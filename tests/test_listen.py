@@ -1,0 +1,131 @@
+"""The listening loop's state machine, driven by detections, with the conductor pulled like the output stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.audio.timeline import TimelineSettings
+from assistant.crisis import crisis_exercise
+from assistant.library.loader import load_library
+from assistant.listen import Conductor, Listener, Mode
+from assistant.session import State
+from assistant.session_audio import SessionAudio
+from assistant.speech.cues import CueMatcher, Detection
+from assistant.speech.detector import TimedDetection
+
+RATE = 8000
+MIC_RATE = 16000
+
+
+@pytest.fixture
+def loop():
+    library = load_library()
+    lines = []
+    conductor = Conductor()
+    listener = Listener(
+        library,
+        conductor,
+        audio_for=lambda exercise_id: SessionAudio(library.get(exercise_id), TimelineSettings(sample_rate=RATE)),
+        crisis_audio=SessionAudio(crisis_exercise(), TimelineSettings(sample_rate=RATE)),
+        matcher=CueMatcher(library.cue_maps),
+        say=lines.append,
+        show_crisis=lambda: lines.append("RESOURCES"),
+    )
+    conductor.on_end = listener.exercise_ended
+    return listener, conductor, lines
+
+
+def heard(kind, intent, text, time_s=1.0):
+    return TimedDetection(Detection(kind, intent, text), time_s)
+
+
+def pull_seconds(conductor, seconds):
+    return np.concatenate([conductor.pull(400) for _ in range(round(seconds * RATE / 400))])
+
+
+def test_idle_output_is_silence_and_never_ends(loop):
+    """With nothing asked for, the stream gets silence, block after block."""
+    _, conductor, _ = loop
+    block = conductor.pull(400)
+    assert len(block) == 400 and not block.any()
+
+
+def test_a_start_cue_starts_its_exercise_and_it_returns_to_idle_when_stopped(loop):
+    """'I'm spiraling' starts its exercise; 'stop' fades it out; the loop is back to listening."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("start", "grounding-5-4-3-2-1", "i'm spiraling"), MIC_RATE)
+    assert listener.mode is Mode.EXERCISE and conductor.current.audio.exercise.id == "grounding-5-4-3-2-1"
+    pull_seconds(conductor, 2.0)
+    listener.on_detection(heard("control", "stop", "stop", 3.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is None and listener.mode is Mode.IDLE
+    assert "Listening." in listener.events.get()
+
+
+def test_controls_reach_the_playing_session(loop):
+    """'pause' pauses the exercise that plays; 'resume' resumes it."""
+    listener, conductor, _ = loop
+    listener.on_detection(heard("start", "box-breathing", "box breathing"), MIC_RATE)
+    pull_seconds(conductor, 1.0)
+    listener.on_detection(heard("control", "pause", "pause", 2.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current.state is State.PAUSED
+    listener.on_detection(heard("control", "resume", "keep going", 3.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current.state is State.RUNNING
+
+
+def test_crisis_mid_exercise_fades_it_and_plays_the_crisis_script(loop):
+    """Crisis language replaces the exercise within the fade; resources are shown; 'repeat' replays them."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("start", "box-breathing", "box breathing"), MIC_RATE)
+    pull_seconds(conductor, 30.0)
+    listener.on_detection(heard("crisis", "crisis", "i want to die", 31.0), MIC_RATE)
+    after = pull_seconds(conductor, 0.3)
+    assert conductor.current.audio.exercise.id == "crisis" and listener.mode is Mode.CRISIS
+    assert "RESOURCES" in lines
+    assert not after[round(0.1 * RATE) :].any()  # the exercise is silent well within 300 ms (crisis lead-in follows)
+    pull_seconds(conductor, 20.0)
+    position = conductor.current.position
+    listener.on_detection(heard("control", "repeat", "say that again", 60.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current.position < position  # back to the start of the numbers
+
+
+def test_im_fine_does_not_end_crisis_support(loop):
+    """One 'I'm fine' is not a command: crisis support keeps playing and stays available."""
+    listener, conductor, _ = loop
+    listener.on_detection(heard("crisis", "crisis", "i can't go on"), MIC_RATE)
+    pull_seconds(conductor, 2.0)
+    detection = listener.matcher.match("I'm fine")
+    if detection is not None:
+        listener.on_detection(TimedDetection(detection, 3.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is not None and conductor.current.audio.exercise.id == "crisis"
+    assert listener.mode is Mode.CRISIS
+
+
+def test_our_own_voice_saying_stop_does_not_stop_us(loop):
+    """A 'stop' heard while the assistant itself says "Stop." (the STOP practice) is its own echo and ignored."""
+    listener, conductor, _ = loop
+    listener.on_detection(heard("start", "stop-practice", "stop practice"), MIC_RATE)
+    pull_seconds(conductor, 1.0)
+    listener.spoken.add(10 * MIC_RATE, 11 * MIC_RATE, "Stop.")
+    listener.on_detection(heard("control", "stop", "stop", 10.5), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is not None and conductor.current.state is State.RUNNING
+    # ...but the person saying stop a moment later, over other words of ours, is obeyed.
+    listener.spoken.add(14 * MIC_RATE, 16 * MIC_RATE, "Take a slow breath in.")
+    listener.on_detection(heard("control", "stop", "stop", 15.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is None
+
+
+def test_start_cues_are_ignored_while_an_exercise_plays(loop):
+    """A second start cue during an exercise does not interrupt it."""
+    listener, conductor, _ = loop
+    listener.on_detection(heard("start", "box-breathing", "box breathing"), MIC_RATE)
+    pull_seconds(conductor, 1.0)
+    listener.on_detection(heard("start", "resonance-5-5", "help me breathe"), MIC_RATE)
+    assert conductor.current.audio.exercise.id == "box-breathing"
