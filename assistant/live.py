@@ -204,6 +204,16 @@ def run_exercise(
 
     stop_speech = threading.Event()
     if voice is not None:
+        # The first words are made before the stream starts (about 0.1 s), so they are never late;
+        # the rest are made ahead on a thread while the session plays.
+        texts = spoken_texts(exercise)
+        if texts:
+            try:
+                session.add_clip(texts[0], voice.render(texts[0], session.rate))
+            except SpeechUnavailableError as exc:
+                warn(f"speech could not be made, so the session goes on with tones and captions: {exc}")
+                voice = None
+    if voice is not None:
         threading.Thread(
             target=render_speech_ahead, args=(session, voice, stop_speech, warn), name="speech-ahead", daemon=True
         ).start()

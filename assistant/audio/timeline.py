@@ -26,7 +26,7 @@ class TimelineSettings:
     """How an exercise is laid out in time; every field is in seconds unless it says otherwise."""
 
     sample_rate: int = 44100  # hertz
-    lead_in_seconds: float = 0.5  # quiet before the first sound, so playback starts at silence
+    lead_in_seconds: float = 0.25  # quiet before the first sound: playback starts at silence, yet promptly
     tail_seconds: float = 1.5  # quiet after the last sound
     gap_after_speech_seconds: float = 2.0  # quiet between spoken instructions (guidance: 2-5 s)
     words_per_minute: float = 115.0  # used to estimate speech length when no voice renders it
