@@ -256,7 +256,9 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         return block
 
     player_delay_seconds = [0.25]
-    player = OutputPlayer(pull, sample_rate=out_rate, device=resolve_output_device(options.output_device))
+    # A larger device buffer than `run`: the recognizer shares the CPU, and 0.2 s more before a
+    # pause is heard costs little next to a dropout.
+    player = OutputPlayer(pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2)
     mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

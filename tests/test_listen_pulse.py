@@ -1,0 +1,111 @@
+"""`grounding listen` end to end through the audio server.
+
+A private sink stands in for the microphone and is fed synthesised speech;
+`grounding listen` records its monitor, hears "I'm spiraling", and plays the
+exercise into a second sink, which is recorded; a spoken "stop" then stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests.play_helper import MonitorRecorder, ensure_pulseaudio, private_sink
+
+pytestmark = pytest.mark.integration
+
+
+def synthesise(text: str, path) -> None:
+    """Speech to feed the pretend microphone: festival's US voice if installed, else espeak-ng."""
+    if shutil.which("text2wave"):
+        result = subprocess.run(
+            ["text2wave", "-eval", "(voice_cmu_us_slt_arctic_hts)", "-o", str(path)],
+            input=text, text=True, capture_output=True, timeout=60,
+        )
+        if result.returncode == 0 and path.exists() and path.stat().st_size > 1000:
+            return
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, timeout=60)
+
+
+class Lines:
+    """Collects a process's output lines on a thread, so the test can wait for one."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, seconds: float) -> float:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return time.monotonic()
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never appeared; output was:\n" + "\n".join(self.lines))
+
+
+def loudness_after(recorder: MonitorRecorder, seconds_ago: float) -> float:
+    data = b"".join(chunk for arrived, chunk in recorder._chunks if arrived >= time.monotonic() - seconds_ago)
+    samples = np.frombuffer(data[: len(data) // 4 * 4], dtype=np.float32)
+    return float(np.abs(samples).max()) if samples.size else 0.0
+
+
+def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(tmp_path):
+    """'I'm spiraling' into the pretend microphone starts the exercise in the speaker sink; 'okay, stop' silences it."""
+    try:
+        ensure_pulseaudio()
+    except RuntimeError as exc:
+        pytest.fail(f"the audio-server tests need PulseAudio and could not get it: {exc}")
+    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
+    synthesise("I'm spiraling.", cue)
+    synthesise("Okay, stop.", stop)
+    pid = os.getpid()
+    with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker:
+        recorder = MonitorRecorder(speaker)
+        recorder.wait_until_flowing()
+        env = {**os.environ, "PULSE_SINK": speaker, "PULSE_SOURCE": f"{mic}.monitor", "XDG_CONFIG_HOME": str(tmp_path)}
+        # XDG_CONFIG_HOME changes where PulseAudio clients look for the server: name it outright.
+        info = subprocess.run(["pactl", "info"], capture_output=True, text=True, check=True).stdout
+        server = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Server String"))
+        env["PULSE_SERVER"] = server if ":" in server else f"unix:{server}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "listen", "--engine", "pocketsphinx"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        out = Lines(process.stdout)
+        try:
+            out.wait_for("Listening with pocketsphinx", 60)
+            time.sleep(1.0)  # let the recognizer settle on the (silent) microphone
+            subprocess.run(["paplay", f"--device={mic}", str(cue)], check=True, timeout=30)
+            cue_ended = time.monotonic()
+            started = out.wait_for("Starting", 10)
+            assert started - cue_ended < 2.0
+            deadline = time.monotonic() + 10
+            while loudness_after(recorder, 0.5) < 0.01:
+                assert time.monotonic() < deadline, "the exercise never reached the speaker sink"
+                time.sleep(0.05)
+            first_sound = time.monotonic() - cue_ended
+            print(f"first sound {first_sound:.2f} s after the cue ended (upper bound: includes recording latency)")
+            time.sleep(3.0)
+            subprocess.run(["paplay", f"--device={mic}", str(stop)], check=True, timeout=30)
+            out.wait_for("stopped. Listening.", 10)
+            time.sleep(1.0)
+            assert loudness_after(recorder, 0.5) < 1e-3, "the speaker sink is not silent after 'stop'"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            finally:
+                recorder.stop(after_seconds=0.1)
+        assert process.returncode == 0, "\n".join(out.lines)
