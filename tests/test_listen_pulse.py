@@ -18,7 +18,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.play_helper import MonitorRecorder, ensure_pulseaudio, private_sink
+from tests.conftest import pulse_server_env
+from tests.play_helper import MonitorRecorder, private_sink
 
 pytestmark = pytest.mark.integration
 
@@ -61,12 +62,8 @@ def loudness_after(recorder: MonitorRecorder, seconds_ago: float) -> float:
     return float(np.abs(samples).max()) if samples.size else 0.0
 
 
-def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(tmp_path):
+def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
     """'I'm spiraling' into the pretend microphone starts the exercise in the speaker sink; 'okay, stop' silences it."""
-    try:
-        ensure_pulseaudio()
-    except RuntimeError as exc:
-        pytest.fail(f"the audio-server tests need PulseAudio and could not get it: {exc}")
     cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
     synthesise("I'm spiraling.", cue)
     synthesise("Okay, stop.", stop)
@@ -74,11 +71,7 @@ def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(tmp_path):
     with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker:
         recorder = MonitorRecorder(speaker)
         recorder.wait_until_flowing()
-        env = {**os.environ, "PULSE_SINK": speaker, "PULSE_SOURCE": f"{mic}.monitor", "XDG_CONFIG_HOME": str(tmp_path)}
-        # XDG_CONFIG_HOME changes where PulseAudio clients look for the server: name it outright.
-        info = subprocess.run(["pactl", "info"], capture_output=True, text=True, check=True).stdout
-        server = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Server String"))
-        env["PULSE_SERVER"] = server if ":" in server else f"unix:{server}"
+        env = {**os.environ, **pulse_server_env(), "PULSE_SINK": speaker, "PULSE_SOURCE": f"{mic}.monitor", "XDG_CONFIG_HOME": str(tmp_path)}
         process = subprocess.Popen(
             [sys.executable, "-m", "assistant", "listen", "--engine", "pocketsphinx"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

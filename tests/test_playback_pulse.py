@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.play_helper import MonitorRecorder, build_mixer, compare, ensure_pulseaudio, private_sink
+from tests.play_helper import MonitorRecorder, build_mixer, compare, private_sink
 
 pytestmark = pytest.mark.integration
 
 HELPER = Path(__file__).with_name("play_helper.py")
 ONE_S16_STEP = 1 / 32768  # the largest error allowed per sample: one step of 16-bit audio
-
-
-@pytest.fixture(scope="module")
-def pulse():
-    try:
-        ensure_pulseaudio()
-    except RuntimeError as exc:
-        pytest.fail(f"the audio-server tests need PulseAudio and could not get it: {exc}")
 
 
 @pytest.fixture

@@ -12,30 +12,17 @@ import time
 import numpy as np
 import pytest
 
-from tests.play_helper import RATE, MonitorRecorder, compare, ensure_pulseaudio, private_sink
+from tests.conftest import pulse_server_env
+from tests.play_helper import RATE, MonitorRecorder, compare, private_sink
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pulse():
-    try:
-        ensure_pulseaudio()
-    except RuntimeError as exc:
-        pytest.fail(f"the audio-server tests need PulseAudio and could not get it: {exc}")
 
 
 @pytest.fixture
 def sink(pulse, request, tmp_path, monkeypatch):
     """A private sink, and a fresh config folder (a first start, so the disclaimer shows)."""
-    # PulseAudio clients find the server and cookie under XDG_CONFIG_HOME; name them outright
-    # before pointing it at an empty folder.
-    info = subprocess.run(["pactl", "info"], capture_output=True, text=True, check=True).stdout
-    server = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Server String"))
-    monkeypatch.setenv("PULSE_SERVER", server if ":" in server else f"unix:{server}")
-    cookie = os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "pulse", "cookie")
-    if os.path.exists(cookie):
-        monkeypatch.setenv("PULSE_COOKIE", cookie)
+    for name, value in pulse_server_env().items():
+        monkeypatch.setenv(name, value)
     with private_sink(f"grounding_run_{os.getpid()}_{request.node.name[5:20]}", channels=2) as name:
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
         yield name
