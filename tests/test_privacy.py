@@ -1,0 +1,103 @@
+"""Private by construction: the everyday commands open no network connection and write nothing of the person's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# Run a command with every IP socket connect/sendto/bind made to fail loudly and recorded;
+# unix sockets (PulseAudio) stay allowed. The record goes to a file so the test can read it.
+GUARD = textwrap.dedent(
+    """
+    import json, os, runpy, socket, sys
+    log = os.environ["GROUNDING_NET_LOG"]
+    def record(what, address):
+        with open(log, "a") as handle:
+            handle.write(json.dumps([what, repr(address)]) + "\\n")
+        raise OSError("network use is not allowed in this test")
+    original_connect, original_sendto = socket.socket.connect, socket.socket.sendto
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            record("connect", address)
+        return original_connect(self, address)
+    def sendto(self, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            record("sendto", args[-1])
+        return original_sendto(self, *args)
+    socket.socket.connect, socket.socket.sendto = connect, sendto
+    socket.getaddrinfo = lambda *args, **kwargs: record("getaddrinfo", args[:2])
+    sys.argv = ["grounding"] + sys.argv[1:]
+    runpy.run_module("assistant", run_name="__main__")
+    """
+)
+
+
+def run_guarded(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list]:
+    log = tmp_path / "network.log"
+    env = {**os.environ, "GROUNDING_NET_LOG": str(log), "XDG_DATA_HOME": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-c", GUARD, *args], capture_output=True, text=True, env=env, timeout=120)
+    attempts = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return result, attempts
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--json"],
+        ["check"],
+        ["render", "breathing-4-7-8", "-o", "{tmp}/out.wav", "--sample-rate", "16000"],
+        ["detect", "--text", "I'm spiraling", "--json"],
+        ["crisis", "--no-sound"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_open_no_network_connection(tmp_path, args):
+    """list, check, render (with real speech), detect and crisis run to completion without touching the network."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result, attempts = run_guarded(tmp_path, *args)
+    assert attempts == [], attempts
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.integration
+def test_detect_on_audio_opens_no_network_connection(tmp_path):
+    """Streaming a WAV file through pocketsphinx needs no network either."""
+    wav = tmp_path / "cue.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "help me breathe"], check=True, timeout=60)
+    result, attempts = run_guarded(tmp_path, "detect", str(wav), "--engine", "pocketsphinx", "--json")
+    assert attempts == [], attempts
+    assert result.returncode == 0, result.stderr
+
+
+def test_nothing_of_the_person_is_written(tmp_path):
+    """Rendering and detecting leave no audio, transcript or log behind in the user's data folder."""
+    run_guarded(tmp_path, "detect", "--text", "I want to kill myself", "--json")
+    run_guarded(tmp_path, "render", "box-breathing", "-o", str(tmp_path / "x.wav"), "--no-speech", "--sample-rate", "8000")
+    data = tmp_path / "data"
+    assert not data.exists() or not any(data.rglob("*"))
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    """A YAML tag that would run code in an unsafe loader is refused by check, and nothing runs."""
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"id: !!python/object/apply:os.system ['touch {marker}']\ntitle: x\nkind: grounding\nsteps: [{{say: hi}}]\n")
+    result, _ = run_guarded(tmp_path, "check", str(bad))
+    assert result.returncode == 1 and "not allowed" in result.stdout
+    assert not marker.exists()
+
+
+def test_the_guard_itself_catches_a_connection(tmp_path):
+    """The network guard is not vacuous: a real connection attempt is recorded and refused."""
+    log = tmp_path / "network.log"
+    probe = GUARD.replace('runpy.run_module("assistant", run_name="__main__")', 'socket.create_connection(("127.0.0.1", 9), timeout=1)')
+    env = {**os.environ, "GROUNDING_NET_LOG": str(log)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode != 0 and "network use is not allowed" in result.stderr
+    assert log.read_text().strip()
