@@ -55,8 +55,8 @@ def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
     if options.bedside:
         if exercise.kind != "sleep":  # a sleep script already ends softly, in its own words
             exercise = _with_bedside_outro(exercise)
-        # Chimes well under the tone; the whole session fades in over 30 s and out over the last 60 s.
-        tone = ToneSettings(noise=options.noise, chime_peak_dbfs=tone.peak_dbfs - 8.0)
+        # Chimes 16 dB under the tone; the tone fades in over 30 s and out over the last 60 s.
+        tone = ToneSettings(noise=options.noise, chime_peak_dbfs=tone.peak_dbfs - 16.0)
         mix = MixSettings(fade_in_seconds=30.0, fade_out_seconds=60.0)
     settings = TimelineSettings(sample_rate=options.sample_rate, words_per_minute=options.words_per_minute)
     return SessionAudio(exercise, settings, tone, mix)

@@ -33,8 +33,8 @@ class MixSettings:
     duck_gain: float = 0.3  # tone bus level under speech (about -10 dB)
     duck_ramp_seconds: float = 0.15
     noise_fade_seconds: float = 3.0  # the noise bed fades in and out slowly: nothing startles
-    fade_in_seconds: float = 0.0  # a slow fade over the whole mix at the start (bedside: 30 s)
-    fade_out_seconds: float = 0.0  # and at the end (bedside: 60 s)
+    fade_in_seconds: float = 0.0  # the tone bus fades in this slowly from its first sound (bedside: 30 s)
+    fade_out_seconds: float = 0.0  # and out over this long at the end (bedside: 60 s); words stay clear
 
 
 class _Placed:
@@ -85,8 +85,9 @@ class Mixer:
         self.duck_ramp = raised_cosine_ramp(max(1, round(mix.duck_ramp_seconds * self.sample_rate)))
         self.noise = _noise(tone, self.sample_rate) if tone.noise else None
         self.noise_fade = raised_cosine_ramp(max(1, round(mix.noise_fade_seconds * self.sample_rate)))
-        self.master_fade_in = raised_cosine_ramp(round(mix.fade_in_seconds * self.sample_rate)) if mix.fade_in_seconds > 0 else None
-        self.master_fade_out = raised_cosine_ramp(round(mix.fade_out_seconds * self.sample_rate)) if mix.fade_out_seconds > 0 else None
+        self.bus_fade_in = raised_cosine_ramp(round(mix.fade_in_seconds * self.sample_rate)) if mix.fade_in_seconds > 0 else None
+        self.bus_fade_out = raised_cosine_ramp(round(mix.fade_out_seconds * self.sample_rate)) if mix.fade_out_seconds > 0 else None
+        self.bus_fade_in_from = min((block.start_sample for block in self.tone_blocks), default=0)
 
     def render(self, start_sample: int, frames: int) -> np.ndarray:
         """The mono float32 samples for [start_sample, start_sample + frames); silence past the end."""
@@ -100,9 +101,9 @@ class Mixer:
             self._add_noise(bus, start_sample)
         if self.speech_spans:
             bus *= self._duck_gain(start_sample, frames)
+        if self.bus_fade_in is not None or self.bus_fade_out is not None:
+            bus *= self._bus_fade_gain(start_sample, frames)
         self.speech.add_into(bus, start_sample)
-        if self.master_fade_in is not None or self.master_fade_out is not None:
-            bus *= self._master_gain(start_sample, frames)
         # Levels are designed to stay far below full scale; clipping here would mean a bug, not loud content.
         np.clip(bus, -1.0, 1.0, out=bus)
         return bus.astype(np.float32)
@@ -120,14 +121,17 @@ class Mixer:
         )
         bus[lo - start_sample : hi - start_sample] += noise * gain
 
-    def _master_gain(self, start_sample: int, frames: int) -> np.ndarray:
-        """Whole-mix gain: a slow fade in from the start and out to the end (bedside mode)."""
+    def _bus_fade_gain(self, start_sample: int, frames: int) -> np.ndarray:
+        """Tone-bus gain in bedside mode: a slow fade in from the tone's first sound and out to the end.
+
+        Speech is left out of it, so the first and last words are never whispered away.
+        """
         positions = np.arange(start_sample, start_sample + frames)
         gain = np.ones(frames)
-        if self.master_fade_in is not None:
-            gain = np.minimum(gain, _ramp_at(self.master_fade_in, positions))
-        if self.master_fade_out is not None:
-            gain = np.minimum(gain, _ramp_at(self.master_fade_out, self.total_samples - 1 - positions))
+        if self.bus_fade_in is not None:
+            gain = np.minimum(gain, _ramp_at(self.bus_fade_in, positions - self.bus_fade_in_from))
+        if self.bus_fade_out is not None:
+            gain = np.minimum(gain, _ramp_at(self.bus_fade_out, self.total_samples - 1 - positions))
         return gain
 
     def _duck_gain(self, start_sample: int, frames: int) -> np.ndarray:
