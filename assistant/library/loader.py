@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from assistant.config import build_settings, config_path, is_settings_file
 from assistant.crisis import CRISIS_ID, build_resources, crisis_exercise, is_resources_file, load_resources, profile_path
 from assistant.errors import UnknownExerciseError
 from assistant.library.model import CueMap, Exercise
@@ -53,6 +54,10 @@ class LoadedFile:
         return self.document is not None and is_cue_map(self.document)
 
     @property
+    def is_settings_file(self) -> bool:
+        return self.document is not None and is_settings_file(self.document)
+
+    @property
     def ok(self) -> bool:
         return not any(not p.is_warning for p in self.problems)
 
@@ -71,6 +76,8 @@ def load_file(path: Path, words_per_minute: float = DEFAULT_WORDS_PER_MINUTE) ->
         loaded.cue_map, loaded.problems = cue_map, problems
     elif is_resources_file(doc):
         _, loaded.problems = build_resources(doc)
+    elif is_settings_file(doc):
+        _, loaded.problems = build_settings(doc)
     else:
         exercise, problems = build_exercise(doc, words_per_minute)
         if exercise is not None:
@@ -84,7 +91,10 @@ def load_file(path: Path, words_per_minute: float = DEFAULT_WORDS_PER_MINUTE) ->
 
 
 def resolve_cues(loaded: LoadedFile, known_ids: set[str]) -> None:
-    """Re-check a cue file now that every exercise id is known."""
+    """Re-check a cue or settings file now that every exercise id is known."""
+    if loaded.is_settings_file:
+        _, loaded.problems = build_settings(loaded.document, known_ids)
+        return
     if not loaded.is_cue_file:
         return
     cue_map, problems = build_cue_map(loaded.document, known_ids)
@@ -178,8 +188,8 @@ def check_files(
     paths = list(paths)
     user_dir = user_exercise_dir() if user_dir is None else user_dir
     if not paths:
-        profile = profile_path()
-        targets = yaml_files(BUNDLED_DIR) + yaml_files(user_dir) + ([profile] if profile.is_file() else [])
+        personal = [path for path in (profile_path(), config_path()) if path.is_file()]
+        targets = yaml_files(BUNDLED_DIR) + yaml_files(user_dir) + personal
         context: list[Path] = []
     else:
         targets = []
