@@ -46,13 +46,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"),
 ]
 
-# The matcher drops every character outside a-z0-9 (transcript.normalize), so Korean cues cannot match yet.
-HANGUL_SURVIVES = normalize("그만") == "그만"
-needs_hangul = pytest.mark.xfail(
-    not HANGUL_SURVIVES, strict=True,
-    reason="transcript.normalize removes Hangul ([^a-z0-9] -> space): Korean cues normalise to nothing",
-)
-
 # Voices: (espeak-ng voice, words per minute, pitch).
 VOICES = [("ko", 140, 50), ("ko+f2", 130, 60), ("ko+m3", 150, 40), ("ko+f4", 120, 55), ("ko+m7", 160, 45)]
 
@@ -194,12 +187,9 @@ def test_recycling_recreates_the_recognizer_between_utterances_and_keeps_hearing
 
 def test_korean_text_survives_normalisation():
     """The matcher must keep Hangul: cue phrases and transcripts are compared after normalize()."""
-    if not HANGUL_SURVIVES:
-        pytest.xfail("transcript.normalize removes Hangul: change re.sub(r'[^a-z0-9]+', ...) to keep \\w letters")
     assert normalize("숨 쉬게 도와줘!") == "숨 쉬게 도와줘"
 
 
-@needs_hangul
 def test_a_korean_start_cue_then_stop_are_detected(recognizer, korean_cues):
     """"숨 쉬게 도와줘" (help me breathe) starts resonance-5-5; "멈춰" (stop) is the stop control."""
     audio, spans = stream([speak("숨 쉬게 도와줘"), speak("멈춰")], gap_seconds=2.0)
@@ -220,7 +210,6 @@ ORDINARY = [
 ]
 
 
-@pytest.mark.skipif(not HANGUL_SURVIVES, reason="says nothing until transcript.normalize keeps Hangul")
 def test_ordinary_korean_speech_triggers_nothing(recognizer, korean_cues):
     """Everyday sentences, some about anxiety and breathing, fire no start, control or crisis."""
     audio, _ = stream([speak(text, *VOICES[i % len(VOICES)]) for i, text in enumerate(ORDINARY)])

@@ -74,10 +74,11 @@ def normalize(text: str) -> str:
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = text.replace("'", "")  # possessives and the rest: "john's" -> "johns", "o'clock" -> "oclock"
-    text = re.sub(r"[^a-z0-9]+", " ", text)
+    # Letters of any script survive (a Korean cue file must match what a Korean model hears).
+    text = re.sub(r"[\W_]+", " ", text)
     words: list[str] = []
     for word in text.split():
-        if word.isdigit() and int(word) <= 20:
+        if word.isascii() and word.isdigit() and int(word) <= 20:
             word = _NUMBERS[int(word)]
         words.extend(_WORDS.get(word, word).split())
     return " ".join(_join_split_pairs(words))
