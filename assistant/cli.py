@@ -28,11 +28,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from assistant.audio.timeline import TimelineSettings, plan
     from assistant.library.loader import load_library
 
+    settings = _settings()
     library = load_library(warn=_warn)
     rows = []
     for exercise in sorted(library.exercises.values(), key=lambda e: (e.kind, e.id)):
         # The length of the render, with speech lengths estimated at the pace it is spoken at.
-        pace = CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else GUIDANCE_WORDS_PER_MINUTE
+        pace = CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else settings.words_per_minute
         seconds = plan(exercise, TimelineSettings(words_per_minute=pace)).seconds
         rows.append({"id": exercise.id, "title": exercise.title, "kind": exercise.kind, "seconds": round(seconds, 1)})
     if args.json:
@@ -70,12 +71,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     from assistant.library.loader import load_library
     from assistant.session_audio import prepare, render_all
 
+    personal = _settings()
     library = load_library(warn=_warn)
     exercise = library.get(args.id)
-    words_per_minute = _pace(args, exercise)
+    words_per_minute = _pace(args, exercise, personal)
     settings = TimelineSettings(sample_rate=args.sample_rate, words_per_minute=words_per_minute)
-    voice = None if args.no_speech else _voice(args.voice, words_per_minute)
-    session = prepare(exercise, voice, settings, tone=ToneSettings(noise=args.noise), warn=_warn)
+    voice = None if args.no_speech else _voice(args.voice or personal.voice, words_per_minute)
+    # The file is written at the designed level: the volume setting is for live playback, and a
+    # client turns a recording up or down on whatever plays it.
+    tone = ToneSettings(low_hz=personal.tone_low_hz, high_hz=personal.tone_high_hz, noise=_noise(args, personal))
+    session = prepare(exercise, voice, settings, tone=tone, warn=_warn)
     write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
     if args.timeline:
         _write_json_atomically(Path(args.timeline), session.timeline.to_json())
@@ -93,21 +98,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from assistant.library.loader import load_library
     from assistant.live import RunOptions, run_exercise
 
+    personal = _settings()
     library = load_library(warn=_warn)
     exercise = library.get(args.id)
     options = RunOptions(
         sample_rate=args.sample_rate,
         speech=not args.no_speech,
         output_device=_device(args.output_device),
-        volume=args.volume,
+        volume=_volume_for(args, personal, bedside=args.bedside),
         pacer=not args.no_pacer,
         bedside=args.bedside,
         sleep_timer_minutes=args.sleep_timer,
         log=args.log,
-        noise=args.noise,
-        words_per_minute=_pace(args, exercise),
+        noise=_noise(args, personal),
+        words_per_minute=_pace(args, exercise, personal),
+        tone_low_hz=personal.tone_low_hz,
+        tone_high_hz=personal.tone_high_hz,
     )
-    voice = _voice(args.voice, options.words_per_minute) if options.speech else None
+    voice = _voice(args.voice or personal.voice, options.words_per_minute) if options.speech else None
     show_disclaimer_once(_warn)
     print(f"{exercise.title}. {exercise.summary}".strip(), file=sys.stderr)
     for caution in exercise.cautions:
@@ -130,9 +138,11 @@ def cmd_crisis(args: argparse.Namespace) -> int:
     print(screen_text(resources), flush=True)
     if args.no_sound:
         return 0
-    options = RunOptions(pacer=False, output_device=_device(args.output_device), words_per_minute=CRISIS_WORDS_PER_MINUTE)
+    personal = _settings()
+    # The person's voice and volume, but always the crisis pace and no noise bed.
+    options = RunOptions(pacer=False, output_device=_device(args.output_device), volume=personal.volume, words_per_minute=CRISIS_WORDS_PER_MINUTE)
     try:
-        run_exercise(crisis_exercise(resources), options, _voice(None, CRISIS_WORDS_PER_MINUTE), warn=_warn, out=sys.stderr)
+        run_exercise(crisis_exercise(resources), options, _voice(personal.voice, CRISIS_WORDS_PER_MINUTE), warn=_warn, out=sys.stderr)
     except AudioDeviceError as exc:
         _warn(f"{exc}\nThe numbers are printed above.")
     return 0
@@ -170,6 +180,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from assistant.listen import ListenOptions, run_listen
 
     show_disclaimer_once(_warn)
+    personal = _settings()
     options = ListenOptions(
         engine=args.engine,
         model=args.model,
@@ -178,8 +189,22 @@ def cmd_listen(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate,
         speech=not args.no_speech,
         language=args.language,
+        voice=args.voice or personal.voice,
+        words_per_minute=args.words_per_minute or personal.words_per_minute,
+        volume=_volume_for(args, personal),
+        noise=_noise(args, personal),
+        tone_low_hz=personal.tone_low_hz,
+        tone_high_hz=personal.tone_high_hz,
+        prefer=dict(personal.prefer),
     )
     return run_listen(options, warn=_warn, out=sys.stdout)
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """`grounding model download [NAME]`: the one command allowed to use the network."""
+    from assistant.speech.models import run_download
+
+    return run_download(args)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -200,11 +225,32 @@ CRISIS_WORDS_PER_MINUTE = 100.0  # the crisis script is read more slowly than gu
 GUIDANCE_WORDS_PER_MINUTE = 115.0
 
 
-def _pace(args: argparse.Namespace, exercise) -> float:
-    """The speech rate asked for, or the default for this kind of exercise."""
+def _settings():
+    """The person's config.yaml (defaults when there is none; a broken one warns and keeps the defaults)."""
+    from assistant.config import load_settings
+
+    return load_settings(warn=_warn)
+
+
+def _pace(args: argparse.Namespace, exercise, settings) -> float:
+    """The speech rate asked for, else the crisis pace for the crisis script, else the person's setting."""
     if args.words_per_minute is not None:
         return args.words_per_minute
-    return CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else GUIDANCE_WORDS_PER_MINUTE
+    return CRISIS_WORDS_PER_MINUTE if exercise.kind == "crisis" else settings.words_per_minute
+
+
+def _noise(args: argparse.Namespace, settings) -> str | None:
+    """--noise (where `none` turns off a bed the settings ask for), else the settings' noise bed."""
+    if args.noise is None:
+        return settings.noise
+    return None if args.noise == "none" else args.noise
+
+
+def _volume_for(args: argparse.Namespace, settings, bedside: bool = False) -> float:
+    """--volume, else the settings' volume (halved in bedside mode)."""
+    if args.volume is not None:
+        return args.volume
+    return settings.volume * (0.5 if bedside else 1.0)
 
 
 def _voice(name: str | None, words_per_minute: float):
@@ -260,6 +306,12 @@ _volume = _bounded("volume (0-1)", 0.0, 1.0, "choose a volume above 0 and at mos
 _minutes = _bounded("minutes", 0.0, 480.0, "choose a sleep timer between 0 and 480 minutes", low_inclusive=False)
 
 
+# Options that default to the person's settings file (`grounding check` validates it).
+VOICE_HELP = "text-to-speech voice name or id (default: config.yaml's voice, else the engine's)"
+WPM_HELP = "speech rate (default: config.yaml's words_per_minute, else 115; the crisis script is read at 100)"
+NOISE_HELP = "a soft noise bed under the tone; none turns off one config.yaml asks for (default: config.yaml's, else none)"
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["vosk", "pocketsphinx"], default=None, help="recognizer (default: vosk if a model is found, else pocketsphinx)")
     parser.add_argument("--model", default=None, metavar="DIR", help="a Vosk model folder")
@@ -290,9 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeline", metavar="T.json", help="also write the timeline of events as JSON")
     p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
     p.add_argument("--no-speech", action="store_true", help="tones and chimes only, no spoken guidance")
-    p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
-    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help="speech rate (default 115; 100 for the crisis script)")
-    p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
+    p.add_argument("--voice", default=None, help=VOICE_HELP)
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help=WPM_HELP)
+    p.add_argument("--noise", choices=["pink", "brown", "none"], default=None, help=NOISE_HELP)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("run", help="play an exercise live, with a pacer and keyboard controls", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -300,14 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
     p.add_argument("--no-speech", action="store_true", help="tones, chimes and captions only")
     p.add_argument("--output-device", default=None, help="output device name (part of it) or index; see `grounding devices`")
-    p.add_argument("--volume", type=_volume, default=None, help="0-1; default 1, or 0.5 in bedside mode")
+    p.add_argument("--volume", type=_volume, default=None, help="0-1; default the settings' volume (1), halved in bedside mode")
     p.add_argument("--no-pacer", action="store_true", help="print captions as lines instead of drawing the pacer")
     p.add_argument("--bedside", action="store_true", help="quieter, 30 s fade-in, fade-out over the last minute, soft chimes")
     p.add_argument("--sleep-timer", type=_minutes, default=None, metavar="MINUTES", help="fade out and stop after this many minutes")
     p.add_argument("--log", action="store_true", help="add date, exercise, duration and completion to a local session log (never audio or words)")
-    p.add_argument("--voice", default=None, help="text-to-speech voice name or id (default: the engine's)")
-    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help="speech rate (default 115; 100 for the crisis script)")
-    p.add_argument("--noise", choices=["pink", "brown"], default=None, help="a soft noise bed under the tone")
+    p.add_argument("--voice", default=None, help=VOICE_HELP)
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help=WPM_HELP)
+    p.add_argument("--noise", choices=["pink", "brown", "none"], default=None, help=NOISE_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("crisis", help="show and speak crisis resources now")
@@ -328,7 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-device", default=None, help="output device name (part of it) or index; see `grounding devices`")
     p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="output sample rate in hertz")
     p.add_argument("--no-speech", action="store_true", help="tones, chimes and captions only")
+    p.add_argument("--voice", default=None, help=VOICE_HELP)
+    p.add_argument("--words-per-minute", type=_words_per_minute, default=None, help=WPM_HELP)
+    p.add_argument("--volume", type=_volume, default=None, help="0-1; default the settings' volume (1)")
+    p.add_argument("--noise", choices=["pink", "brown", "none"], default=None, help=NOISE_HELP)
     p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("model", help="speech models: `grounding model download [NAME]` fetches a Vosk model")
+    model_sub = p.add_subparsers(dest="model_command", metavar="ACTION")
+    model_sub.required = True
+    from assistant.speech.models import add_download_arguments
+
+    download = model_sub.add_parser("download", help="download and unpack a Vosk model (needs the internet)")
+    add_download_arguments(download)
+    download.set_defaults(func=cmd_model)
 
     p = sub.add_parser("devices", help="list audio output devices")
     p.set_defaults(func=cmd_devices)

@@ -45,9 +45,15 @@ def open_recognizer(
                 raise
             warn(f"no Vosk model, so listening with pocketsphinx's bundled English model ({exc})")
         else:
-            from assistant.speech.vosk_engine import cue_phrases, make_vosk_recognizer
+            from assistant.speech.vosk_engine import cue_phrases, distractors_for, make_vosk_recognizer
 
-            recognizer = make_vosk_recognizer(path, cue_phrases(cue_maps))
+            # English: the full vocabulary, so crisis language (matched by patterns, not a phrase list) is
+            # transcribed at all; a phrase list would force every utterance onto cue words. Other
+            # languages: cue phrases plus common distractor words (measured on Korean; see benchmarks/README.md).
+            if language == "en":
+                recognizer = make_vosk_recognizer(path, None)
+            else:
+                recognizer = make_vosk_recognizer(path, cue_phrases(cue_maps), distractors=distractors_for(language))
             missing = getattr(recognizer, "missing_words", [])
             if missing:
                 warn(f"these cue words are not in the Vosk model and cannot be heard: {', '.join(missing)}")
