@@ -13,7 +13,7 @@ import enum
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -33,10 +33,11 @@ class Mode(enum.Enum):
 class Conductor:
     """The one output stream's source: the current session, or silence. Thread-safe swaps."""
 
-    def __init__(self, on_end: Callable[[Session], None] | None = None):
+    def __init__(self, on_end: Callable[[Session], None] | None = None, volume: float = 1.0):
         self._lock = threading.Lock()
         self.current: Session | None = None
         self.on_end = on_end or (lambda session: None)
+        self.volume = volume  # 0-1, each session starts at this level
         self.frames_out = 0  # output frames handed to the player, the listening loop's clock for echo gating
 
     def play(self, audio: SessionAudio, notify: Callable[[str], None] | None = None) -> Session:
@@ -46,7 +47,7 @@ class Conductor:
             if current is not None and not current.ended:
                 current.interrupt(audio)
                 return current
-            self.current = Session(audio, notify=notify)
+            self.current = Session(audio, volume=self.volume, notify=notify)
             return self.current
 
     def pull(self, frames: int) -> np.ndarray:
@@ -94,6 +95,7 @@ class Listener:
         show_crisis: Callable[[], None],  # print the resources large and clear
         echo_tail_samples: int = 8000,
         start_speech: Callable[[Session], None] = lambda session: None,  # render the exercise's speech ahead
+        prefer: Mapping[str, str] | None = None,  # exercise a cue starts -> the one the person prefers
     ):
         self.library = library
         self.conductor = conductor
@@ -104,6 +106,7 @@ class Listener:
         self.show_crisis = show_crisis
         self.echo_tail_samples = echo_tail_samples
         self.start_speech = start_speech
+        self.prefer = dict(prefer or {})
         self.mode = Mode.IDLE
         self.crisis_seen = False
         self.spoken = SpokenLog()
@@ -157,10 +160,18 @@ class Listener:
         # A start cue: begins an exercise when nothing else is playing (in crisis mode too: grounding is offered).
         if session is not None and not session.ended:
             return
-        exercise = self.library.get(detection.intent)
+        exercise = self.library.get(self._preferred(detection.intent))
         self.mode = Mode.EXERCISE
         self.say(f"Starting {exercise.title}.")
         self.start_speech(self.conductor.play(self.audio_for(exercise.id), notify=self.say))
+
+    def _preferred(self, exercise_id: str) -> str:
+        """The exercise the person prefers for this cue (config.yaml's `prefer`), if it is in the library."""
+        wanted = self.prefer.get(exercise_id, exercise_id)
+        if wanted not in self.library.exercises:
+            self.say(f"(your settings prefer '{wanted}', which is not in the library; starting '{exercise_id}')")
+            return exercise_id
+        return wanted
 
     def _crisis(self) -> None:
         self.mode = Mode.CRISIS
@@ -180,6 +191,13 @@ class ListenOptions:
     sample_rate: int = 44100
     speech: bool = True
     language: str = "en"
+    voice: str | None = None  # text-to-speech voice; None = the engine's
+    words_per_minute: float = 115.0
+    volume: float = 1.0  # 0-1
+    noise: str | None = None  # "pink", "brown" or None
+    tone_low_hz: float = 220.0
+    tone_high_hz: float = 330.0
+    prefer: Mapping[str, str] = field(default_factory=dict)  # exercise a cue starts -> the one to start instead
 
 
 def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
@@ -201,20 +219,23 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     if options.speech:
         from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
 
-        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(words_per_minute=115)))
+        voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=options.voice, words_per_minute=round(options.words_per_minute))))
     resources = load_resources(warn=warn)
     # Crisis audio is made now, so it plays even if speech synthesis fails later.
     crisis_voice = None
     if options.speech:
         from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
 
-        crisis_voice = CachedVoice(Pyttsx3Voice(VoiceSettings(words_per_minute=100)))
+        crisis_voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=options.voice, words_per_minute=100)))
     from assistant.audio.timeline import TimelineSettings
 
     crisis_audio = prepare(
         crisis_exercise(resources), crisis_voice, TimelineSettings(sample_rate=options.sample_rate, words_per_minute=100), warn=warn
     )
-    run_options = RunOptions(sample_rate=options.sample_rate, speech=options.speech)
+    run_options = RunOptions(
+        sample_rate=options.sample_rate, speech=options.speech, noise=options.noise, words_per_minute=options.words_per_minute,
+        tone_low_hz=options.tone_low_hz, tone_high_hz=options.tone_high_hz,
+    )
     stop = threading.Event()
 
     def audio_for(exercise_id: str) -> SessionAudio:
@@ -228,11 +249,12 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         print(line, file=out, flush=True)
 
     listener: Listener | None = None
-    conductor = Conductor(on_end=lambda session: listener.exercise_ended(session) if listener else None)
+    conductor = Conductor(on_end=lambda session: listener.exercise_ended(session) if listener else None, volume=options.volume)
     listener = Listener(
         library, conductor, audio_for, crisis_audio, detector.matcher, say,
         show_crisis=lambda: print(screen_text(resources), file=out, flush=True),
         start_speech=start_speech,
+        prefer=options.prefer,
     )
 
     mic_rate = detector.rate

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
@@ -47,24 +47,25 @@ class RunOptions:
     log: bool = False
     noise: str | None = None  # "pink" or "brown" noise bed under the tone
     words_per_minute: float = 115.0  # speech pace, also used to plan texts not yet rendered
+    tone_low_hz: float = 220.0  # breath tone pitch at the bottom of the breath
+    tone_high_hz: float = 330.0  # and at the top
 
 
 def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
     """The exercise with the settings `run` plays it with (bedside mode: slow fades, softer chimes, a gentle close)."""
-    tone, mix = ToneSettings(noise=options.noise), MixSettings()
+    tone = ToneSettings(low_hz=options.tone_low_hz, high_hz=options.tone_high_hz, noise=options.noise)
+    mix = MixSettings()
     if options.bedside:
         if exercise.kind != "sleep":  # a sleep script already ends softly, in its own words
             exercise = _with_bedside_outro(exercise)
         # Chimes 16 dB under the tone; the tone fades in over 30 s and out over the last 60 s.
-        tone = ToneSettings(noise=options.noise, chime_peak_dbfs=tone.peak_dbfs - 16.0)
+        tone = replace(tone, chime_peak_dbfs=tone.peak_dbfs - 16.0)
         mix = MixSettings(fade_in_seconds=30.0, fade_out_seconds=60.0)
     settings = TimelineSettings(sample_rate=options.sample_rate, words_per_minute=options.words_per_minute)
     return SessionAudio(exercise, settings, tone, mix)
 
 
 def _with_bedside_outro(exercise: Exercise) -> Exercise:
-    from dataclasses import replace
-
     return replace(exercise, steps=exercise.steps + (Say(BEDSIDE_OUTRO),))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from assistant.cli import main
@@ -115,3 +116,84 @@ def test_preferring_an_exercise_from_the_user_folder(config_home, capsys):
     path = config_home / "config.yaml"
     path.write_text("settings:\n  prefer:\n    grounding-5-4-3-2-1: mine\n")
     assert main(["check", str(path)]) == 0, capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the settings reach the commands
+
+SHORT = """\
+id: short-breath
+title: Short breath
+kind: breathing
+source: Test.
+intro: Let's breathe together for a moment.
+breathing:
+  phases:
+    - inhale: 4
+    - exhale: 6
+  cycles: 2
+"""
+
+
+@pytest.fixture
+def short_exercise(config_home):
+    (config_home / "exercises").mkdir()
+    (config_home / "exercises" / "short-breath.yaml").write_text(SHORT)
+    return config_home
+
+
+def _render(tmp_path, *options):
+    out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.wav"
+    assert main(["render", "short-breath", "-o", str(out), "--sample-rate", "8000", "--no-speech", *options]) == 0
+    from assistant.audio.wavio import read_wav
+
+    return read_wav(out)[0]
+
+
+def _crossings_per_second(audio, start_s, end_s, rate=8000):
+    part = audio[round(start_s * rate) : round(end_s * rate)]
+    return np.count_nonzero(np.diff(np.signbit(part))) / 2 / (end_s - start_s)
+
+
+def test_render_uses_the_tone_pitch_and_noise_bed_from_settings(short_exercise, tmp_path):
+    """config.yaml's tone pitch lowers the breath tone; its noise bed is added, and --noise none takes it away."""
+    plain = _render(tmp_path)
+    (short_exercise / "config.yaml").write_text("settings:\n  tone: {low_hz: 110, high_hz: 165}\n")
+    low = _render(tmp_path)
+    # Mid-exhale of the first cycle: the default glide passes about 275 Hz, the lowered one about 138 Hz.
+    lead = 0.25 + 2.6 + 2.0  # lead-in, the estimated intro, the gap after it
+    assert _crossings_per_second(low, lead + 5.5, lead + 7.5) == pytest.approx(_crossings_per_second(plain, lead + 5.5, lead + 7.5) / 2, rel=0.1)
+    (short_exercise / "config.yaml").write_text("settings:\n  noise: brown\n")
+    noisy = _render(tmp_path)
+    assert len(noisy) == len(plain) and not np.array_equal(noisy, plain)
+    assert np.array_equal(_render(tmp_path, "--noise", "none"), plain)
+
+
+def test_list_reports_lengths_at_the_pace_from_settings(short_exercise, capsys):
+    """A slower speech rate in config.yaml makes spoken exercises longer in `grounding list`."""
+    import json
+
+    def seconds():
+        assert main(["list", "--json"]) == 0
+        return {row["id"]: row["seconds"] for row in json.loads(capsys.readouterr().out)}
+
+    before = seconds()
+    (short_exercise / "config.yaml").write_text("settings:\n  words_per_minute: 92\n")
+    after = seconds()
+    assert after["grounding-5-4-3-2-1"] > before["grounding-5-4-3-2-1"]
+    assert after["crisis"] == before["crisis"]  # the crisis script keeps its own pace
+
+
+def test_cli_options_override_settings():
+    """--words-per-minute, --voice, --volume and --noise win over the file."""
+    import argparse
+
+    from assistant.cli import _noise, _pace, _volume_for
+    from assistant.library.model import Exercise, Say
+
+    settings = Settings(words_per_minute=100.0, volume=0.6, noise="pink")
+    exercise = Exercise(id="x", title="X", kind="grounding", steps=(Say("Hi."),))
+    asked = argparse.Namespace(words_per_minute=130.0, volume=0.9, noise="none")
+    assert (_pace(asked, exercise, settings), _volume_for(asked, settings), _noise(asked, settings)) == (130.0, 0.9, None)
+    default = argparse.Namespace(words_per_minute=None, volume=None, noise=None)
+    assert (_pace(default, exercise, settings), _volume_for(default, settings), _noise(default, settings)) == (100.0, 0.6, "pink")
+    assert _volume_for(default, settings, bedside=True) == pytest.approx(0.3)

@@ -129,3 +129,30 @@ def test_start_cues_are_ignored_while_an_exercise_plays(loop):
     pull_seconds(conductor, 1.0)
     listener.on_detection(heard("start", "resonance-5-5", "help me breathe"), MIC_RATE)
     assert conductor.current.audio.exercise.id == "box-breathing"
+
+
+def test_a_preferred_exercise_starts_instead_of_the_cues_own(loop):
+    """With `prefer: {grounding-5-4-3-2-1: orienting}`, "I'm spiraling" starts orienting."""
+    listener, conductor, _ = loop
+    listener.prefer = {"grounding-5-4-3-2-1": "orienting"}
+    listener.on_detection(heard("start", "grounding-5-4-3-2-1", "i'm spiraling"), MIC_RATE)
+    assert conductor.current.audio.exercise.id == "orienting"
+
+
+def test_a_preferred_exercise_that_is_gone_falls_back_to_the_cues_own(loop):
+    """A preference naming an exercise no longer in the library says so and starts the cue's exercise."""
+    listener, conductor, lines = loop
+    listener.prefer = {"grounding-5-4-3-2-1": "deleted-one"}
+    listener.on_detection(heard("start", "grounding-5-4-3-2-1", "i'm spiraling"), MIC_RATE)
+    assert conductor.current.audio.exercise.id == "grounding-5-4-3-2-1"
+    assert any("deleted-one" in line for line in lines)
+
+
+def test_the_conductor_plays_at_the_volume_from_settings():
+    """A conductor made with volume 0.5 plays each session at half the rendered level."""
+    library = load_library()
+    audio = SessionAudio(library.get("box-breathing"), TimelineSettings(sample_rate=RATE))
+    conductor = Conductor(volume=0.5)
+    conductor.play(audio)
+    played = np.concatenate([conductor.pull(400) for _ in range(40)])
+    assert np.allclose(played, 0.5 * audio.mixer.render(0, len(played)), atol=1e-6)
