@@ -318,17 +318,26 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", default="en", help="language of the cue files to listen for (en, ko, ...)")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults in --help, except None ("from config.yaml" or "the engine's" is said in the help itself)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grounding",
         description="An offline grounding assistant: paced breathing and grounding with a calm voice over a breath tone.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"grounding {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("list", help="list the exercises", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("list", help="list the exercises", formatter_class=_HelpFormatter)
     p.add_argument("--json", action="store_true", help="print a JSON array of {id, title, kind, seconds}")
     p.set_defaults(func=cmd_list)
 
@@ -336,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: everything that would load)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("render", help="render an exercise to a WAV file", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("render", help="render an exercise to a WAV file", formatter_class=_HelpFormatter)
     p.add_argument("id", help="the exercise id (see `grounding list`)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="the WAV file to write")
     p.add_argument("--timeline", metavar="T.json", help="also write the timeline of events as JSON")
@@ -347,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", choices=["pink", "brown", "none"], default=None, help=NOISE_HELP)
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("run", help="play an exercise live, with a pacer and keyboard controls", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("run", help="play an exercise live, with a pacer and keyboard controls", formatter_class=_HelpFormatter)
     p.add_argument("id", help="the exercise id (see `grounding list`)")
     p.add_argument("--sample-rate", type=_sample_rate, default=44100, help="sample rate in hertz")
     p.add_argument("--no-speech", action="store_true", help="tones, chimes and captions only")
@@ -374,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_arguments(p)
     p.set_defaults(func=cmd_detect)
 
-    p = sub.add_parser("listen", help="the main job: listen for cues and guide what is asked for", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("listen", help="the main job: listen for cues and guide what is asked for", formatter_class=_HelpFormatter)
     _add_engine_arguments(p)
     p.add_argument("--input-device", default=None, help="microphone name (part of it) or index")
     p.add_argument("--output-device", default=None, help="output device name (part of it) or index; see `grounding devices`")
