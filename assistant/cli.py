@@ -69,7 +69,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from assistant.audio.tones import ToneSettings
     from assistant.audio.wavio import write_wav_blocks
     from assistant.library.loader import load_library
-    from assistant.session_audio import prepare, render_all
+    from assistant.library.model import Play
+    from assistant.session_audio import prepare, render_all, spoken_texts
 
     personal = _settings()
     library = load_library(warn=_warn)
@@ -84,7 +85,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
     if args.timeline:
         _write_json_atomically(Path(args.timeline), session.timeline.to_json())
-    speech = "with speech" if session.clips else "tones and chimes only"
+    spoken = any(text in session.clips for text in spoken_texts(exercise))
+    recordings = sum(isinstance(step, Play) for step in exercise.steps)
+    speech = ("with speech" if spoken else "tones and chimes only") + (f", {recordings} recording(s)" if recordings else "")
     print(
         f"wrote {args.output}: {exercise.title}, {_format_seconds(session.timeline.seconds)}, "
         f"{settings.sample_rate} Hz, {speech}",

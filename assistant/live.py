@@ -196,6 +196,8 @@ def run_exercise(
     from assistant.devices import OutputPlayer, resolve_output_device
 
     audio = session_audio_for(exercise, options)
+    for problem in audio.recording_problems:
+        warn(f"a recording could not be played, so its step is quiet: {problem}")
     volume = options.volume if options.volume is not None else (0.5 if options.bedside else 1.0)
     is_tty = out.isatty() and sys.stdin.isatty()
     view = PacerView(out, interactive=is_tty, show_pacer=options.pacer)

@@ -8,10 +8,11 @@ from typing import Callable
 import numpy as np
 
 from assistant.audio.mixer import Mixer, MixSettings
+from assistant.audio.recording import load_recording
 from assistant.audio.timeline import Event, Tempo, Timeline, TimelineSettings, estimated_speech_length, plan
 from assistant.audio.tones import ToneSettings
-from assistant.errors import SpeechUnavailableError
-from assistant.library.model import Breathe, Exercise, Say
+from assistant.errors import AudioFileError, SpeechUnavailableError
+from assistant.library.model import Breathe, Exercise, Play, Say
 from assistant.speech.voice import Voice
 
 
@@ -21,7 +22,8 @@ class SessionAudio:
 
     A clip's length sets how long its guided step lasts. Texts without a clip
     (not rendered yet, or speech unavailable) are planned at their estimated
-    length and play as captions only.
+    length and play as captions only. Recordings (play steps) are read when the
+    session is made and kept among the clips under their captions.
     """
 
     exercise: Exercise
@@ -30,10 +32,18 @@ class SessionAudio:
     mix: MixSettings = MixSettings()
     clips: dict[str, np.ndarray] = field(default_factory=dict)
     speech_problem: str | None = None  # why speech is missing, when it was wanted but could not be made
+    recording_problems: list[str] = field(default_factory=list)  # recordings that could not be read: their steps stay quiet
     timeline: Timeline = field(init=False)
     mixer: Mixer = field(init=False)
 
     def __post_init__(self) -> None:
+        for step in self.exercise.steps:
+            if isinstance(step, Play) and step.caption not in self.clips:
+                try:
+                    self.clips[step.caption] = load_recording(step.path, self.sample_rate)
+                except AudioFileError as exc:
+                    # Checked when the exercise loaded, so the file changed since: keep the step's time, quiet.
+                    self.recording_problems.append(str(exc))
         self.timeline, self.mixer = self.build()
 
     @property
@@ -63,7 +73,7 @@ class SessionAudio:
 
 
 def spoken_texts(exercise: Exercise) -> list[str]:
-    """Every distinct text the exercise speaks, in the order it first speaks them."""
+    """Every distinct text the voice speaks, in the order it first speaks them (recordings are not among them)."""
     texts: dict[str, None] = {}
     for step in exercise.steps:
         if isinstance(step, Say):
@@ -98,7 +108,11 @@ def prepare(
             clips = {}
             if warn:
                 warn(f"speech could not be rendered, so this session has tones and captions only: {problem}")
-    return SessionAudio(exercise, timeline_settings, tone, mix, clips, problem)
+    session = SessionAudio(exercise, timeline_settings, tone, mix, clips, problem)
+    for recording_problem in session.recording_problems:
+        if warn:
+            warn(f"a recording could not be played, so its step is quiet: {recording_problem}")
+    return session
 
 
 def render_all(mixer: Mixer, block_frames: int = 1 << 16):

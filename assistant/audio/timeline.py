@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
-from assistant.library.model import Breathe, Breathing, Exercise, Listen, Pause, Say
+from assistant.library.model import Breathe, Breathing, Exercise, Listen, Pause, Play, Say
 from assistant.library.validate import speech_seconds
 
 SpeechLength = Callable[[str], int]  # text -> clip length in samples
@@ -38,7 +38,7 @@ class TimelineSettings:
 class Event:
     """Something that happens over [start, end) samples."""
 
-    kind: str  # "phase", "speech", "chime", "listen" or "pause"
+    kind: str  # "phase", "speech" (spoken text or a recording), "chime", "listen" or "pause"
     start: int
     end: int
     phase: str | None = None
@@ -120,6 +120,11 @@ def plan(
         if isinstance(step, Say):
             length = speech_length(step.text)
             events.append(Event("speech", cursor, cursor + length, text=step.text))
+            cursor += length + gap
+        elif isinstance(step, Play):
+            # A recording is placed and ducked like speech; its length is known from the file, voice or not.
+            length = step.length_at(rate)
+            events.append(Event("speech", cursor, cursor + length, text=step.caption))
             cursor += length + gap
         elif isinstance(step, Pause):
             end = cursor + round(step.seconds * rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Union
 
@@ -83,7 +84,30 @@ class Listen:
     silence_seconds: float = 2.5
 
 
-Step = Union[Say, Pause, Breathe, Listen]
+@dataclass(frozen=True)
+class Play:
+    """Play the author's own recording, a WAV file beside the exercise file, instead of a spoken text."""
+
+    file: str  # as written in the exercise: a name relative to the exercise's folder
+    path: Path  # where it is, checked to be inside the exercise's folder
+    frames: int  # length at the recording's own rate
+    sample_rate: int  # hertz, of the file
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def caption(self) -> str:
+        """What is shown while it plays (and the key its audio is kept under)."""
+        return f"[recording: {self.file}]"
+
+    def length_at(self, sample_rate: int) -> int:
+        """Its length in samples once resampled to `sample_rate` (the same rounding as the resampler)."""
+        return round(Fraction(self.frames * sample_rate, self.sample_rate))
+
+
+Step = Union[Say, Pause, Breathe, Listen, Play]
 
 
 @dataclass(frozen=True)

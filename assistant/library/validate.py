@@ -9,7 +9,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from pathlib import Path
 from typing import Any, Callable
+
+from assistant.audio.wavio import read_wav
+from assistant.errors import AudioFileError
 
 from assistant.library.model import (
     CONTROL_INTENTS,
@@ -22,6 +26,7 @@ from assistant.library.model import (
     Listen,
     Pause,
     Phase,
+    Play,
     Say,
     SayCycles,
     StartCue,
@@ -35,11 +40,15 @@ MAX_PHASE_SECONDS = 60.0
 MAX_PAUSE_SECONDS = 600.0
 MAX_CYCLES = 1000
 MAX_BLOCK_MINUTES = 60.0
+# A recorded step longer than this is better split into several: each is read into memory whole.
+MAX_RECORDING_SECONDS = 180.0
+MAX_RECORDING_BYTES = 100_000_000
+RECORDING_SUFFIXES = (".wav", ".wave")
 
 EXERCISE_KEYS = ("id", "title", "kind", "summary", "source", "cautions", "intro", "outro", "breathing", "steps")
 BREATHING_KEYS = ("phases", "cycles", "minutes", "max_cycles")
 PHASE_KEYS = PHASE_NAMES + ("say", "say_cycles")
-STEP_KEYS = ("say", "pause", "breathe", "listen")
+STEP_KEYS = ("say", "pause", "breathe", "listen", "play")
 LISTEN_KEYS = ("timeout_seconds", "silence_seconds")
 CUE_KEYS = ("language", "start", "control")
 START_CUE_KEYS = ("exercise", "phrases")
@@ -142,9 +151,13 @@ def is_cue_map(doc: Document) -> bool:
 # ---------------------------------------------------------------- exercises
 
 
-def build_exercise(doc: Document, words_per_minute: float) -> tuple[Exercise | None, list[Problem]]:
-    """Check an exercise document and build it; the Exercise is None when any error was found."""
+def build_exercise(doc: Document, words_per_minute: float, folder: Path | None = None) -> tuple[Exercise | None, list[Problem]]:
+    """Check an exercise document and build it; the Exercise is None when any error was found.
+
+    `folder` is where its recordings (play steps) must be; by default the folder of `doc.file`.
+    """
     check = Checker(doc)
+    folder = Path(doc.file).parent if folder is None else folder
     data = check.mapping((), doc.data, "an exercise file", EXERCISE_KEYS + ("cues",))
     if data is None:
         return None, check.problems
@@ -175,7 +188,7 @@ def build_exercise(doc: Document, words_per_minute: float) -> tuple[Exercise | N
         if block is not None:
             body.append(Breathe(block))
     else:
-        body.extend(_steps(check, ("steps",), data["steps"], words_per_minute))
+        body.extend(_steps(check, ("steps",), data["steps"], words_per_minute, folder))
     if "cues" in data:
         check.error(("cues",), "'cues' belongs in a cue map file of its own, not in an exercise")
 
@@ -309,19 +322,19 @@ def _say_cycles(check: Checker, path: PathKey, value: Any) -> SayCycles | None:
     return SayCycles(first=first, every=every)
 
 
-def _steps(check: Checker, path: PathKey, value: Any, words_per_minute: float) -> list[Step]:
+def _steps(check: Checker, path: PathKey, value: Any, words_per_minute: float, folder: Path) -> list[Step]:
     if not isinstance(value, list) or not value:
-        check.error(path, f"'steps' must be a non-empty list of steps (say, pause, breathe, listen), not {describe(value)}")
+        check.error(path, f"'steps' must be a non-empty list of steps (say, pause, breathe, listen, play), not {describe(value)}")
         return []
     steps: list[Step] = []
     for index, item in enumerate(value):
-        step = _step(check, path + (index,), item, words_per_minute)
+        step = _step(check, path + (index,), item, words_per_minute, folder)
         if step is not None:
             steps.append(step)
     return steps
 
 
-def _step(check: Checker, path: PathKey, value: Any, words_per_minute: float) -> Step | None:
+def _step(check: Checker, path: PathKey, value: Any, words_per_minute: float, folder: Path) -> Step | None:
     data = check.mapping(path, value, "a step", STEP_KEYS)
     if data is None:
         return None
@@ -337,6 +350,7 @@ def _step(check: Checker, path: PathKey, value: Any, words_per_minute: float) ->
         "pause": lambda: _maybe(Pause, check.number(where, raw, "pause", MAX_PAUSE_SECONDS)),
         "breathe": lambda: _maybe(Breathe, _breathing(check, where, raw, words_per_minute)),
         "listen": lambda: _listen(check, where, raw),
+        "play": lambda: _play(check, where, raw, folder),
     }
     return builders[kind]()
 
@@ -359,6 +373,54 @@ def _listen(check: Checker, path: PathKey, value: Any) -> Listen | None:
     if timeout is None or silence is None:
         return None
     return Listen(timeout_seconds=timeout, silence_seconds=silence)
+
+
+def _play(check: Checker, path: PathKey, value: Any, folder: Path) -> Play | None:
+    """A recording beside the exercise file: a readable WAV, not too long, and never outside the folder."""
+    if not isinstance(value, str) or not value.strip():
+        check.error(path, f"'play' must be the name of a WAV file beside the exercise, like `play: my-voice.wav`, not {describe(value)}")
+        return None
+    name = value.strip()
+    written = Path(name)
+    home = folder.resolve()
+    where = f"beside the exercise file, in {home}"
+    if written.is_absolute() or name.startswith("~"):
+        check.error(path, f"'play: {name}' is a full path; give just the file name and put the recording {where}")
+        return None
+    if ".." in written.parts:
+        check.error(path, f"'play: {name}' leads outside this exercise's folder ('..'); a recording must be {where}")
+        return None
+    if written.suffix.lower() not in RECORDING_SUFFIXES:
+        check.error(path, f"'play: {name}' is not a WAV file; save or convert the recording as WAV (e.g. `ffmpeg -i {written.stem}{written.suffix} {written.stem}.wav`)")
+        return None
+    target = (home / written).resolve()
+    if not target.is_relative_to(home):
+        # Only a link can get here: the name itself has no '..' and is not absolute.
+        check.error(path, f"'play: {name}' is a link to {target}, outside this exercise's folder; copy the recording {where} instead of linking to it")
+        return None
+    if not target.exists():
+        check.error(path, f"there is no recording '{name}' {where}; record it there, or correct the name")
+        return None
+    if not target.is_file():
+        check.error(path, f"'play: {name}' is a folder, not a WAV file")
+        return None
+    size = target.stat().st_size
+    if size > MAX_RECORDING_BYTES:
+        check.error(path, f"'{name}' is {size / 1e6:.0f} MB; recordings must be under {MAX_RECORDING_BYTES / 1e6:.0f} MB (split it into shorter steps)")
+        return None
+    try:
+        samples, sample_rate = read_wav(target)
+    except AudioFileError as exc:
+        reason = str(exc).removeprefix(f"{target}: ")
+        check.error(path, f"'{name}' cannot be played: {reason}")
+        return None
+    seconds = len(samples) / sample_rate
+    if seconds > MAX_RECORDING_SECONDS:
+        check.error(path, f"'{name}' lasts {seconds:.0f} s; a recorded step may last at most {MAX_RECORDING_SECONDS:g} s, so split it into shorter steps")
+        return None
+    if not samples.any():
+        check.warn(path, f"'{name}' is silent from start to end; was the microphone muted?")
+    return Play(file=name, path=target, frames=len(samples), sample_rate=sample_rate)
 
 
 # ---------------------------------------------------------------- cue maps
