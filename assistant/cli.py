@@ -63,6 +63,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    """Start an exercise of your own: a commented template, or a copy of an existing one, in your exercise folder."""
+    from assistant.authoring import new_exercise
+    from assistant.library.loader import load_library
+
+    created = new_exercise(args.id, load_library(), copy_from=args.copy_from)
+    for note in created.notes:
+        _warn(f"note: {note}")
+    print(f"wrote {created.path}")
+    print(f"edit it, then `grounding check {created.path}`")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """Render an exercise to a WAV file exactly as it would play, optionally with its timeline as JSON."""
     from assistant.audio.timeline import TimelineSettings
@@ -347,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check exercise and cue files for problems")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: everything that would load)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("new", help="start an exercise of your own from a template or a copy")
+    p.add_argument("id", help="the new exercise's id: lower-case letters, digits and dashes")
+    p.add_argument("--from", dest="copy_from", metavar="EXISTING", help="copy this exercise (see `grounding list`) instead of the template")
+    p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("render", help="render an exercise to a WAV file", formatter_class=_HelpFormatter)
     p.add_argument("id", help="the exercise id (see `grounding list`)")
