@@ -1,5 +1,8 @@
 """`grounding listen`: idle listening -> a cue starts its exercise -> controls and crisis act on it -> back to listening.
 
+Inside an exercise, a listening step ("name five things you can see") waits
+while the person answers aloud and moves on when they pause (AnswerWatcher).
+
 One output stream runs for the whole time (silence when idle), so an
 exercise starts without opening a device and crisis support replaces
 whatever plays by a fade, not by a new stream. The microphone feeds one
@@ -22,6 +25,7 @@ from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
 from assistant.speech.cues import CueMatcher
 from assistant.speech.detector import TimedDetection
+from assistant.speech.vad import EnergyDetector, ListenSegmenter
 
 
 class Mode(enum.Enum):
@@ -65,6 +69,42 @@ class Conductor:
                 self.on_end(session)
         self.frames_out += frames
         return out
+
+
+class AnswerWatcher:
+    """Hears the person answer during a listening step and ends the step once they pause.
+
+    The listening loop hands it every microphone block. Blocks are looked at
+    only while the current session is inside a listening step: the prompt
+    before it ended at least a speech gap earlier, so the assistant's own voice
+    is not what it hears. The noise floor is learned in those moments too.
+    """
+
+    def __init__(self, conductor: Conductor, energy: EnergyDetector | None = None):
+        self.conductor = conductor
+        self.energy = energy or EnergyDetector()
+        self.segmenter: ListenSegmenter | None = None
+        self._step: tuple[int, int, int] | None = None  # (session, audio, start sample) of the step being heard
+
+    def feed(self, block: np.ndarray, sample_rate: int) -> bool:
+        """One microphone block; True when it has just ended a listening step because the person paused."""
+        session = self.conductor.current
+        now = session.listening() if session is not None else None
+        if now is None:
+            self._step, self.segmenter = None, None
+            return False
+        event, step = now
+        key = (id(session), id(session.audio), event.start)
+        if key != self._step or self.segmenter is None:
+            self._step = key
+            self.segmenter = ListenSegmenter(timeout_seconds=step.timeout_seconds, silence_seconds=step.silence_seconds)
+        if self.segmenter.done:
+            return False
+        listening = self.segmenter.process(len(block) / sample_rate, self.energy.is_speech(block, sample_rate))
+        if not listening and self.segmenter.reason == "silence":
+            session.end_listen(event.start)
+            return True
+        return False  # at a timeout the step ends by itself: it lasts exactly that long
 
 
 @dataclass
@@ -257,6 +297,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         prefer=options.prefer,
     )
 
+    answers = AnswerWatcher(conductor)
     mic_rate = detector.rate
     out_rate = options.sample_rate
     logged: set[tuple[int, int]] = set()
@@ -297,6 +338,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
                 continue
             for timed in detector.feed(block):
                 listener.on_detection(timed, mic_rate)
+            answers.feed(block, mic_rate)
             while not listener.events.empty():
                 say(listener.events.get())
     finally:

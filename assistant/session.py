@@ -22,6 +22,7 @@ import numpy as np
 
 from assistant.audio.timeline import Event, Timeline
 from assistant.audio.tones import raised_cosine_ramp
+from assistant.library.model import Listen
 from assistant.session_audio import SessionAudio
 
 
@@ -181,6 +182,26 @@ class Session:
         command.always = True  # crisis support must start even if the exercise has just ended
         self._commands.put(command)
 
+    def end_listen(self, start_sample: int | None = None) -> None:
+        """The person has answered and paused: end the listening step being played now.
+
+        Only a listening step is ever ended this way, and only while it plays
+        (and, given `start_sample`, only the one that starts there): at any other
+        moment this does nothing.
+        """
+        self._commands.put(lambda: self._end_listen(start_sample))
+
+    def listening(self) -> tuple[Event, Listen] | None:
+        """The listening step being played now, with its event, or None (any thread: reads only)."""
+        timeline, position = self.timeline, self.position
+        if self.state is not State.RUNNING:
+            return None
+        event = _event_at(timeline.of_kind("listen"), position)
+        if event is None or event.start not in timeline.step_starts:
+            return None
+        step = self.audio.exercise.steps[timeline.step_starts.index(event.start)]
+        return (event, step) if isinstance(step, Listen) else None
+
     def add_clip(self, text: str, clip: np.ndarray) -> None:
         """A speech clip rendered in the background; it is used if it arrives before it is needed."""
         self._commands.put(lambda: self._adopt_clip(text, clip))
@@ -297,6 +318,30 @@ class Session:
             return
         if self.state is State.PAUSED:
             self.position = target  # resuming fades in from the next step
+            return
+
+        def jump() -> None:
+            self.position = target
+            self._start_fade(0.0, 1.0, None)
+
+        self._start_fade(self._current_gain(), 0.0, jump)
+
+    def _end_listen(self, start_sample: int | None) -> None:
+        if self.state is not State.RUNNING or self._fade is not None:
+            return  # paused, stopping or already jumping: the person's words are not an answer now
+        event = _event_at(self.timeline.of_kind("listen"), self.position)
+        if event is None or (start_sample is not None and event.start != start_sample):
+            return
+        target = event.end
+        # A listening step is quiet: if the mix is silent just before here and just before the
+        # step's end, jumping joins silence to what would follow that silence anyway, with no
+        # fade to soften the next words. If something sounds over the step (a noise bed, a
+        # repeated instruction), fade out, jump, fade in.
+        edge = round(self.controls.fade_seconds * self.rate)
+        before = self.mixer.render(max(0, self.position - edge), min(edge, self.position))
+        before_end = self.mixer.render(max(0, target - edge), min(edge, target))
+        if not before.any() and not before_end.any():
+            self.position = target
             return
 
         def jump() -> None:

@@ -156,3 +156,116 @@ def test_the_conductor_plays_at_the_volume_from_settings():
     conductor.play(audio)
     played = np.concatenate([conductor.pull(400) for _ in range(40)])
     assert np.allclose(played, 0.5 * audio.mixer.render(0, len(played)), atol=1e-6)
+
+
+# ---------------------------------------------------------------- listening steps, with synthetic microphone audio
+
+MIC_BLOCK = MIC_RATE // 10  # 0.1 s, as the microphone delivers it
+OUT_BLOCK = RATE // 10
+
+
+def mic_noise(dbfs, seed):
+    """0.1 s of white noise at an RMS level in dBFS, int16 like the microphone's."""
+    samples = np.random.default_rng(seed).standard_normal(MIC_BLOCK)
+    samples *= 10 ** (dbfs / 20) / np.sqrt(np.mean(samples**2))
+    return np.round(samples * 32767).astype(np.int16)
+
+
+def play_with_microphone(conductor, answers, talking, seconds):
+    """Pull the output and feed the microphone in step, 0.1 s at a time.
+
+    `talking(position, event)` says whether the person is talking while the session is at
+    `position` (None when idle). Returns the output position before and after each block.
+    """
+    positions = []
+    for index in range(round(seconds * 10)):
+        session = conductor.current
+        before = session.position if session else None
+        now = session.listening() if session else None
+        voice = now is not None and talking(before - now[0].start)
+        answers.feed(mic_noise(-28 if voice else -58, index), MIC_RATE)
+        conductor.pull(OUT_BLOCK)
+        positions.append((before, session.position if session else None))
+    return positions
+
+
+def talking_between(start_s, end_s):
+    return lambda offset: start_s * RATE <= offset < end_s * RATE
+
+
+def listening_exercise(timeout_seconds=10.0):
+    from assistant.library.model import Exercise, Listen, Say
+
+    return Exercise(
+        id="l", title="L", kind="grounding",
+        steps=(Say("Name three things."), Listen(timeout_seconds=timeout_seconds, silence_seconds=2.0), Say("Thank you.")),
+    )
+
+
+def test_the_listening_step_moves_on_after_speech_then_silence():
+    """The person answers for 2 s, then is quiet: 2 s later the step ends, well before its 10 s timeout."""
+    from assistant.listen import AnswerWatcher
+
+    conductor = Conductor()
+    audio = SessionAudio(listening_exercise(), TimelineSettings(sample_rate=RATE))
+    session = conductor.play(audio)
+    answers = AnswerWatcher(conductor)
+    listen = audio.timeline.of_kind("listen")[0]
+    positions = play_with_microphone(conductor, answers, talking_between(1.0, 3.0), 16.0)
+    jumps = [(a, b) for a, b in positions if a is not None and b - a > OUT_BLOCK]
+    assert len(jumps) == 1
+    jumped_from, jumped_to = jumps[0]
+    # Talking 1-3 s into the step, then 2 s of quiet: it ends about 5 s in (one block of give).
+    assert (jumped_from - listen.start) / RATE == pytest.approx(5.0, abs=0.15)
+    assert jumped_to == listen.end + OUT_BLOCK
+    assert answers.segmenter is None  # out of the step: nothing is listened to until the next one
+    assert session.state is State.FINISHED  # and "Thank you." played to the end
+
+
+def test_the_listening_step_waits_out_its_timeout_when_nothing_is_heard():
+    """Only the room is heard: the step lasts exactly its timeout and the exercise goes on."""
+    from assistant.listen import AnswerWatcher
+
+    conductor = Conductor()
+    audio = SessionAudio(listening_exercise(timeout_seconds=6.0), TimelineSettings(sample_rate=RATE))
+    session = conductor.play(audio)
+    answers = AnswerWatcher(conductor)
+    listen = audio.timeline.of_kind("listen")[0]
+    positions = play_with_microphone(conductor, answers, lambda offset: False, 12.0)
+    assert all(b - a == OUT_BLOCK for a, b in positions if a is not None and b is not None and b < audio.timeline.total_samples)
+    inside = [a for a, _ in positions if a is not None and listen.start <= a < listen.end]
+    assert len(inside) * OUT_BLOCK == pytest.approx(6.0 * RATE, abs=OUT_BLOCK)
+    assert session.position > listen.end
+
+
+def test_our_own_prompt_is_not_taken_for_an_answer():
+    """Sound while the prompt plays (before the step) is not listened to: the step starts fresh."""
+    from assistant.listen import AnswerWatcher
+
+    conductor = Conductor()
+    audio = SessionAudio(listening_exercise(timeout_seconds=6.0), TimelineSettings(sample_rate=RATE))
+    conductor.play(audio)
+    answers = AnswerWatcher(conductor)
+    listen = audio.timeline.of_kind("listen")[0]
+    # Loud "speech" for every block before the step (the prompt playing): the watcher must ignore it.
+    while conductor.current.position < listen.start:
+        answers.feed(mic_noise(-25, 0), MIC_RATE)
+        conductor.pull(OUT_BLOCK)
+    assert answers.segmenter is None
+    positions = play_with_microphone(conductor, answers, lambda offset: False, 7.0)
+    assert not any(b - a > OUT_BLOCK for a, b in positions if a is not None and b is not None)
+
+
+def test_five_four_three_two_one_follows_the_person_through_every_prompt():
+    """The bundled 5-4-3-2-1 with answers after each prompt finishes sooner than its render, one jump per step."""
+    from assistant.listen import AnswerWatcher
+
+    library = load_library()
+    conductor = Conductor()
+    audio = SessionAudio(library.get("grounding-5-4-3-2-1"), TimelineSettings(sample_rate=RATE))
+    session = conductor.play(audio)
+    answers = AnswerWatcher(conductor)
+    positions = play_with_microphone(conductor, answers, talking_between(0.5, 4.0), audio.timeline.seconds)
+    jumps = [(a, b) for a, b in positions if a is not None and b is not None and b - a > OUT_BLOCK]
+    assert len(jumps) == len(audio.timeline.of_kind("listen")) == 5
+    assert session.state is State.FINISHED

@@ -230,3 +230,76 @@ def test_sleep_timer_fades_to_a_stop():
     played = np.concatenate(out)
     assert len(played) == pytest.approx(10.0 * RATE, abs=BLOCK + 1)
     assert session.state is State.STOPPED and abs(played[-1]) < 1e-3
+
+
+# ---------------------------------------------------------------- ending a listening step early
+
+
+def listening_audio(noise=None, timeout_seconds=10.0):
+    from assistant.audio.tones import ToneSettings
+    from assistant.library.model import Listen
+
+    exercise = Exercise(
+        id="l", title="L", kind="grounding",
+        steps=(Say("Name three things."), Listen(timeout_seconds=timeout_seconds, silence_seconds=2.0), Say("Thank you.")),
+    )
+    return SessionAudio(exercise, TimelineSettings(sample_rate=RATE), tone=ToneSettings(noise=noise))
+
+
+def test_end_listen_jumps_to_the_end_of_the_listening_step():
+    """Inside a listening step, end_listen moves straight to its end: the next step follows at once."""
+    audio = listening_audio()
+    session = Session(audio)
+    listen = audio.timeline.of_kind("listen")[0]
+    pull_until(session, listen.start + 3 * RATE)
+    event, step = session.listening()
+    assert event == listen and step.silence_seconds == 2.0
+    session.end_listen(listen.start)
+    session.pull(BLOCK)
+    assert session.position == listen.end + BLOCK
+    assert session.listening() is None
+
+
+def test_end_listen_does_nothing_outside_a_listening_step():
+    """Before the step, after it, or while paused, end_listen changes nothing."""
+    audio = listening_audio()
+    session = Session(audio)
+    listen = audio.timeline.of_kind("listen")[0]
+    pull_until(session, listen.start - RATE)
+    assert session.listening() is None
+    session.end_listen()
+    session.pull(BLOCK)
+    assert session.position == listen.start - RATE + BLOCK
+    pull_until(session, listen.start + RATE)
+    session.pause()
+    pull_seconds(session, 0.5)
+    assert session.listening() is None
+    session.end_listen()
+    pull_seconds(session, 0.5)
+    assert session.position == listen.start + RATE + round(0.08 * RATE)  # only the pause fade played
+
+
+def test_end_listen_for_another_step_is_ignored():
+    """end_listen names the step it means; a request for an earlier one does not end the current one."""
+    audio = listening_audio()
+    session = Session(audio)
+    listen = audio.timeline.of_kind("listen")[0]
+    pull_until(session, listen.start + RATE)
+    session.end_listen(listen.start - 1)
+    session.pull(BLOCK)
+    assert session.position == listen.start + RATE + BLOCK
+
+
+def test_end_listen_over_a_noise_bed_fades_instead_of_clicking():
+    """With a noise bed under the step, the jump is faded out and in: no step larger than the noise's own."""
+    audio = listening_audio(noise="brown")
+    session = Session(audio)
+    listen = audio.timeline.of_kind("listen")[0]
+    played = [pull_until(session, listen.start + 4 * RATE)]
+    session.end_listen()
+    played.append(pull_seconds(session, 1.0))
+    audio_out = np.concatenate(played).astype(np.float64)
+    assert session.position > listen.end
+    steps = np.abs(np.diff(audio_out))
+    own = np.abs(np.diff(audio.mixer.render(0, audio.timeline.total_samples).astype(np.float64))).max()
+    assert steps.max() <= 1.05 * own
