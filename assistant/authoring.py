@@ -21,8 +21,10 @@ TEMPLATE = """\
 # Edit it, then check it:  grounding check @PATH@
 # Hear it:                 grounding render @ID@ -o @ID@.wav   (or: grounding run @ID@)
 # The format: docs/exercise-format.md; a worked example: docs/clinician-guide.md.
-id: @ID@                     # lower-case letters, digits and dashes; the file name need not match
-title: @TITLE@               # what `grounding list` shows
+#
+# The id: lower-case letters, digits and dashes. The title is what `grounding list` shows.
+id: @ID@
+title: @TITLE@
 kind: grounding              # breathing, grounding, self-support or sleep
 summary: One sentence on what this exercise is for.
 source: Where the words and timings come from (your practice, a book, a paper).
