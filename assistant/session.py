@@ -193,13 +193,15 @@ class Session:
 
     def listening(self) -> tuple[Event, Listen] | None:
         """The listening step being played now, with its event, or None (any thread: reads only)."""
-        timeline, position = self.timeline, self.position
+        steps, timeline, position = self.audio.exercise.steps, self.timeline, self.position
         if self.state is not State.RUNNING:
             return None
         event = _event_at(timeline.of_kind("listen"), position)
         if event is None or event.start not in timeline.step_starts:
             return None
-        step = self.audio.exercise.steps[timeline.step_starts.index(event.start)]
+        index = timeline.step_starts.index(event.start)
+        # Read from another thread while crisis support may be swapping the audio: check, don't assume.
+        step = steps[index] if index < len(steps) else None
         return (event, step) if isinstance(step, Listen) else None
 
     def add_clip(self, text: str, clip: np.ndarray) -> None:
