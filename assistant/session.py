@@ -129,7 +129,6 @@ class Session:
         self._volume_fade: _Fade | None = None
         self._tempo: dict[int, list[tuple[int, float]]] = {}
         self._extra_events: list[Event] = []
-        self._late_texts: set[str] = set()
         self._stop_at_output_frame: int | None = None
         # (first output frame, timeline position, frames, playing) per rendered piece, for the pacer.
         self._history: deque = deque(maxlen=256)
@@ -422,7 +421,8 @@ class Session:
         clips = {**self.audio.clips, text: clip}
         timeline, mixer = self.audio.build(self._tempo, tuple(self._extra_events), clips)
         if _first_difference(self.timeline, timeline) < self.position:
-            self._late_texts.add(text)
+            # Too late to change what has been heard: these words stay captions only.
+            self.notify(f"(The voice was slow; “{text}” is shown, not spoken.)")
             return
         self.audio.clips[text] = clip
         self.timeline, self.mixer = timeline, mixer
