@@ -1,0 +1,431 @@
+"""Recognizer evaluation on the generated corpus: recall, false alarms, latency, speed, memory.
+
+    python benchmarks/evaluate.py --engine pocketsphinx
+    python benchmarks/evaluate.py --engine vosk --model DIR
+    python benchmarks/evaluate.py --engine pocketsphinx --split tune --conditions clean,10 --limit 200
+
+Every manifest file (benchmarks/corpus/README.md) goes through the live path:
+`StreamDetector(recognizer, CueMatcher(load_library().cue_maps))` in 0.1 s blocks,
+faster than real time, one long-lived recognizer per worker process (reset between
+files; the detection times are counted from each file's start).
+
+Scoring
+  start    hit when a start detection names the expected exercise id
+  control  hit when a control detection has the expected intent
+  crisis   hit when a crisis detection fires
+  ordinary every start or crisis detection is a false start/crisis alarm; every control
+           detection a false control alarm; both per hour of ordinary audio
+  latency  first right detection's time minus the manifest's speech_end_s (p50, p95)
+  speed    CPU seconds per second of audio (real-time factor), per worker process
+  memory   peak resident set (ru_maxrss) of the worker processes
+  idle     CPU share of one core while listening to 60 s of near-silence and 60 s of quiet room noise
+
+Split (so figures are not reported on what was tuned): `tune` holds every file spoken
+only by the tune voices (TUNE_VOICES: three espeak-ng voices and one festival voice,
+and the two long ordinary files they alone speak); `report` holds all the rest, six
+voices never tuned on, the other six long files and the human recordings. Default
+`--split report`.
+
+Engines are a small registry (ENGINES): a name and a factory taking the parsed
+arguments and the cue phrases. Per-file results go to a JSON-lines file (`--out`) so
+they can be re-scored (`--rescore FILE`) without decoding again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import time
+import wave
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.library.loader import load_library  # noqa: E402
+from assistant.speech.cues import CueMatcher  # noqa: E402
+from assistant.speech.detector import BLOCK_SECONDS, StreamDetector  # noqa: E402
+
+DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
+DEFAULT_OUT = REPO / "benchmarks" / "out"
+TUNE_VOICES = frozenset({"espeak-en-us", "espeak-en-m3", "espeak-en-us-f3", "festival-kal"})
+CONDITIONS = {"clean": None, "20": 20, "10": 10}
+KINDS = ("start", "control", "crisis")
+
+
+# --- engines --------------------------------------------------------------------------------------
+
+
+def cue_phrases(cue_maps) -> list[str]:
+    """Every start and control phrase of the cue maps: what a phrase-list engine is told to listen for."""
+    phrases: list[str] = []
+    for cue_map in cue_maps:
+        for start in cue_map.start:
+            phrases.extend(start.phrases)
+        for control in cue_map.control.values():
+            phrases.extend(control)
+    return list(dict.fromkeys(phrases))
+
+
+def _pocketsphinx(args: argparse.Namespace, phrases: list[str]):
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    settings = SphinxSettings()
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        current = getattr(settings, key)
+        setattr(settings, key, type(current)(value) if not isinstance(current, dict) else json.loads(value))
+    return PocketsphinxRecognizer(phrases, settings)
+
+
+def _vosk(args: argparse.Namespace, phrases: list[str]):
+    from assistant.speech.vosk_engine import make_vosk_recognizer
+
+    if not args.model:
+        raise SystemExit("--engine vosk needs --model DIR (an unpacked Vosk model)")
+    return make_vosk_recognizer(args.model, phrases)
+
+
+ENGINES: dict[str, Callable] = {"pocketsphinx": _pocketsphinx, "vosk": _vosk}
+
+
+# --- the corpus -----------------------------------------------------------------------------------
+
+
+def voices_of(entry: dict) -> list[str]:
+    return entry["voice"].split("+")
+
+
+def split_of(entry: dict) -> str:
+    """'tune' when only tune voices speak in the file, else 'report'."""
+    return "tune" if all(voice in TUNE_VOICES for voice in voices_of(entry)) else "report"
+
+
+def condition_of(entry: dict) -> str:
+    return "clean" if entry["snr_db"] is None else str(entry["snr_db"])
+
+
+def load_manifest(corpus: Path, split: str, conditions: list[str], kinds: list[str], limit: int | None) -> list[dict]:
+    path = corpus / "manifest.jsonl"
+    if not path.exists():
+        raise SystemExit(f"no corpus at {corpus}: build it with `python benchmarks/corpus/build.py`")
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    entries = [
+        e for e in entries
+        if (split == "all" or split_of(e) == split) and condition_of(e) in conditions and e["kind"] in kinds
+    ]
+    if limit and len(entries) > limit:
+        # An even spread over the (sorted) manifest, so a limited run still covers every kind and voice.
+        step = len(entries) / limit
+        entries = [entries[int(i * step)] for i in range(limit)]
+    # Longest first, so the two workers finish together.
+    return sorted(entries, key=lambda e: -e["duration_s"])
+
+
+def read_pcm16(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as wav:
+        if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
+            raise SystemExit(f"{path}: expected 16-bit mono")
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+
+
+# --- decoding (in worker processes) ---------------------------------------------------------------
+
+
+class _FileClock:
+    """Wraps a recognizer so each file's hypotheses count samples from that file's start; records finals."""
+
+    def __init__(self, recognizer):
+        self.inner = recognizer
+        self.name = recognizer.name
+        self.sample_rate = recognizer.sample_rate
+        self.base = 0
+        self.fed = 0
+        self.finals: list[str] = []
+
+    def start_file(self) -> None:
+        self.inner.reset()
+        self.base = self.fed
+        self.finals = []
+
+    def _shift(self, hypotheses):
+        out = []
+        for h in hypotheses:
+            if h.is_final and h.text.strip():
+                self.finals.append(h.text)
+            out.append(type(h)(h.text, h.is_final, h.end_sample - self.base))
+        return out
+
+    def accept(self, samples):
+        self.fed += len(samples)
+        return self._shift(self.inner.accept(samples))
+
+    def flush(self):
+        return self._shift(self.inner.flush())
+
+    def reset(self):
+        self.inner.reset()
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(engine: str, args: argparse.Namespace) -> None:
+    library = load_library()
+    recognizer = ENGINES[engine](args, cue_phrases(library.cue_maps))
+    _WORKER["clock"] = _FileClock(recognizer)
+    _WORKER["matcher"] = CueMatcher(library.cue_maps)
+    _WORKER["corpus"] = Path(args.corpus)
+
+
+def _decode(entry: dict) -> dict:
+    clock: _FileClock = _WORKER["clock"]
+    samples = read_pcm16(_WORKER["corpus"] / entry["file"])
+    clock.start_file()
+    # The recognizer's own stream position is ahead of this file's start by clock.base; the wrapper
+    # shifts hypotheses back, and the detector counts from zero.
+    detector = StreamDetector(clock, _WORKER["matcher"])
+    block = round(BLOCK_SECONDS * clock.sample_rate)
+    detections = []
+    began = time.process_time()
+    for start in range(0, len(samples), block):
+        detections += detector.feed(samples[start : start + block])
+    detections += detector.finish()
+    cpu = time.process_time() - began
+    return {
+        "file": entry["file"],
+        "cpu_s": cpu,
+        "detections": [d.to_json() for d in detections],
+        "finals": clock.finals,
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "pid": os.getpid(),
+    }
+
+
+def _idle(engine: str, args: argparse.Namespace) -> dict:
+    """CPU share of one core while the recognizer hears 60 s of near-silence and 60 s of quiet room noise."""
+    library = load_library()
+    recognizer = ENGINES[engine](args, cue_phrases(library.cue_maps))
+    rate = recognizer.sample_rate
+    rng = np.random.default_rng(0)
+    silence = rng.triangular(-1, 0, 1, 60 * rate).round().astype(np.int16)
+    white = rng.standard_normal(60 * rate)
+    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(np.maximum(np.fft.rfftfreq(len(white), 1 / rate), 20.0)))
+    room = (pink / np.sqrt(np.mean(pink**2)) * 32768 * 10 ** (-50 / 20)).astype(np.int16)  # -50 dBFS pink
+    result = {}
+    block = round(BLOCK_SECONDS * rate)
+    for label, audio in (("silence", silence), ("room noise -50 dBFS", room)):
+        recognizer.reset()
+        began = time.process_time()
+        for start in range(0, len(audio), block):
+            recognizer.accept(audio[start : start + block])
+        result[label] = (time.process_time() - began) / (len(audio) / rate)
+    return result
+
+
+# --- scoring --------------------------------------------------------------------------------------
+
+
+def score(entries: list[dict], results: dict[str, dict]) -> dict:
+    """Figures per kind and condition, per voice, false alarms per hour, latency, speed, memory."""
+    hits: dict = defaultdict(lambda: [0, 0])  # key -> [hits, total]
+    latencies: dict = defaultdict(list)
+    ordinary_seconds: Counter = Counter()
+    false_alarms: dict = defaultdict(Counter)  # condition -> Counter(kind)
+    false_list: list = []
+    confusions: Counter = Counter()
+    cpu = audio = 0.0
+    for entry in entries:
+        result = results.get(entry["file"])
+        if result is None:
+            continue
+        cpu += result["cpu_s"]
+        audio += entry["duration_s"]
+        condition = condition_of(entry)
+        kind = entry["kind"]
+        detections = result["detections"]
+        if kind == "ordinary":
+            ordinary_seconds[condition] += entry["duration_s"]
+            for d in detections:
+                false_alarms[condition][d["kind"]] += 1
+                false_list.append((condition, entry["file"], d["kind"], d["intent"], d["text"]))
+            continue
+        expected = "crisis" if kind == "crisis" else entry["intent"]
+        right = [d for d in detections if d["kind"] == kind and d["intent"] == expected]
+        for d in detections:
+            if d not in right:
+                confusions[(kind, entry["intent"], d["kind"], d["intent"])] += 1
+        hit = 1 if right else 0
+        family = "festival" if entry["voice"].startswith("festival") else "espeak"
+        phrasing = "cues.yaml" if entry.get("in_cues_yaml") else "variant"
+        for key in (
+            (kind, condition), (kind, "all"), ("voice", entry["voice"], kind), ("family", family, kind, condition),
+            ("phrasing", kind, phrasing, condition),
+        ):
+            hits[key][0] += hit
+            hits[key][1] += 1
+        if right:
+            latencies[kind].append(right[0]["time_s"] - entry["speech_end_s"])
+    return {
+        "hits": {"|".join(map(str, k)): v for k, v in hits.items()},
+        "latency": dict(latencies),
+        "ordinary_seconds": dict(ordinary_seconds),
+        "false_alarms": {c: dict(v) for c, v in false_alarms.items()},
+        "false_list": false_list,
+        "confusions": {"|".join(k): v for k, v in confusions.items()},
+        "rtf": cpu / audio if audio else 0.0,
+        "audio_hours": audio / 3600,
+        "peak_mib": max((r["maxrss_mib"] for r in results.values()), default=0.0),
+    }
+
+
+def _ratio(pair) -> str:
+    got, total = pair
+    return f"{got / total:.3f} ({got}/{total})" if total else "-"
+
+
+def report(figures: dict, title: str, idle: dict | None) -> str:
+    hits = figures["hits"]
+    lines = [f"## {title}", ""]
+    conditions = [c for c in CONDITIONS if any(f"{k}|{c}" in hits for k in KINDS)]
+    lines.append("| recall | " + " | ".join("clean" if c == "clean" else f"{c} dB" for c in conditions) + " | all |")
+    lines.append("|---" * (len(conditions) + 2) + "|")
+    for kind in KINDS:
+        cells = [_ratio(hits.get(f"{kind}|{c}", (0, 0))) for c in conditions + ["all"]]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    lines.append("")
+    seconds = figures["ordinary_seconds"]
+    if seconds:
+        lines.append("| ordinary audio | hours | false start/crisis alarms | per hour | false control alarms | per hour |")
+        lines.append("|---|---|---|---|---|---|")
+        total_h = total_sc = total_c = 0.0
+        for condition in conditions + [c for c in seconds if c not in conditions]:
+            if condition not in seconds:
+                continue
+            hours = seconds[condition] / 3600
+            fa = figures["false_alarms"].get(condition, {})
+            sc = fa.get("start", 0) + fa.get("crisis", 0)
+            ctl = fa.get("control", 0)
+            total_h, total_sc, total_c = total_h + hours, total_sc + sc, total_c + ctl
+            label = "clean" if condition == "clean" else f"{condition} dB"
+            lines.append(f"| {label} | {hours:.2f} | {sc} | {sc / hours:.1f} | {ctl} | {ctl / hours:.1f} |")
+        lines.append(
+            f"| all | {total_h:.2f} | {total_sc:.0f} | {total_sc / total_h:.1f} | {total_c:.0f} | {total_c / total_h:.1f} |"
+        )
+        lines.append("")
+    all_lat = [x for v in figures["latency"].values() for x in v]
+    if all_lat:
+        lines.append("| latency after speech end (s) | p50 | p95 | n |")
+        lines.append("|---|---|---|---|")
+        for kind in KINDS + ("all",):
+            values = all_lat if kind == "all" else figures["latency"].get(kind, [])
+            if values:
+                p50 = statistics.median(values)
+                p95 = float(np.percentile(values, 95))
+                lines.append(f"| {kind} | {p50:.2f} | {p95:.2f} | {len(values)} |")
+        lines.append("")
+    lines.append(
+        f"Real-time factor {figures['rtf']:.3f} (CPU s per audio s, {figures['audio_hours']:.2f} h decoded); "
+        f"peak RSS {figures['peak_mib']:.0f} MiB per worker."
+    )
+    if idle:
+        lines.append("Idle listening: " + ", ".join(f"{k} {v * 100:.1f}% of one core" for k, v in idle.items()) + ".")
+    lines.append("")
+    families = sorted({k.split("|")[1] for k in hits if k.startswith("family|")})
+    if families:
+        lines.append("| recall by voice family | " + " | ".join(f"{k} {c}" for k in KINDS for c in ("clean", "10")) + " |")
+        lines.append("|---" * (2 * len(KINDS) + 1) + "|")
+        for family in families:
+            cells = [_ratio(hits.get(f"family|{family}|{k}|{c}", (0, 0))) for k in KINDS for c in ("clean", "10")]
+            lines.append(f"| {family} | " + " | ".join(cells) + " |")
+        lines.append("")
+    voices = sorted({k.split("|")[1] for k in hits if k.startswith("voice|")})
+    if voices:
+        lines.append("| recall by voice (all conditions) | " + " | ".join(KINDS) + " |")
+        lines.append("|---" * (len(KINDS) + 1) + "|")
+        for voice in voices:
+            lines.append(f"| {voice} | " + " | ".join(_ratio(hits.get(f"voice|{voice}|{k}", (0, 0))) for k in KINDS) + " |")
+        lines.append("")
+    phr = sorted({tuple(k.split("|")[1:3]) for k in hits if k.startswith("phrasing|") and k.split("|")[1] != "crisis"})
+    if phr:
+        lines.append("| recall by phrasing | clean | 20 dB | 10 dB |")
+        lines.append("|---|---|---|---|")
+        for kind, phrasing in phr:
+            cells = [_ratio(hits.get(f"phrasing|{kind}|{phrasing}|{c}", (0, 0))) for c in ("clean", "20", "10")]
+            lines.append(f"| {kind}, {phrasing} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --- command --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="pocketsphinx")
+    parser.add_argument("--model", help="model folder, for engines that need one (vosk)")
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="built corpus folder (default: %(default)s)")
+    parser.add_argument("--split", choices=["report", "tune", "all"], default="report", help="default: %(default)s")
+    parser.add_argument("--conditions", default="clean,20,10", help="any of clean,20,10 (default: %(default)s)")
+    parser.add_argument("--kinds", default="start,control,crisis,ordinary", help="default: %(default)s")
+    parser.add_argument("--limit", type=int, help="at most N files, spread evenly over the manifest")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: %(default)s)")
+    parser.add_argument("--out", help="per-file results, JSON lines (default: benchmarks/out/eval-ENGINE-SPLIT.jsonl)")
+    parser.add_argument("--rescore", help="score an earlier --out file instead of decoding")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-listening CPU measurement")
+    parser.add_argument("--false-alarms", action="store_true", help="list every false alarm and confusion (stderr)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="engine setting (pocketsphinx: SphinxSettings)")
+    args = parser.parse_args(argv)
+
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    if not set(conditions) <= set(CONDITIONS):
+        parser.error(f"--conditions: choose from {', '.join(CONDITIONS)}")
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    entries = load_manifest(Path(args.corpus), args.split, conditions, kinds, args.limit)
+    out = Path(args.out) if args.out else DEFAULT_OUT / f"eval-{args.engine}-{args.split}.jsonl"
+
+    idle = None
+    if args.rescore:
+        results = {}
+        for line in Path(args.rescore).read_text().splitlines():
+            row = json.loads(line)
+            results[row["file"]] = row
+    else:
+        print(f"{args.engine}: decoding {len(entries)} files on {args.jobs} worker(s)...", file=sys.stderr)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        results = {}
+        began = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(args.jobs, _init_worker, (args.engine, args)) as pool, open(
+            out, "w"
+        ) as sink:
+            for done, result in enumerate(pool.imap_unordered(_decode, entries, chunksize=4), 1):
+                results[result["file"]] = result
+                sink.write(json.dumps(result) + "\n")
+                if done % 200 == 0:
+                    print(f"  {done}/{len(entries)} files, {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        print(f"decoded in {time.perf_counter() - began:.0f} s; per-file results in {out}", file=sys.stderr)
+        if not args.no_idle:
+            idle = _idle(args.engine, args)
+    figures = score(entries, results)
+    if args.false_alarms:
+        for row in figures["false_list"]:
+            print("FALSE", *row, sep=" | ", file=sys.stderr)
+        for key, count in sorted(figures["confusions"].items(), key=lambda kv: -kv[1]):
+            print("CONFUSED", key, count, sep=" | ", file=sys.stderr)
+    settings = " ".join(args.set or [])
+    print(report(figures, f"{args.engine} on the {args.split} split {settings}".strip(), idle))
+
+
+if __name__ == "__main__":
+    main()
