@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.library.validate import ID_PATTERN, Checker, describe, did_you_mean
-from assistant.library.yamlsafe import Document, PathKey, Problem, YamlProblem, read_document
+from assistant.library.yamlsafe import Document, PathKey, Problem, build_optional_file
 
 SETTINGS_KEYS = ("voice", "words_per_minute", "volume", "tone", "noise", "prefer")
 TONE_KEYS = ("low_hz", "high_hz")
@@ -183,15 +183,9 @@ def _exercise_id(check: Checker, where: PathKey, value: Any, known_ids: set[str]
 def load_settings(path: Path | None = None, warn: Callable[[str], None] | None = None) -> Settings:
     """The person's settings, or the defaults when there is no file; a broken file keeps the defaults and says so."""
     path = config_path() if path is None else path
-    if not path.is_file():
-        return DEFAULTS
-    try:
-        settings, problems = build_settings(read_document(path))
-    except YamlProblem as exc:
-        settings, problems = None, [exc.problem]
+    settings, error = build_optional_file(path, build_settings)
     if settings is None:
-        if warn:
-            errors = [p for p in problems if not p.is_warning]
-            warn(f"your settings file could not be used, so the defaults are: {errors[0]} (run `grounding check {path}`)")
+        if error is not None and warn:
+            warn(f"your settings file could not be used, so the defaults are: {error} (run `grounding check {path}`)")
         return DEFAULTS
     return replace(settings, path=path)

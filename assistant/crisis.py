@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.library.model import Exercise, Pause, Say
 from assistant.library.validate import Checker, describe
-from assistant.library.yamlsafe import Document, Problem, YamlProblem, read_document
+from assistant.library.yamlsafe import Document, Problem, build_optional_file
 
 CRISIS_ID = "crisis"
 
@@ -175,15 +175,9 @@ def _resource(check: Checker, path: tuple, value, is_crisis_line: bool) -> Resou
 def load_resources(path: Path | None = None, warn=None) -> tuple[Resource, ...]:
     """The person's resources: the defaults plus their profile; a broken profile keeps the defaults and says so."""
     path = profile_path() if path is None else path
-    if not path.is_file():
-        return US_RESOURCES
-    try:
-        resources, problems = build_resources(read_document(path))
-    except YamlProblem as exc:
-        resources, problems = None, [exc.problem]
+    resources, error = build_optional_file(path, build_resources)
     if resources is None:
-        if warn:
-            errors = [p for p in problems if not p.is_warning]
-            warn(f"your resources file could not be used, so the default crisis lines are shown: {errors[0]}")
+        if error is not None and warn:
+            warn(f"your resources file could not be used, so the default crisis lines are shown: {error}")
         return US_RESOURCES
     return resources

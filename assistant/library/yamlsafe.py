@@ -184,3 +184,21 @@ class _Walker:
             self.lines[path + (key,)] = key_node.start_mark.line + 1
             result[key] = self.value(value_node, path + (key,))
         return result
+
+
+def build_optional_file(path: Path, build) -> tuple[object | None, Problem | None]:
+    """Read and build a file the person may or may not have (settings, resources).
+
+    Returns (None, None) when there is no such file, (value, None) when it is
+    usable, and (None, first error) when it is not, so the caller can keep its
+    defaults and say why.
+    """
+    if not path.is_file():
+        return None, None
+    try:
+        value, problems = build(read_document(path))
+    except YamlProblem as exc:
+        return None, exc.problem
+    if value is None:
+        return None, next((p for p in problems if not p.is_warning), Problem(str(path), 1, "unusable"))
+    return value, None
