@@ -34,6 +34,7 @@ they can be re-scored (`--rescore FILE`) without decoding again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -82,8 +83,11 @@ def _pocketsphinx(args: argparse.Namespace, phrases: list[str]):
     settings = SphinxSettings()
     for item in args.set or []:
         key, _, value = item.partition("=")
+        if not hasattr(settings, key):
+            raise SystemExit(f"--set {key}: not a pocketsphinx setting (see SphinxSettings in assistant/speech/sphinx.py)")
         current = getattr(settings, key)
-        setattr(settings, key, type(current)(value) if not isinstance(current, dict) else json.loads(value))
+        parsed = json.loads(value) if isinstance(current, dict) or current is None else type(current)(value)
+        settings = dataclasses.replace(settings, **{key: parsed})
     return PocketsphinxRecognizer(phrases, settings)
 
 
