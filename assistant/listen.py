@@ -24,7 +24,7 @@ from assistant.library.loader import Library
 from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
 from assistant.speech.cues import CueMatcher
-from assistant.speech.detector import TimedDetection
+from assistant.speech.detector import StreamDetector, TimedDetection
 from assistant.speech.vad import EnergyDetector, ListenSegmenter
 
 
@@ -220,6 +220,48 @@ class Listener:
         self.conductor.play(self.crisis_audio, notify=self.say)
 
 
+class OutputFeed:
+    """The output stream's source in `grounding listen`: the conductor's blocks, noting our own words as they go out.
+
+    Each speech event about to be heard is added to the listener's SpokenLog in
+    microphone samples (the detector's clock plus `delay_seconds`, the time from
+    pull to speaker), so our own voice is not taken for the person's.
+    """
+
+    def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector, out_rate: int, delay_seconds: float = 0.25):
+        self.conductor = conductor
+        self.listener = listener
+        self.detector = detector
+        self.out_rate = out_rate
+        self.delay_seconds = delay_seconds
+        self._logged: set[tuple[int, int]] = set()
+
+    def __call__(self, frames: int) -> np.ndarray:
+        session = self.conductor.current
+        before = session.position if session is not None else 0
+        block = self.conductor.pull(frames)
+        if session is None:
+            return block
+        mic_rate, out_rate, listener = self.detector.rate, self.out_rate, self.listener
+        for event in session.timeline.of_kind("speech"):
+            key = (id(session.timeline), event.start)
+            if before <= event.start < session.position and key not in self._logged:
+                self._logged.add(key)
+                start = self.detector.samples_fed + round(((event.start - before) / out_rate + self.delay_seconds) * mic_rate)
+                listener.spoken.add(start, start + round((event.end - event.start) / out_rate * mic_rate), event.text)
+                listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
+        return block
+
+
+def hear(block: np.ndarray, detector: StreamDetector, listener: Listener, answers: AnswerWatcher) -> list[TimedDetection]:
+    """One microphone block through the detector, the listener and the answer watcher; the detections it fired."""
+    fired = detector.feed(block)
+    for timed in fired:
+        listener.on_detection(timed, detector.rate)
+    answers.feed(block, detector.rate)
+    return fired
+
+
 @dataclass(frozen=True)
 class ListenOptions:
     """What `grounding listen` was asked for."""
@@ -300,25 +342,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     answers = AnswerWatcher(conductor)
     mic_rate = detector.rate
     out_rate = options.sample_rate
-    logged: set[tuple[int, int]] = set()
-
-    def pull(frames: int) -> np.ndarray:
-        session = conductor.current
-        before = session.position if session is not None else 0
-        block = conductor.pull(frames)
-        if session is None:
-            return block
-        # Note what we are about to say, in microphone samples, so our own voice is not taken for the person's.
-        for event in session.timeline.of_kind("speech"):
-            key = (id(session.timeline), event.start)
-            if before <= event.start < session.position and key not in logged:
-                logged.add(key)
-                start = detector.samples_fed + round(((event.start - before) / out_rate + player_delay_seconds[0]) * mic_rate)
-                listener.spoken.add(start, start + round((event.end - event.start) / out_rate * mic_rate), event.text)
-                listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
-        return block
-
-    player_delay_seconds = [0.25]
+    pull = OutputFeed(conductor, listener, detector, out_rate)
     # A larger device buffer than `run`: the recognizer shares the CPU, and 0.2 s more before a
     # pause is heard costs little next to a dropout.
     player = OutputPlayer(pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2)
@@ -326,7 +350,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         player.start()
-        player_delay_seconds[0] = player.latency_seconds + 4 * 1024 / out_rate
+        pull.delay_seconds = player.latency_seconds + 4 * 1024 / out_rate
         mic.start()
         input_name = options.input_device if options.input_device is not None else "default input"
         output_name = options.output_device if options.output_device is not None else "default output"
@@ -336,9 +360,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
             block = mic.read(timeout=0.5)
             if block is None:
                 continue
-            for timed in detector.feed(block):
-                listener.on_detection(timed, mic_rate)
-            answers.feed(block, mic_rate)
+            hear(block, detector, listener, answers)
             while not listener.events.empty():
                 say(listener.events.get())
     finally:
