@@ -196,7 +196,8 @@ def check_files(
         for path in paths:
             targets.extend(yaml_files(path) if path.is_dir() else [path])
         # Ids defined elsewhere still count when a cue file names them.
-        context = [p for p in yaml_files(BUNDLED_DIR) + yaml_files(user_dir) if p.resolve() not in {t.resolve() for t in targets}]
+        chosen = {t.resolve() for t in targets}
+        context = [p for p in yaml_files(BUNDLED_DIR) + yaml_files(user_dir) if p.resolve() not in chosen]
 
     loaded = [load_file(p, words_per_minute) for p in targets]
     problems: list[Problem] = []
@@ -211,10 +212,12 @@ def check_files(
             )
         first_use.setdefault(item.exercise.id, item.path)
     known = set(first_use)
-    for path in context:
-        other = load_file(path, words_per_minute)
-        if other.exercise is not None:
-            known.add(other.exercise.id)
+    if any(item.is_cue_file or item.is_settings_file for item in loaded):
+        # Only cue and settings files name other exercises; an exercise file alone needs no context.
+        for path in context:
+            other = load_file(path, words_per_minute)
+            if other.exercise is not None:
+                known.add(other.exercise.id)
     for item in loaded:
         resolve_cues(item, known)
         problems.extend(item.problems)
