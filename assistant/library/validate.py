@@ -268,7 +268,18 @@ def _breathing(check: Checker, path: PathKey, value: Any, words_per_minute: floa
     else:
         minutes = check.number(path + ("minutes",), data["minutes"], "minutes", MAX_BLOCK_MINUTES, unit="minutes")
         # Whole cycles only, so the block always ends where a breath ends.
-        cycles = max(1, round(minutes * 60.0 / cycle_seconds)) if minutes else None
+        cycles = None
+        if minutes:
+            whole = minutes * 60.0 / cycle_seconds  # inf when the phases are a denormal fraction of a second
+            if whole > MAX_CYCLES + 0.5:
+                # Tiny phases would make millions of cycles: `grounding list` would plan them all and hang.
+                check.error(
+                    path + ("minutes",),
+                    f"{minutes:g} minutes of a {cycle_seconds:g} s cycle is more than {MAX_CYCLES} cycles; "
+                    "give the phases their length in seconds (like inhale: 4), or use fewer minutes",
+                )
+                return None
+            cycles = max(1, round(whole))
     if cycles is None:
         return None
     if max_cycles is not None and cycles > max_cycles:

@@ -4,7 +4,7 @@ PyYAML's `safe_load` forgets where things came from, silently keeps the last of
 two duplicate keys, and expands aliases without limit (a "billion laughs" file
 takes the machine down). Here the file is composed into nodes with the safe
 loader and walked by hand, so each value's line is kept, duplicate keys are
-reported and alias expansion is bounded.
+reported and alias expansion and nesting are bounded.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ import yaml
 # to multiply content: real files have a few hundred.
 MAX_VALUES = 20_000
 MAX_FILE_BYTES = 1_000_000
+# Real files nest five or six levels. PyYAML composes nodes recursively, so
+# without a bound a run of brackets ("[[[[...") ends in a RecursionError.
+MAX_DEPTH = 100
+# No value in these files is a number this large; past it a number is a typo or
+# text that should be quoted (and Python cannot even print one of 4,300 digits).
+MAX_WHOLE_NUMBER = 10**15
+_INT_TAG = "tag:yaml.org,2002:int"
 
 PathKey = tuple  # a path into the document: keys and list indices
 
@@ -34,7 +41,18 @@ class Problem:
 
     def __str__(self) -> str:
         tag = "warning: " if self.is_warning else ""
-        return f"{self.file}:{self.line}: {tag}{self.message}"
+        return f"{self.file}:{self.line}: {tag}{printable(self.message)}"
+
+
+def printable(text: str) -> str:
+    """Text safe to print on one line: line breaks, control and format characters written as escapes.
+
+    A message quotes what was in the file, and a key such as '\\r' or U+2028 must not
+    break the one-line FILE:LINE: format, nor a lone surrogate crash the print.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 @dataclass
@@ -91,8 +109,10 @@ def parse_document(raw: bytes, name: str) -> Document:
         raise YamlProblem(Problem(name, line, "the file contains NUL bytes; it looks binary, not YAML"))
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # its reader already rejects control characters
+        loader = _BoundedLoader(text)  # its reader already rejects control characters
         node = loader.get_single_node()
+    except _TooDeep as exc:
+        raise YamlProblem(Problem(name, exc.line, _too_deep_message())) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -111,6 +131,34 @@ def parse_document(raw: bytes, name: str) -> Document:
     walker = _Walker(name, loader)
     data = walker.value(node, ())
     return Document(name, data, walker.lines)
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _too_deep_message() -> str:
+    return (
+        f"the values here are nested more than {MAX_DEPTH} levels deep; "
+        "look for brackets [ or { that are never closed, or aliases (*name) inside each other"
+    )
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing to compose nodes nested deeper than MAX_DEPTH."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(self.peek_event().start_mark.line + 1)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _syntax_hint(problem: str) -> str:
@@ -149,12 +197,11 @@ class _Walker:
                 f"more than {MAX_VALUES:,} values once aliases are expanded; "
                 "remove the repeated aliases (*name) that multiply this file",
             )
+        if len(path) > MAX_DEPTH:  # aliases can nest blocks that are each shallow
+            raise self.fail(node, _too_deep_message())
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
-            try:
-                return self.loader.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:
-                raise self.fail(node, f"cannot read this value: {getattr(exc, 'problem', exc)}") from None
+            return self.scalar(node)
         if node.tag == "tag:yaml.org,2002:set":
             raise self.fail(node, "sets (!!set) are not used in exercise files; use a list")
         if node.tag not in (_SEQ_TAG, _MAP_TAG):
@@ -168,6 +215,20 @@ class _Walker:
             return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """One plain value; anything PyYAML cannot build from it (a 13th month, `!!int abc`) is a problem, not a crash."""
+        too_large = self.fail(node, "this number is too large to be meant; if it is text (a phone number, a code), put it in quotes")
+        if node.tag == _INT_TAG and len(node.value) > 20:
+            raise too_large  # decimal text this long cannot even be converted (Python's 4,300-digit limit)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except Exception as exc:  # PyYAML's constructors raise ValueError, KeyError, AttributeError as well as YAMLError
+            reason = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
+            raise self.fail(node, f"cannot read this value ({reason}); put it in quotes if it is text") from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_WHOLE_NUMBER:
+            raise too_large
+        return value
 
     def mapping(self, node: yaml.MappingNode, path: PathKey) -> dict:
         result: dict = {}
