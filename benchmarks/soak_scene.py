@@ -204,7 +204,7 @@ class _Planner:
         self.tts_start: _Cycle | None = None
         self.tts_control: dict[str, _Cycle] = {}
         if language != "en":  # the corpus speaks English: cues are synthesised in the cue maps' language
-            starts = [(cue.exercise, phrase) for m in cue_maps for cue in m.start for phrase in cue.phrases]
+            starts = [(cue.exercise_id, phrase) for m in cue_maps for cue in m.start for phrase in cue.phrases]
             self.tts_start = _Cycle(starts, rng)
             for m in cue_maps:
                 for intent, phrases in m.control.items():
