@@ -1,10 +1,17 @@
-"""Read and write WAV files as float32 numpy arrays (stdlib `wave` + numpy only)."""
+"""Read and write WAV files as float32 numpy arrays (numpy and the stdlib only).
+
+Reading walks the RIFF chunks here rather than through the stdlib `wave`: that
+module (3.11) raises RuntimeError, EOFError or struct.error on damaged files and
+knows neither float samples nor WAVE_FORMAT_EXTENSIBLE, which ffmpeg writes for
+every 24-bit file. Writing still uses `wave`.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+import stat
 import struct
 import wave
 from typing import Iterable
@@ -19,49 +26,125 @@ logger = logging.getLogger(__name__)
 _FULL_SCALE_BY_WIDTH_BYTES = {1: 128.0, 2: 32768.0, 3: 8388608.0, 4: 2147483648.0}
 _INT16_MAX = 32767
 
+_PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+# The GUID of an extensible format is its format tag followed by these 14 bytes.
+_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+_FORMAT_NAMES = {0x0002: "Microsoft ADPCM", 0x0006: "A-law", 0x0007: "\u00b5-law", 0x0011: "IMA ADPCM", 0x0055: "MP3"}
+# Outside these a header is damaged, and resampling from such a rate would need gigabytes.
+MIN_SAMPLE_RATE = 1_000  # hertz
+MAX_SAMPLE_RATE = 768_000  # hertz
+_CONVERT = "convert it with `ffmpeg -i IN -c:a pcm_s16le OUT.wav`"
+
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Mono float32 samples in [-1, 1] and the sample rate; stereo is averaged; 8/16/24/32-bit PCM supported."""
+    """Mono float32 samples in [-1, 1] and the sample rate; channels are averaged.
+
+    Reads 8/16/24/32-bit integer PCM and 32/64-bit float, plain or WAVE_FORMAT_EXTENSIBLE;
+    anything else, or a damaged file, is an AudioFileError that names the file.
+    """
     name = os.fspath(path)
+    raw = _read_riff(name)
+    format_tag, channel_count, sample_rate, bits, data, declared_bytes = _parse_chunks(name, raw)
+
+    if channel_count < 1 or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioFileError(
+            f"{name}: broken header ({channel_count} channel{'' if channel_count == 1 else 's'} at {sample_rate} Hz; "
+            f"expected at least 1 channel at {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)."
+        )
+    width_bytes = (bits + 7) // 8  # the container: 20-bit samples are stored in 3 bytes
+    if format_tag == _PCM and width_bytes not in _FULL_SCALE_BY_WIDTH_BYTES:
+        raise AudioFileError(f"{name}: {bits}-bit samples are not supported; use 8/16/24/32-bit PCM.")
+    if format_tag == _FLOAT and width_bytes not in (4, 8):
+        raise AudioFileError(f"{name}: {bits}-bit float samples are not supported; use 32 or 64-bit float, or {_CONVERT}.")
+    frame_bytes = channel_count * width_bytes
+    frame_count = declared_bytes // frame_bytes
+    if frame_count == 0:
+        raise AudioFileError(f"{name}: contains no audio (0 frames).")
+    if len(data) < frame_count * frame_bytes:
+        raise AudioFileError(
+            f"{name}: truncated; the header promises {frame_count} frames "
+            f"but only {len(data) // frame_bytes} are present."
+        )
+
+    data = data[: frame_count * frame_bytes]  # an odd byte or a partial frame at the end is dropped
+    if format_tag == _FLOAT:
+        # Float files may go past full scale, or hold NaN where a writer failed: keep to [-1, 1].
+        with np.errstate(invalid="ignore"):  # a signalling NaN warns as it is widened
+            interleaved = np.frombuffer(data, dtype="<f4" if width_bytes == 4 else "<f8").astype(np.float64)
+        interleaved = np.clip(np.nan_to_num(interleaved, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    else:
+        interleaved = _pcm_to_float(data, width_bytes)
+    # Mean over channels; float64 so averaging does not lose precision before the cast.
+    samples = interleaved.reshape(frame_count, channel_count).mean(axis=1, dtype=np.float64)
+    return samples.astype(np.float32), sample_rate
+
+
+def _read_riff(name: str) -> bytes:
+    """The whole file, once it is known to be a regular file that starts like a WAV."""
     try:
-        with wave.open(name, "rb") as reader:
-            channel_count = reader.getnchannels()
-            width_bytes = reader.getsampwidth()
-            sample_rate = reader.getframerate()
-            frame_count = reader.getnframes()
-            data = reader.readframes(frame_count)
+        info = os.stat(name)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            # Opening a pipe waits for a writer, and a device may never end (/dev/zero): read neither.
+            raise AudioFileError(f"{name}: not a regular file; save the audio to a WAV file first.")
+        with open(name, "rb") as handle:
+            header = handle.read(12)
+            if len(header) < 12:
+                raise AudioFileError(f"{name}: not a WAV file (it is empty or its header is cut short).")
+            if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                kind = {b"RIFX": "a big-endian RIFX file", b"RF64": "an RF64 file, a WAV over 4 GB"}.get(header[:4])
+                what = kind or "it does not start with RIFF....WAVE"
+                raise AudioFileError(
+                    f"{name}: not a usable WAV file ({what}); expected uncompressed 8/16/24/32-bit PCM."
+                )
+            return header + handle.read()
     except FileNotFoundError:
         raise AudioFileError(f"{name}: no such file.") from None
     except IsADirectoryError:
         raise AudioFileError(f"{name}: is a folder, not a WAV file.") from None
     except OSError as error:
         raise AudioFileError(f"{name}: could not be read ({error.strerror or error}).") from error
-    except EOFError:
-        # `wave` raises a bare EOFError for zero-byte files and headers cut short.
-        raise AudioFileError(f"{name}: not a WAV file (it is empty or its header is cut short).") from None
-    except (wave.Error, struct.error) as error:
-        raise AudioFileError(
-            f"{name}: not a usable WAV file ({error}); expected uncompressed 8/16/24/32-bit PCM."
-        ) from None
 
-    if width_bytes not in _FULL_SCALE_BY_WIDTH_BYTES:
-        raise AudioFileError(f"{name}: {8 * width_bytes}-bit samples are not supported; use 8/16/24/32-bit PCM.")
-    if channel_count < 1 or sample_rate <= 0:
-        raise AudioFileError(f"{name}: broken header ({channel_count} channels at {sample_rate} Hz).")
-    if frame_count == 0:
-        raise AudioFileError(f"{name}: contains no audio (0 frames).")
-    frame_bytes = channel_count * width_bytes
-    if len(data) < frame_count * frame_bytes:
-        # `wave` silently returns fewer bytes when the data chunk is cut short.
+
+def _parse_chunks(name: str, raw: bytes) -> tuple[int, int, int, int, memoryview, int]:
+    """(format tag, channels, rate, bits per sample, the data present, the data size declared) from the chunks."""
+    fmt: bytes | None = None
+    data: memoryview | None = None
+    declared_bytes = 0
+    view = memoryview(raw)
+    position = 12
+    while position + 8 <= len(raw):
+        chunk_id = raw[position : position + 4]
+        (size,) = struct.unpack_from("<I", raw, position + 4)
+        body = position + 8
+        if chunk_id == b"fmt " and fmt is None:
+            fmt = raw[body : body + size]
+        elif chunk_id == b"data" and data is None:
+            data, declared_bytes = view[body : body + size], size
+        position = body + size + (size & 1)  # chunks are padded to an even length
+    if fmt is None:
         raise AudioFileError(
-            f"{name}: truncated; the header promises {frame_count} frames "
-            f"but only {len(data) // frame_bytes} are present."
+            f"{name}: not a usable WAV file (no 'fmt ' chunk, so the header is cut short or damaged); "
+            "expected uncompressed 8/16/24/32-bit PCM."
         )
-
-    interleaved = _pcm_to_float(data, width_bytes)
-    # Mean over channels; float64 so averaging does not lose precision before the cast.
-    samples = interleaved.reshape(frame_count, channel_count).mean(axis=1, dtype=np.float64)
-    return samples.astype(np.float32), sample_rate
+    if data is None:
+        raise AudioFileError(f"{name}: contains no audio (no 'data' chunk; the file may be cut short).")
+    if len(fmt) < 16:
+        raise AudioFileError(f"{name}: broken header (its 'fmt ' chunk is {len(fmt)} bytes, not at least 16).")
+    format_tag, channel_count, sample_rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
+    if format_tag == _EXTENSIBLE:
+        if len(fmt) < 40 or fmt[26:40] != _GUID_TAIL:
+            raise AudioFileError(f"{name}: broken header (an extensible format without a known sub-format); {_CONVERT}.")
+        (format_tag,) = struct.unpack_from("<H", fmt, 24)
+    if format_tag not in (_PCM, _FLOAT):
+        what = _FORMAT_NAMES.get(format_tag, f"format 0x{format_tag:04x}")
+        raise AudioFileError(
+            f"{name}: not a usable WAV file ({what}, not uncompressed PCM); {_CONVERT}."
+        )
+    if bits == 0:
+        raise AudioFileError(f"{name}: broken header (0 bits per sample).")
+    return format_tag, channel_count, sample_rate, bits, data, declared_bytes
 
 
 def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> None:
