@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 import re
 import subprocess
@@ -416,8 +417,6 @@ def test_check_as_a_real_command_on_a_few_mutants(corpus, private_home):
 
 
 def _env(home: Path) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env["XDG_CONFIG_HOME"] = str(home / "config")
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
@@ -447,12 +446,18 @@ PHASE = st.fixed_dictionaries(
     optional={"inhale": VALUES, "exhale": VALUES, "hold": VALUES, "say": VALUES, "say_cycles": VALUES},
 )
 BREATHING = st.fixed_dictionaries({}, optional={"phases": st.lists(PHASE, max_size=3) | VALUES, "cycles": VALUES, "minutes": VALUES, "max_cycles": VALUES})
+# Recordings in the play folder (see `play_folder`), and names no file system takes.
+PLAY_NAMES = st.one_of(
+    st.sampled_from(["broken.wav", "empty.wav", "good.wav", "folder.wav", "pipe.wav", "loop.wav", "missing.wav",
+                     "../good.wav", "/etc/passwd.wav", "~/x.wav", "x\x00.wav", "a" * 300 + ".wav", "sub/" * 40 + "x.wav"]),
+    st.text(max_size=20).map(lambda name: name + ".wav"),
+)
 STEP = st.one_of(
     st.fixed_dictionaries({"say": VALUES}),
     st.fixed_dictionaries({"pause": VALUES}),
     st.fixed_dictionaries({"breathe": BREATHING}),
     st.fixed_dictionaries({"listen": st.fixed_dictionaries({}, optional={"timeout_seconds": VALUES, "silence_seconds": VALUES})}),
-    st.fixed_dictionaries({"play": st.sampled_from(["broken.wav", "empty.wav", "good.wav", "folder.wav", "missing.wav", "../good.wav"]) | VALUES}),
+    st.fixed_dictionaries({"play": PLAY_NAMES | VALUES}),
     VALUES,
 )
 EXERCISE = st.fixed_dictionaries(
@@ -506,6 +511,8 @@ def play_folder(tmp_path_factory):
     (folder / "empty.wav").write_bytes(b"")
     (folder / "broken.wav").write_bytes(wav_bytes(frames=b"\x00\x01" * 800, sample_rate=0))
     (folder / "folder.wav").mkdir()
+    os.mkfifo(folder / "pipe.wav")
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
     return folder
 
 
@@ -580,3 +587,24 @@ def test_a_key_with_a_line_break_stays_on_its_own_line(private_home):
     rows = out.splitlines()
     assert rows and all(PROBLEM_LINE.match(row) and row.startswith(f"{path}:") for row in rows), rows
     assert "unknown key 'a\\rb'" in out and "'c\\u2028d'" in out and "'e\\ud800'" in out
+
+
+@pytest.mark.parametrize(
+    "name,fragment",
+    [
+        ('"x\\0.wav"', "cannot be used as a file name (embedded null byte)"),
+        ("a" * 300 + ".wav", "cannot be used as a file name (File name too long)"),
+        ("loop.wav", "cannot be used as a file name (Symlink loop"),
+        ("pipe.wav", "is not a regular file"),
+    ],
+    ids=["nul", "too-long", "link-loop", "pipe"],
+)
+def test_play_names_no_file_system_takes_are_problems(private_home, name, fragment):
+    """`play:` with a NUL, a 300-letter name or a link to itself raised ValueError/OSError/RuntimeError in check."""
+    (private_home / "loop.wav").symlink_to(private_home / "loop.wav")
+    os.mkfifo(private_home / "pipe.wav")
+    path = private_home / "play.yaml"
+    path.write_text(f"id: p\ntitle: P\nkind: grounding\nsteps:\n  - play: {name}\n", encoding="utf-8")
+    code, out, err = _run_check([str(path)])
+    assert code == 1, out + err
+    assert out.startswith(f"{path}:5: ") and fragment in out, out

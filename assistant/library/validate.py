@@ -404,20 +404,14 @@ def _play(check: Checker, path: PathKey, value: Any, folder: Path) -> Play | Non
     if written.suffix.lower() not in RECORDING_SUFFIXES:
         check.error(path, f"'play: {name}' is not a WAV file; save or convert the recording as WAV (e.g. `ffmpeg -i {written.stem}{written.suffix} {written.stem}.wav`)")
         return None
-    target = (home / written).resolve()
-    if not target.is_relative_to(home):
-        # Only a link can get here: the name itself has no '..' and is not absolute.
-        check.error(path, f"'play: {name}' is a link to {target}, outside this exercise's folder; copy the recording {where} instead of linking to it")
+    try:
+        target = _recording_file(check, path, name, home / written, home, where)
+    except (OSError, ValueError, RuntimeError) as exc:
+        # A NUL in the name, a name too long for the file system, a link that points to itself (RuntimeError).
+        reason = getattr(exc, "strerror", None) or str(exc)
+        check.error(path, f"'play: {name}' cannot be used as a file name ({reason}); give the name of a WAV file {where}")
         return None
-    if not target.exists():
-        check.error(path, f"there is no recording '{name}' {where}; record it there, or correct the name")
-        return None
-    if not target.is_file():
-        check.error(path, f"'play: {name}' is a folder, not a WAV file")
-        return None
-    size = target.stat().st_size
-    if size > MAX_RECORDING_BYTES:
-        check.error(path, f"'{name}' is {size / 1e6:.0f} MB; recordings must be under {MAX_RECORDING_BYTES / 1e6:.0f} MB (split it into shorter steps)")
+    if target is None:
         return None
     try:
         samples, sample_rate = read_wav(target)
@@ -432,6 +426,29 @@ def _play(check: Checker, path: PathKey, value: Any, folder: Path) -> Play | Non
     if not samples.any():
         check.warn(path, f"'{name}' is silent from start to end; was the microphone muted?")
     return Play(file=name, path=target, frames=len(samples), sample_rate=sample_rate)
+
+
+def _recording_file(check: Checker, path: PathKey, name: str, candidate: Path, home: Path, where: str) -> Path | None:
+    """The recording's resolved path when it is a file of a usable size inside `home`; else reports why and returns None."""
+    target = candidate.resolve()
+    if not target.is_relative_to(home):
+        # Only a link can get here: the name itself has no '..' and is not absolute.
+        check.error(path, f"'play: {name}' is a link to {target}, outside this exercise's folder; copy the recording {where} instead of linking to it")
+        return None
+    if not target.exists():
+        check.error(path, f"there is no recording '{name}' {where}; record it there, or correct the name")
+        return None
+    if target.is_dir():
+        check.error(path, f"'play: {name}' is a folder, not a WAV file")
+        return None
+    if not target.is_file():
+        check.error(path, f"'play: {name}' is not a regular file (a pipe or a device?); save the recording as a WAV file {where}")
+        return None
+    size = target.stat().st_size
+    if size > MAX_RECORDING_BYTES:
+        check.error(path, f"'{name}' is {size / 1e6:.0f} MB; recordings must be under {MAX_RECORDING_BYTES / 1e6:.0f} MB (split it into shorter steps)")
+        return None
+    return target
 
 
 # ---------------------------------------------------------------- cue maps
