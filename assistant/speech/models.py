@@ -52,6 +52,10 @@ class ModelNotFoundError(GroundingError):
     """No usable Vosk model: none found, or the one named is incomplete."""
 
 
+class ModelDamagedError(ModelNotFoundError):
+    """A model folder that looks whole but that Vosk cannot load (files cut short, half unpacked, damaged)."""
+
+
 class ModelDownloadError(GroundingError):
     """A model could not be downloaded, verified or unpacked; nothing was left under its final name."""
 
@@ -83,7 +87,12 @@ def korean_package_model() -> Path | None:
 def model_problems(folder: Path) -> list[str]:
     """What a model folder lacks (empty when it looks whole)."""
     if not folder.is_dir():
+        if folder.is_file():
+            kind = "a zip file" if zipfile.is_zipfile(folder) else "a file"
+            return [f"{folder} is {kind}, not a folder"]
         return [f"{folder} is not a folder"]
+    if not any(folder.iterdir()):
+        return [f"{folder} is empty"]
     return [f"{name} is missing" for name in REQUIRED_FILES if not (folder / name).is_file()]
 
 
@@ -100,6 +109,21 @@ def check_model(folder: Path) -> Path:
         raise ModelNotFoundError(
             f"there is no Vosk model at {folder}. Download one with `grounding model download` "
             f"(or scripts/download_model.py), or pass --model with a folder that holds a model"
+        )
+    if folder.is_file() and zipfile.is_zipfile(folder):
+        raise ModelNotFoundError(
+            f"{folder} is a zip file, not a model folder. Unzip it (`unzip {folder.name}`) and pass the folder it "
+            f"makes, the one that holds am/final.mdl, or let `grounding model download` fetch and unpack one"
+        )
+    if problems == [f"{folder} is empty"]:
+        raise ModelNotFoundError(
+            f"{folder} is empty: there is no Vosk model in it. Download one with `grounding model download`, "
+            f"or unzip a model there so that {folder}/am/final.mdl exists"
+        )
+    if folder.is_file():
+        raise ModelNotFoundError(
+            f"{folder} is a file, not a model folder. Pass the folder that holds am/, conf/ and graph/ "
+            f"(so that FOLDER/am/final.mdl exists), or download a model with `grounding model download`"
         )
     raise ModelNotFoundError(
         f"{folder} is not a whole Vosk model: {'; '.join(problems)}. It may be a partial download or the "
@@ -137,12 +161,19 @@ def find_model(explicit: Path | None = None, language: str = "en", env: Mapping[
             return check_model(Path(env[ENV_VAR]).expanduser())
         except ModelNotFoundError as exc:
             raise ModelNotFoundError(f"${ENV_VAR} points at a folder that is not usable: {exc}") from None
+    broken: list[Path] = []
     for folder in search_folders(env):
-        found = _model_in(folder, language)
+        found = _model_in(folder, language, broken)
         if found is not None:
             return found
     if language == "ko" and korean_package_model() is not None and is_model_dir(korean_package_model()):
         return korean_package_model()
+    if broken:
+        # A folder that was meant to be a model but is not whole: say so, rather than "no model found".
+        try:
+            check_model(broken[0])
+        except ModelNotFoundError as exc:
+            raise ModelNotFoundError(f"the Vosk model found is broken: {exc}") from None
     looked = ", ".join(str(f) for f in search_folders(env))
     name = DEFAULT_MODEL if language == "en" else f"a Vosk model for '{language}'"
     raise ModelNotFoundError(
@@ -152,19 +183,36 @@ def find_model(explicit: Path | None = None, language: str = "en", env: Mapping[
     )
 
 
-def _model_in(folder: Path, language: str) -> Path | None:
+def _model_in(folder: Path, language: str, broken: list[Path] | None = None) -> Path | None:
+    """The model in `folder` (or the folder itself); model-named folders that are not whole go into `broken`."""
     if is_model_dir(folder):
         return folder if model_language(folder) in (language, None) else None
     if not folder.is_dir():
         return None
-    candidates = [
-        child
-        for child in sorted(folder.iterdir())
-        if child.is_dir() and not child.name.startswith(".") and is_model_dir(child)
-        and model_language(child) in (language, None)
-    ]
+    candidates = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith(".") or model_language(child) not in (language, None):
+            continue
+        if child.is_dir() and is_model_dir(child):
+            candidates.append(child)
+        elif broken is not None and child.name.lower().startswith("vosk-model") and not child.name.endswith(".part"):
+            broken.append(child)  # named like a model, but empty, partial, or a zip left unpacked
     candidates.sort(key=lambda child: (child.name != DEFAULT_MODEL, model_language(child) != language, child.name))
     return candidates[0] if candidates else None
+
+
+def open_recognizer_or_fall_back(engine, model, cue_maps, language: str = "en", warn: Notify = lambda message: None):
+    """`engines.open_recognizer`, except that a Vosk model found by the automatic choice that will not load
+    falls back to pocketsphinx with a notice; a model asked for (--engine vosk, --model) stays an error."""
+    from assistant.speech.engines import open_recognizer
+
+    try:
+        return open_recognizer(engine, model, cue_maps, language, warn)
+    except ModelDamagedError as exc:
+        if engine is not None or model is not None or language != "en":
+            raise
+        warn(f"the Vosk model could not be used, so listening with pocketsphinx's bundled English model ({exc})")
+        return open_recognizer("pocketsphinx", None, cue_maps, language, warn)
 
 
 # --- downloading -------------------------------------------------------------------------------------

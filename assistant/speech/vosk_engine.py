@@ -223,16 +223,17 @@ class VoskRecognizer:
 
 def load_vosk_model(model_path: Path):
     """Load a Vosk model from an explicit folder (checked first, so a broken one gets a useful message)."""
-    from assistant.speech.models import check_model
+    from assistant.speech.models import ModelDamagedError, check_model
 
     model_path = check_model(Path(model_path))
     vosk = _import_vosk()
     try:
         return vosk.Model(str(model_path))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
-        raise GroundingError(
-            f"Vosk could not load the model in {model_path} ({exc}); the folder may be damaged: "
-            "download it again (`grounding model download`) or point --model at another model folder"
+        raise ModelDamagedError(
+            f"Vosk could not load the model in {model_path} ({exc}); the folder is damaged or was only partly "
+            "unpacked (Vosk's own ERROR line above says which file): delete it and download it again with "
+            "`grounding model download`, or point --model at another model folder"
         ) from exc
 
 
@@ -248,10 +249,21 @@ def make_vosk_recognizer(
     `distractors` (see `distractors_for`) are extra words for the phrase list that soak up ordinary speech.
     The missing words are on the result as `missing_words`.
     """
+    from assistant.speech.models import ModelDamagedError
+
     model = load_vosk_model(model_path)
-    recognizer = VoskRecognizer(
-        model, phrases, recycle_after_seconds=recycle_after_seconds, model_path=Path(model_path), distractors=distractors
-    )
+    try:
+        recognizer = VoskRecognizer(
+            model, phrases, recycle_after_seconds=recycle_after_seconds, model_path=Path(model_path), distractors=distractors
+        )
+    except VoskUnavailableError:
+        raise
+    except Exception as exc:  # a model that loads can still lack what a recognizer needs (graph/, ivector/)
+        raise ModelDamagedError(
+            f"Vosk loaded the model in {model_path} but could not make a recognizer from it ({exc}); its graph/ "
+            "or ivector/ files are missing or cut short (Vosk's own ERROR line above says which): delete the "
+            "folder and download it again with `grounding model download`, or point --model at another model folder"
+        ) from exc
     if recognizer.missing_words:
         log.warning(
             "these cue words are not in the vocabulary of the Vosk model in %s and can never be heard: %s. "
