@@ -10,10 +10,12 @@ lazily, inside functions, so `import assistant.devices` works without PortAudio.
 from __future__ import annotations
 
 import importlib
+import os
 import queue
 import logging
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,6 +28,10 @@ logger = logging.getLogger(__name__)
 Pull = Callable[[int], np.ndarray]  # frames -> the next mono float32 samples; fewer than asked = the end
 
 _RENDER_ADVICE = "use `grounding render ID -o file.wav` to make a file instead"
+FIRST_REOPEN_AFTER_SECONDS = 0.3  # a lost stream is first reopened this long after it died...
+REOPEN_EVERY_SECONDS = 0.5  # ...then this often
+START_TIMEOUT_SECONDS = 1.0  # a stream that has not started by then is given up on (see start_within)
+_given_up: list[Any] = []  # streams that hung while starting: kept, never used or closed again
 
 
 def load_sounddevice() -> Any:
@@ -148,6 +154,51 @@ def open_output_stream(**stream_args: Any) -> Any:
         raise _open_failure(stream_args.get("device"), exc) from exc
 
 
+def start_within(stream: Any, seconds: float) -> None:
+    """stream.start(), but AudioDeviceError instead of waiting for ever if it does not return within `seconds`.
+
+    PortAudio's ALSA back end (19.6) can hang for good in Pa_StartStream: if
+    the stream opens but its start then fails (PulseAudio answering "No such
+    entity" for a sink that is coming or going), the stream's thread exits
+    holding the lock the caller waits for. Seen here in about half the runs in
+    which a speaker sink was unloaded and loaded again shortly after the
+    microphone had been reopened. So the start runs on a thread of its own;
+    one that hangs is left there, its stream kept aside and never touched
+    again, and PortAudio is not shut down at exit (that could wait on the same
+    lock): the process ends without it. Callers make sure a given-up stream's
+    callback does no harm.
+    """
+    outcome: dict[str, BaseException | None] = {}
+    done = threading.Event()
+
+    def start() -> None:
+        try:
+            stream.start()
+            outcome["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=start, name="grounding-stream-start", daemon=True).start()
+    if not done.wait(seconds):
+        _given_up.append(stream)
+        _skip_portaudio_shutdown()
+        logger.debug("a stream did not start within %.1f s and was given up on", seconds)
+        raise AudioDeviceError(f"the audio device did not start within {seconds:g} s")
+    if outcome["error"] is not None:
+        raise outcome["error"]
+
+
+def _skip_portaudio_shutdown() -> None:
+    import atexit
+
+    sd = sys.modules.get("sounddevice")
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
+
+
 @dataclass(frozen=True)
 class PlaybackStats:
     """What the player has done so far."""
@@ -179,7 +230,10 @@ class OutputPlayer:
         latency: str | float = "high",  # PortAudio's suggested latency: 'high' is the robust choice
         lead_silence_frames: int = 4096,  # zeros before the first session sample, at least the latency (see start)
         stream_factory: Callable[..., Any] = open_output_stream,
-        feeder_thread: bool = True,  # False: the owner calls fill() itself (tests drive the player by hand)
+        feeder_thread: bool = True,  # False: the owner calls fill() and recover() itself (tests drive the player by hand)
+        recover_seconds: float = 0.0,  # how long to keep reopening a stream that died (device lost); 0 = never, math.inf = always
+        notify: Callable[[str], None] | None = None,  # lines for people: the sound output was lost, is back
+        clock: Callable[[], float] = time.monotonic,  # only paces reopen attempts; the session's clock is the samples
     ):
         if blocksize <= 0 or prefill_blocks <= 0 or channels <= 0 or sample_rate <= 0:
             raise ValueError("sample_rate, blocksize, prefill_blocks and channels must all be positive")
@@ -212,6 +266,16 @@ class OutputPlayer:
         self._stream: Any = None
         self._latency_seconds = 0.0
         self._feeder: threading.Thread | None = None
+        self._recover_seconds = max(0.0, recover_seconds)
+        self._notify = notify or (lambda message: None)
+        self._clock = clock
+        self._generation = 0  # which stream is current: a replaced stream's late finished callback is ignored
+        self._lost = threading.Event()  # the current stream died on its own and is being reopened
+        self._lost_since: float | None = None
+        self._next_attempt = 0.0
+        self._attempts = 0
+        self._last_failure: BaseException | None = None
+        self.reopened = 0  # how often a lost stream was opened again
 
     # -- control (any thread but the audio callback) -------------------------------------------------
 
@@ -219,17 +283,48 @@ class OutputPlayer:
         """Open the stream, fill the ring, then start playing: the first block is ready before the device asks."""
         if self._stream is not None:
             raise RuntimeError("OutputPlayer.start() was called twice; make a new player for a new stream")
-        self._stream = self._stream_factory(
+        self._stream = self._open(self.device)
+        try:
+            self.fill()
+            if self._use_feeder_thread:
+                self._feeder = threading.Thread(target=self._feed, name="grounding-audio-feeder", daemon=True)
+                self._feeder.start()
+            start_within(self._stream, START_TIMEOUT_SECONDS)
+        except _portaudio_errors() as exc:
+            self.stop()
+            raise _open_failure(self.device, exc) from exc
+        except AudioDeviceError as exc:  # it hung while starting: given up on, never to be closed (see start_within)
+            self._generation += 1
+            self._stream = None
+            self.stop()
+            raise _open_failure(self.device, exc) from exc
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _open(self, device: int | None) -> Any:
+        """A new stream on `device`, its callbacks bound to this player; lead silence and tail set for its latency."""
+        self._generation += 1
+        generation = self._generation
+
+        def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            if generation == self._generation:
+                self._callback(outdata, frames, time_info, status)
+            else:  # a stream given up on while it started: it must not take the ring's samples
+                outdata.fill(0)
+
+        stream = self._stream_factory(
             samplerate=self.sample_rate,
             blocksize=self.blocksize,
-            device=self.device,
+            device=device,
             channels=self.channels,
             dtype="float32",
             latency=self._latency,
-            callback=self._callback,
-            finished_callback=self._stream_finished,
+            callback=callback,
+            finished_callback=lambda: self._stream_finished(generation),
         )
-        self._latency_seconds = latency_seconds = float(getattr(self._stream, "latency", 0.0) or 0.0)
+        self._latency_seconds = latency_seconds = float(getattr(stream, "latency", 0.0) or 0.0)
         # After the last session frame, keep feeding zeros for twice the device latency plus a
         # block: stopping sooner cuts off the end (ALSA's pulse plugin drops what is still queued).
         self._tail_needed = round(2 * latency_seconds * self.sample_rate) + self.blocksize
@@ -239,19 +334,7 @@ class OutputPlayer:
         # one burst of back-to-back callbacks, faster than the feeder can refill the ring: a
         # latency's worth of zeros lets the burst pass without a shortfall. Zeros lose nothing.
         self._lead_remaining = max(self._lead_silence_frames, round(latency_seconds * self.sample_rate))
-        try:
-            self.fill()
-            if self._use_feeder_thread:
-                self._feeder = threading.Thread(target=self._feed, name="grounding-audio-feeder", daemon=True)
-                self._feeder.start()
-            self._stream.start()
-        except _portaudio_errors() as exc:
-            self.stop()
-            raise _open_failure(self.device, exc) from exc
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return stream
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the session has been played out; False on timeout.
@@ -262,6 +345,13 @@ class OutputPlayer:
         if self._error is not None:
             raise self._error
         if self._stream_died:
+            if self._attempts:
+                failure = f" ({self._last_failure})" if self._last_failure is not None else ""
+                raise AudioDeviceError(
+                    f"sound stopped: {_describe_device(self.device)} went away and could not be opened again "
+                    f"within {self._recover_seconds:g} s{failure}. Check that sound works (`grounding devices` "
+                    f"lists outputs), or {_RENDER_ADVICE}."
+                )
             raise AudioDeviceError(
                 f"sound stopped: {_describe_device(self.device)} stopped playing before the session ended. "
                 f"Check that sound works (`grounding devices` lists outputs), or {_RENDER_ADVICE}."
@@ -276,12 +366,7 @@ class OutputPlayer:
             self._feeder.join()
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.stop()
-            except _portaudio_errors() as exc:  # a stream that already failed: nothing left to stop
-                logger.debug("stopping the output stream failed: %s", exc)
-            finally:
-                stream.close()
+            _close_quietly(stream)
         self._finished.set()
         if self._underflows or self._ring_shortfalls:
             logger.warning(
@@ -299,6 +384,11 @@ class OutputPlayer:
     def frames_played(self) -> int:
         """Session frames handed to the device so far: the audio clock (what is heard lags by `latency_seconds`)."""
         return self._read
+
+    @property
+    def lost(self) -> bool:
+        """True while the stream has died on its own and is being reopened."""
+        return self._lost.is_set()
 
     @property
     def latency_seconds(self) -> float:
@@ -335,16 +425,78 @@ class OutputPlayer:
 
     def _feed(self) -> None:
         try:
-            while self._end_at is None and not self._stopping:
+            while not self._stopping and not self._finished.is_set():
                 self._space.clear()
-                if self._capacity - (self._written - self._read) < self.blocksize:
+                if self._lost.is_set():
+                    self.recover()
+                    self._space.wait(0.05)
+                    continue
+                if self._end_at is not None or self._capacity - (self._written - self._read) < self.blocksize:
                     # Woken by the callback as it frees space; the timeout only guards against a lost wake-up.
+                    # Once the session has ended the feeder stays, idle, in case the stream dies in its tail.
                     self._space.wait(self.blocksize / self.sample_rate)
                     continue
                 self.fill()
         except BaseException as exc:  # noqa: BLE001 - handed to wait(); the session plays out what it has
             self._error = exc
             self._end_at = self._written
+            if self._lost.is_set():
+                self._finished.set()
+
+    # -- a stream that died: reopen it (feeder thread) ------------------------------------------------
+
+    def recover(self) -> None:
+        """If the stream has died, try to open a new one when the next attempt is due (the feeder's work).
+
+        The ring keeps what was not yet handed to the device, so the new stream
+        carries on from there: the session's position is in samples, not in time.
+        The first attempt comes FIRST_REOPEN_AFTER_SECONDS after the loss, then one
+        every REOPEN_EVERY_SECONDS, until `recover_seconds` have passed; then
+        wait() raises AudioDeviceError.
+        The chosen device is tried first, then the default output.
+        """
+        if not self._lost.is_set() or self._stopping:
+            return
+        now = self._clock()
+        if self._lost_since is None:
+            # The first attempt waits a moment: a device that is going away can still be found while the
+            # server takes it down, and a stream opened then fails as it starts (see start_within).
+            self._lost_since, self._next_attempt, self._attempts = now, now + FIRST_REOPEN_AFTER_SECONDS, 0
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                _close_quietly(stream)
+            self._notify(f"Sound output lost ({_describe_device(self.device)} stopped); trying to reopen it…")
+        if now - self._lost_since > self._recover_seconds:
+            self._stream_died = True
+            self._finished.set()
+            return
+        if now < self._next_attempt:
+            return
+        self._attempts += 1
+        self._next_attempt = now + REOPEN_EVERY_SECONDS
+        for device in dict.fromkeys((self.device, None)):
+            try:
+                stream = self._open(device)
+            except AudioDeviceError as exc:
+                self._last_failure = exc.__cause__ or exc
+                continue
+            try:
+                start_within(stream, START_TIMEOUT_SECONDS)
+            except _portaudio_errors() as exc:
+                self._last_failure = exc
+                _close_quietly(stream)
+                continue
+            except AudioDeviceError as exc:  # it hung: given up on (see start_within)
+                self._last_failure = exc
+                self._generation += 1
+                continue
+            self._stream = stream
+            self.reopened += 1
+            self._lost.clear()
+            where = "" if device == self.device else f" on {_describe_device(device)}"
+            self._notify(f"Sound output is back{where} after {now - self._lost_since:.1f} s; carrying on where the session was.")
+            self._lost_since = None
+            return
 
     # -- audio callback: copies only ------------------------------------------------------------------
 
@@ -383,11 +535,35 @@ class OutputPlayer:
             else:
                 self._ring_shortfalls += 1
 
-    def _stream_finished(self) -> None:
+    def _stream_finished(self, generation: int | None = None) -> None:
         # Called by PortAudio whenever the stream stops, also when it dies on its own: never leave wait() hanging.
-        if not self._stopping and not self._finished.is_set():
-            self._stream_died = True
+        if generation is not None and generation != self._generation:
+            return  # a stream already replaced by a new one
+        if self._stopping or self._finished.is_set():
+            self._finished.set()
+            return
+        if self._end_at is not None and self._read >= self._end_at:
+            self._finished.set()  # it died in the silent tail: everything was played
+            return
+        if self._recover_seconds > 0:
+            self._lost.set()  # the feeder reopens it
+            self._space.set()
+            return
+        self._stream_died = True
         self._finished.set()
+
+
+def _close_quietly(stream: Any) -> None:
+    """Stop and close a stream, which may already have failed: nothing is left to stop then."""
+    try:
+        stream.stop()
+    except _portaudio_errors() as exc:
+        logger.debug("stopping the stream failed: %s", exc)
+    finally:
+        try:
+            stream.close()
+        except _portaudio_errors() as exc:
+            logger.debug("closing the stream failed: %s", exc)
 
 
 def resolve_input_device(spec: str | int | None) -> int | None:
@@ -412,15 +588,37 @@ def resolve_input_device(spec: str | int | None) -> int | None:
 
 
 class Microphone:
-    """One long-lived input stream; its callback only copies each block into a queue for the listening loop."""
+    """One long-lived input stream; its callback only copies each block into a queue for the listening loop.
 
-    def __init__(self, sample_rate: int = 16000, block_frames: int = 1600, device: int | None = None):
+    If the stream dies on its own (the microphone was unplugged, its source
+    removed), `keep_open()`, called by the listening loop, says so and tries
+    to open it again every `retry_seconds` for as long as the loop runs.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        block_frames: int = 1600,
+        device: int | None = None,
+        stream_factory: Callable[..., Any] | None = None,  # default: sounddevice.InputStream
+        retry_seconds: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.sample_rate = sample_rate
         self.block_frames = block_frames
         self.device = device
         self.overflows = 0
+        self.reopened = 0  # how often a lost microphone was opened again
         self._blocks: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=600)  # a minute of 0.1 s blocks
         self._stream: Any = None
+        self._stream_factory = stream_factory
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._generation = 0
+        self._stopping = False
+        self._lost = threading.Event()
+        self._lost_since: float | None = None
+        self._next_attempt = 0.0
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status and status.input_overflow:
@@ -430,20 +628,85 @@ class Microphone:
         except queue.Full:  # the recognizer has fallen a minute behind: drop rather than block the audio thread
             self.overflows += 1
 
-    def start(self) -> "Microphone":
-        sd = load_sounddevice()
+    def _finished(self, generation: int) -> None:
+        # PortAudio calls this when the stream stops, also when it dies on its own.
+        if generation == self._generation and not self._stopping:
+            self._lost.set()
+
+    def _open(self) -> Any:
+        """A started input stream; AudioDeviceError says what to check."""
+        self._generation += 1
+        generation = self._generation
+        if self._stream_factory is None:
+            sd = load_sounddevice()
+            factory, errors = sd.InputStream, (sd.PortAudioError,)
+        else:
+            factory, errors = self._stream_factory, _portaudio_errors()
+
+        def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            if generation == self._generation:  # not a stream given up on while it started
+                self._callback(indata, frames, time_info, status)
+
         try:
-            self._stream = sd.InputStream(
+            stream = factory(
                 samplerate=self.sample_rate, blocksize=self.block_frames, device=self.device,
-                channels=1, dtype="int16", callback=self._callback,
+                channels=1, dtype="int16", callback=callback,
+                finished_callback=lambda: self._finished(generation),
             )
-            self._stream.start()
-        except sd.PortAudioError as exc:
+        except errors as exc:
             raise AudioDeviceError(
-                f"the microphone could not be opened ({_describe_device(self.device)}: {exc}). "
+                f"the microphone could not be opened ({_describe_input(self.device)}: {exc}). "
                 "Check that a microphone is connected and allowed, or choose one with --input-device."
             ) from exc
+        try:
+            start_within(stream, START_TIMEOUT_SECONDS)
+        except errors as exc:
+            _close_quietly(stream)
+            raise AudioDeviceError(
+                f"the microphone could not be started ({_describe_input(self.device)}: {exc}). "
+                "Check that a microphone is connected and allowed, or choose one with --input-device."
+            ) from exc
+        except AudioDeviceError:
+            self._generation += 1  # hung while starting: given up on, its callback now does nothing
+            raise
+        return stream
+
+    def start(self) -> "Microphone":
+        self._stream = self._open()
         return self
+
+    @property
+    def lost(self) -> bool:
+        """True while the stream has died on its own and is being reopened."""
+        return self._lost.is_set()
+
+    def keep_open(self) -> str | None:
+        """Reopen a lost microphone when an attempt is due; a line for people when it is lost or back, else None."""
+        if not self._lost.is_set() or self._stopping:
+            return None
+        now = self._clock()
+        if self._lost_since is None:
+            self._lost_since, self._next_attempt = now, now + self._retry_seconds
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                _close_quietly(stream)
+            return (
+                f"Microphone lost ({_describe_input(self.device)} stopped); retrying every "
+                f"{self._retry_seconds:g} s… What is playing goes on."
+            )
+        if now < self._next_attempt:
+            return None
+        self._next_attempt = now + self._retry_seconds
+        try:
+            stream = self._open()
+        except AudioDeviceError as exc:
+            logger.debug("the microphone is still gone: %s", exc)
+            return None
+        self._stream = stream
+        self._lost.clear()
+        self.reopened += 1
+        seconds, self._lost_since = now - self._lost_since, None
+        return f"Microphone is back after {seconds:.1f} s; listening again."
 
     def read(self, timeout: float | None = None) -> np.ndarray | None:
         """The next block of int16 samples, or None if none arrived within `timeout` seconds."""
@@ -453,9 +716,92 @@ class Microphone:
             return None
 
     def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            finally:
-                self._stream = None
+        self._stopping = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            _close_quietly(stream)
+
+
+def _describe_input(device: int | None) -> str:
+    return "the default input" if device is None else f"input device {device}"
+
+
+# Lines PortAudio and alsa-lib print straight to file descriptor 2 when a device fails or goes away.
+_NATIVE_NOISE = ("Expression '", "ALSA lib ", "PaAlsaStream", "Cannot connect to server", "jack server is not running")
+
+
+class NativeStderrFilter:
+    """Keeps the audio libraries' own diagnostics off the screen; everything else still reaches stderr.
+
+    When a device goes away, libportaudio prints lines such as "Expression
+    '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'" and alsa-lib prints
+    "ALSA lib pcm_pulse.c:...: Unable to create stream", from C, straight to
+    file descriptor 2, once per reopen attempt. A person gets our own message
+    instead. Python's sys.stderr (our messages, a bug's traceback) is pointed
+    at the real stderr directly; only what C code writes to descriptor 2 goes
+    through a pipe, where those lines are logged at debug level and the rest
+    passed on. Does nothing where stderr is not a real file descriptor.
+    """
+
+    def __init__(self) -> None:
+        self._saved_fd: int | None = None
+        self._saved_stderr: Any = None
+        self._reader: threading.Thread | None = None
+
+    def __enter__(self) -> "NativeStderrFilter":
+        try:
+            sys.stderr.flush()
+            self._saved_fd = os.dup(2)
+            read_fd, write_fd = os.pipe()
+        except (OSError, ValueError, AttributeError):
+            self._saved_fd = None
+            return self
+        self._saved_stderr = sys.stderr
+        sys.stderr = open(os.dup(self._saved_fd), "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+                          errors="backslashreplace")
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._reader = threading.Thread(target=self._forward, args=(read_fd, self._saved_fd), name="stderr-filter", daemon=True)
+        self._reader.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._saved_fd is None:
+            return
+        try:
+            sys.stderr.flush()
+        finally:
+            ours, sys.stderr = sys.stderr, self._saved_stderr
+            ours.close()
+            os.dup2(self._saved_fd, 2)  # closes the pipe's last write end: the reader sees its end and stops
+            if self._reader is not None:
+                self._reader.join(timeout=1.0)
+            os.close(self._saved_fd)
+            self._saved_fd = None
+
+    @staticmethod
+    def _forward(read_fd: int, out_fd: int) -> None:
+        pending = b""
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(4096)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    _pass_on(line, out_fd)
+        if pending:
+            _pass_on(pending, out_fd)
+
+
+def _pass_on(line: bytes, out_fd: int) -> None:
+    text = line.decode("utf-8", "replace")
+    if not text.strip() or text.startswith(_NATIVE_NOISE):
+        if text.strip():
+            logger.debug("audio library: %s", text)
+        return
+    try:
+        os.write(out_fd, line + b"\n")
+    except OSError:
+        pass
