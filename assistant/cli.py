@@ -81,6 +81,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from assistant.audio.timeline import TimelineSettings
     from assistant.audio.tones import ToneSettings
     from assistant.audio.wavio import write_wav_blocks
+    from assistant.errors import AudioFileError
     from assistant.library.loader import load_library
     from assistant.library.model import Play
     from assistant.session_audio import prepare, render_all, spoken_texts
@@ -95,9 +96,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     # client turns a recording up or down on whatever plays it.
     tone = ToneSettings(low_hz=personal.tone_low_hz, high_hz=personal.tone_high_hz, noise=_noise(args, personal))
     session = prepare(exercise, voice, settings, tone=tone, warn=_warn)
-    write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
+    try:
+        # Written to a temporary file in the same folder and renamed: a full disk leaves no half file behind.
+        write_wav_blocks(Path(args.output), render_all(session.mixer), settings.sample_rate)
+    except AudioFileError as exc:
+        raise AudioFileError(
+            f"{exc} No half-written file was left under that name. Make room on the disk, or choose a folder you can write to with -o."
+        ) from None
     if args.timeline:
-        _write_json_atomically(Path(args.timeline), session.timeline.to_json())
+        try:
+            _write_json_atomically(Path(args.timeline), session.timeline.to_json())
+        except AudioFileError as exc:
+            raise AudioFileError(f"{exc}; the audio itself was written to {args.output}") from None
     spoken = any(text in session.clips for text in spoken_texts(exercise))
     recordings = sum(isinstance(step, Play) for step in exercise.steps)
     speech = ("with speech" if spoken else "tones and chimes only") + (f", {recordings} recording(s)" if recordings else "")
@@ -136,7 +146,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{exercise.title}. {exercise.summary}".strip(), file=sys.stderr)
     for caution in exercise.cautions:
         print(f"  · {caution}", file=sys.stderr)
-    summary = run_exercise(exercise, options, voice, warn=_warn)
+    with _quiet_audio_libraries():
+        summary = run_exercise(exercise, options, voice, warn=_warn)
     minutes = _format_seconds(summary.played_seconds)
     how = "completed" if summary.completed else "stopped"
     cycles = f", {summary.cycles_completed} breathing cycles" if summary.cycles_completed else ""
@@ -158,7 +169,8 @@ def cmd_crisis(args: argparse.Namespace) -> int:
     # The person's voice and volume, but always the crisis pace and no noise bed.
     options = RunOptions(pacer=False, output_device=_device(args.output_device), volume=personal.volume, words_per_minute=CRISIS_WORDS_PER_MINUTE)
     try:
-        run_exercise(crisis_exercise(resources), options, _voice(personal.voice, CRISIS_WORDS_PER_MINUTE), warn=_warn, out=sys.stderr)
+        with _quiet_audio_libraries():
+            run_exercise(crisis_exercise(resources), options, _voice(personal.voice, CRISIS_WORDS_PER_MINUTE), warn=_warn, out=sys.stderr)
     except AudioDeviceError as exc:
         _warn(f"{exc}\nThe numbers are printed above.")
     return 0
@@ -176,9 +188,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
         detection = CueMatcher(library.cue_maps).match(args.text)
         detections = [] if detection is None else [detection.to_json(0.0)]
     else:
-        from assistant.speech.engines import detect_file, make_detector, open_recognizer
+        from assistant.speech.engines import detect_file, make_detector
+        from assistant.speech.models import open_recognizer_or_fall_back
 
-        opened = open_recognizer(args.engine, Path(args.model) if args.model else None, library.cue_maps, args.language, _warn)
+        opened = open_recognizer_or_fall_back(args.engine, Path(args.model) if args.model else None, library.cue_maps, args.language, _warn)
         _warn(f"listening with {opened.description}")
         detections = [d.to_json() for d in detect_file(Path(args.audio), make_detector(opened, library.cue_maps))]
     for detection in detections:
@@ -213,7 +226,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         tone_high_hz=personal.tone_high_hz,
         prefer=dict(personal.prefer),
     )
-    return run_listen(options, warn=_warn, out=sys.stdout)
+    with _quiet_audio_libraries():
+        return run_listen(options, warn=_warn, out=sys.stdout)
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -229,6 +243,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
     print(format_devices(list_output_devices()))
     return 0
+
+
+def _quiet_audio_libraries():
+    """PortAudio's and ALSA's own lines about a lost device stay off the screen; ours say what happened."""
+    from assistant.devices import NativeStderrFilter
+
+    return NativeStderrFilter()
 
 
 def _device(text: str | None) -> str | int | None:
@@ -281,12 +302,18 @@ def _write_json_atomically(path: Path, data: dict) -> None:
 
     from assistant.errors import AudioFileError
 
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".grounding-", suffix=".json", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:  # a full disk: no half-written temporary file left behind either
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
         raise AudioFileError(f"cannot write the timeline to {path}: {exc.strerror or exc}") from None
 
 

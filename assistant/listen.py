@@ -13,6 +13,7 @@ machine; it is driven by detections and is tested without any audio.
 from __future__ import annotations
 
 import enum
+import math
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -282,6 +283,9 @@ class ListenOptions:
     prefer: Mapping[str, str] = field(default_factory=dict)  # exercise a cue starts -> the one to start instead
 
 
+CRISIS_SPEECH_WAIT_SECONDS = 3.0  # listening starts once crisis speech is made (about 1 s), or after this long anyway
+
+
 def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     """The main loop: listen, play what is asked for, act on controls and crisis language, until Ctrl-C."""
     import signal
@@ -290,12 +294,15 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     from assistant.crisis import crisis_exercise, load_resources, screen_text
     from assistant.devices import Microphone, OutputPlayer, resolve_input_device, resolve_output_device
     from assistant.library.loader import load_library
-    from assistant.live import RunOptions, render_speech_ahead, session_audio_for
+    from assistant.live import RunOptions, SpeechTrouble, render_speech_ahead, session_audio_for
     from assistant.session_audio import prepare
-    from assistant.speech.engines import make_detector, open_recognizer
+    from assistant.speech.engines import make_detector
+    from assistant.speech.models import open_recognizer_or_fall_back
 
     library = load_library(warn=warn, language=options.language)
-    opened = open_recognizer(options.engine, Path(options.model) if options.model else None, library.cue_maps, options.language, warn)
+    opened = open_recognizer_or_fall_back(
+        options.engine, Path(options.model) if options.model else None, library.cue_maps, options.language, warn
+    )
     detector = make_detector(opened, library.cue_maps)
     voice = None
     if options.speech:
@@ -303,17 +310,13 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
 
         voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=options.voice, words_per_minute=round(options.words_per_minute))))
     resources = load_resources(warn=warn)
-    # Crisis audio is made now, so it plays even if speech synthesis fails later.
-    crisis_voice = None
-    if options.speech:
-        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
-
-        crisis_voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=options.voice, words_per_minute=100)))
+    # The voice is said to be unavailable once, by whichever part finds out first; everything goes on without it.
+    trouble = SpeechTrouble(warn)
     from assistant.audio.timeline import TimelineSettings
 
-    crisis_audio = prepare(
-        crisis_exercise(resources), crisis_voice, TimelineSettings(sample_rate=options.sample_rate, words_per_minute=100), warn=warn
-    )
+    # Until its speech is made (below), or if the voice cannot make it, crisis support plays with captions.
+    crisis_settings = TimelineSettings(sample_rate=options.sample_rate, words_per_minute=100)
+    crisis_audio = prepare(crisis_exercise(resources), None, crisis_settings, warn=warn)
     run_options = RunOptions(
         sample_rate=options.sample_rate, speech=options.speech, noise=options.noise, words_per_minute=options.words_per_minute,
         tone_low_hz=options.tone_low_hz, tone_high_hz=options.tone_high_hz,
@@ -325,7 +328,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
 
     def start_speech(session: Session) -> None:
         if voice is not None:
-            threading.Thread(target=render_speech_ahead, args=(session, voice, stop, warn), daemon=True).start()
+            threading.Thread(target=render_speech_ahead, args=(session, voice, stop, trouble.report), daemon=True).start()
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
@@ -338,6 +341,27 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         start_speech=start_speech,
         prefer=options.prefer,
     )
+    if options.speech:
+        # Crisis speech is made now, so it plays even if speech synthesis fails later.
+        from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
+
+        crisis_voice = CachedVoice(Pyttsx3Voice(VoiceSettings(voice=options.voice, words_per_minute=100)))
+        crisis_made = threading.Event()
+
+        def make_crisis_speech() -> None:
+            spoken = prepare(crisis_exercise(resources), crisis_voice, crisis_settings)
+            if spoken.speech_problem is None:
+                listener.crisis_audio = spoken
+            else:
+                trouble.report(
+                    "the voice is unavailable, so crisis support and exercises go on with captions and tones "
+                    f"(the crisis numbers are shown on screen): {spoken.speech_problem}"
+                )
+            crisis_made.set()
+
+        threading.Thread(target=make_crisis_speech, name="crisis-speech", daemon=True).start()
+        # About a second; a voice that hangs must not hold listening up for long (it gives up after its timeout).
+        crisis_made.wait(CRISIS_SPEECH_WAIT_SECONDS)
 
     answers = AnswerWatcher(conductor)
     mic_rate = detector.rate
@@ -345,7 +369,12 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     pull = OutputFeed(conductor, listener, detector, out_rate)
     # A larger device buffer than `run`: the recognizer shares the CPU, and 0.2 s more before a
     # pause is heard costs little next to a dropout.
-    player = OutputPlayer(pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2)
+    # A lost speaker is reopened for as long as listening goes on, saying so; meanwhile what plays waits where
+    # it was, and crisis language still brings the numbers up on screen.
+    player = OutputPlayer(
+        pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2,
+        recover_seconds=math.inf, notify=listener.events.put,
+    )
     mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -357,7 +386,12 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         say(f"Listening with {opened.description}; microphone: {input_name}; speaker: {output_name}.")
         say("Say “I'm spiraling” or “help me breathe” to begin; “stop” ends an exercise. Ctrl-C quits.")
         while not stop.is_set():
-            block = mic.read(timeout=0.5)
+            while not listener.events.empty():
+                say(listener.events.get())
+            change = mic.keep_open()  # a lost microphone is retried for as long as listening goes on
+            if change:
+                say(change)
+            block = mic.read(timeout=0.1)  # short: device notices and retries are looked at between reads
             if block is None:
                 continue
             hear(block, detector, listener, answers)

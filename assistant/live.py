@@ -8,6 +8,7 @@ waits. The Session owns all timing: nothing here sleeps to schedule sound.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import select
@@ -20,10 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
+import numpy as np
+
 from assistant.audio.mixer import MixSettings
 from assistant.audio.timeline import TimelineSettings
 from assistant.audio.tones import ToneSettings
-from assistant.errors import SpeechUnavailableError
+from assistant.errors import AudioDeviceError, SpeechUnavailableError
 from assistant.library.model import Exercise, Say
 from assistant.pacer import HELP_LINE, pacer_lines
 from assistant.session import Session, Summary
@@ -31,6 +34,8 @@ from assistant.session_audio import SessionAudio, spoken_texts
 from assistant.speech.voice import Voice
 
 BEDSIDE_OUTRO = "Rest now. There is nothing more you need to do."
+FIRST_WORDS_WAIT_SECONDS = 0.45  # the first words are made before the sound starts, unless the voice takes longer
+RUN_RECOVER_SECONDS = 15.0  # a lost sound output is reopened for this long (a replugged headset), then run ends
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class RunOptions:
     words_per_minute: float = 115.0  # speech pace, also used to plan texts not yet rendered
     tone_low_hz: float = 220.0  # breath tone pitch at the bottom of the breath
     tone_high_hz: float = 330.0  # and at the top
+    recover_seconds: float = RUN_RECOVER_SECONDS  # how long a lost sound output is reopened before run ends
+
+
+def _format_position(seconds: float, total_seconds: float) -> str:
+    def clock(value: float) -> str:
+        minutes, rest = divmod(round(value), 60)
+        return f"{minutes}:{rest:02d}"
+
+    return f"{clock(seconds)} of {clock(total_seconds)}"
 
 
 def session_audio_for(exercise: Exercise, options: RunOptions) -> SessionAudio:
@@ -69,17 +83,61 @@ def _with_bedside_outro(exercise: Exercise) -> Exercise:
     return replace(exercise, steps=exercise.steps + (Say(BEDSIDE_OUTRO),))
 
 
-def render_speech_ahead(session: Session, voice: Voice, stop: threading.Event, warn: Callable[[str], None]) -> None:
+class SpeechTrouble:
+    """Says once that the voice is unavailable, whichever thread finds out first; the session goes on without it."""
+
+    def __init__(self, warn: Callable[[str], None]):
+        self._warn = warn
+        self._lock = threading.Lock()
+        self.said = False
+
+    def report(self, message: str) -> None:
+        with self._lock:
+            if self.said:
+                return
+            self.said = True
+        self._warn(message)
+
+
+def render_speech_ahead(
+    session: Session,
+    voice: Voice,
+    stop: threading.Event,
+    warn: Callable[[str], None],
+    first: "concurrent.futures.Future | None" = None,  # the first text's clip, already being made
+) -> None:
     """Render every text in the order it is first spoken and hand each clip to the session."""
-    for text in spoken_texts(session.audio.exercise):
+    texts = spoken_texts(session.audio.exercise)
+    if first is not None and texts:
+        try:
+            session.add_clip(texts[0], first.result())  # the session keeps it only if it is still in time
+        except SpeechUnavailableError as exc:
+            warn(f"the voice is unavailable, so the session goes on with tones and captions: {exc}")
+            return
+        texts = texts[1:]
+    for text in texts:
         if stop.is_set():
             return
         try:
             clip = voice.render(text, session.rate)
         except SpeechUnavailableError as exc:
-            warn(f"speech stopped working, so the session goes on with tones and captions: {exc}")
+            warn(f"the voice is unavailable, so the session goes on with tones and captions: {exc}")
             return
         session.add_clip(text, clip)
+
+
+def _render_in_background(voice: Voice, text: str, sample_rate: int) -> "concurrent.futures.Future":
+    """The clip of `text`, made on a thread of its own: the caller decides how long to wait for it."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def work() -> None:
+        try:
+            future.set_result(voice.render(text, sample_rate))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the clip
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="first-words", daemon=True).start()
+    return future
 
 
 class KeyReader:
@@ -206,34 +264,68 @@ def run_exercise(
         session.stop_after(options.sleep_timer_minutes * 60.0)
 
     stop_speech = threading.Event()
-    if voice is not None:
-        # The first words are made before the stream starts (about 0.1 s), so they are never late;
-        # the rest are made ahead on a thread while the session plays.
-        texts = spoken_texts(exercise)
-        if texts:
-            try:
-                session.add_clip(texts[0], voice.render(texts[0], session.rate))
-            except SpeechUnavailableError as exc:
-                warn(f"speech could not be made, so the session goes on with tones and captions: {exc}")
-                voice = None
-    if voice is not None:
-        threading.Thread(
-            target=render_speech_ahead, args=(session, voice, stop_speech, warn), name="speech-ahead", daemon=True
-        ).start()
+    trouble = SpeechTrouble(warn)
+    texts = spoken_texts(exercise)
+    # The first words are asked for now and the stream opens meanwhile; the session waits for them, in silence,
+    # so they are never late (about 0.1-0.3 s). A voice that fails or hangs must not hold the session up:
+    # after FIRST_WORDS_WAIT_SECONDS it starts anyway, with tones and captions, and words join in if the voice
+    # catches up.
+    first = _render_in_background(voice, texts[0], session.rate) if voice is not None and texts else None
+    asked_at = time.monotonic()
+    started = threading.Event()  # set once the session may play; until then the stream plays silence
+    if first is None:
+        started.set()
+    held_frames = 0  # output frames of that silence, not part of the session
+
+    def pull(frames: int) -> np.ndarray:
+        nonlocal held_frames
+        if not started.is_set():
+            held_frames += frames
+            return np.zeros(frames, dtype=np.float32)
+        return session.pull(frames)
 
     # Ctrl-C and SIGTERM fade out and end cleanly instead of cutting the sound.
     previous = {sig: signal.signal(sig, lambda *_: session.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
     keys = KeyReader(session) if sys.stdin.isatty() else None
-    player = OutputPlayer(session.pull, sample_rate=audio.sample_rate, device=resolve_output_device(options.output_device))
+    # A lost output (an unplugged headset) is reopened for a while, saying so; the session carries on from
+    # the sample it had reached. Under the pacer the notice shows on its line, else on stderr.
+    player = OutputPlayer(
+        pull, sample_rate=audio.sample_rate, device=resolve_output_device(options.output_device),
+        recover_seconds=options.recover_seconds, notify=view.notify if view.interactive else warn,
+    )
     key_thread = threading.Thread(target=keys.run, name="keys", daemon=True) if keys is not None else None
     try:
         if key_thread is not None:
             key_thread.start()
             print(HELP_LINE, file=out)
         player.start()
-        while not player.wait(timeout=0.1):
-            view.show(session.snapshot(player.frames_played))
+        if first is not None:
+            try:
+                wait_seconds = max(0.0, asked_at + FIRST_WORDS_WAIT_SECONDS - time.monotonic())
+                session.add_clip(texts[0], first.result(timeout=wait_seconds))
+                first = None
+            except SpeechUnavailableError as exc:
+                trouble.report(f"the voice is unavailable, so the session goes on with tones and captions: {exc}")
+                voice = None
+            except concurrent.futures.TimeoutError:
+                trouble.report(
+                    f"the voice has not answered within {FIRST_WORDS_WAIT_SECONDS:g} s, so the session goes on "
+                    "with tones and captions; the words join in if it catches up"
+                )
+        started.set()
+        if voice is not None:
+            threading.Thread(
+                target=render_speech_ahead, args=(session, voice, stop_speech, trouble.report, first),
+                name="speech-ahead", daemon=True,
+            ).start()
+        try:
+            while not player.wait(timeout=0.1):
+                view.show(session.snapshot(player.frames_played - held_frames))
+        except AudioDeviceError as exc:
+            where = _format_position(session.position / session.rate, session.timeline.seconds)
+            raise AudioDeviceError(f"{exc} The session stopped at {where}.") from exc
     finally:
+        started.set()
         stop_speech.set()
         if key_thread is not None:
             keys.stop.set()

@@ -131,7 +131,8 @@ class Pyttsx3Voice:
             self._broken_reason = SpeechUnavailableError(
                 f"Text-to-speech did not answer within {settings.timeout_seconds:g} s; {_ADVICE}."
             )
-            logger.error("pyttsx3 hung on %r; speech is off for this voice", text)
+            # Logged quietly: the caller says it once, in words for people (SpeechUnavailableError).
+            logger.info("pyttsx3 hung on %r; speech is off for this voice", text)
             raise SpeechUnavailableError(str(self._broken_reason)) from None
         return shape_prompt(raw_samples, raw_rate, sample_rate)
 
