@@ -346,10 +346,10 @@ class OutputPlayer:
             raise self._error
         if self._stream_died:
             if self._attempts:
-                failure = f" ({self._last_failure})" if self._last_failure is not None else ""
+                logger.debug("the last attempt to reopen the output failed: %s", self._last_failure)
                 raise AudioDeviceError(
                     f"sound stopped: {_describe_device(self.device)} went away and could not be opened again "
-                    f"within {self._recover_seconds:g} s{failure}. Check that sound works (`grounding devices` "
+                    f"within {self._recover_seconds:g} s. Check that sound works (`grounding devices` "
                     f"lists outputs), or {_RENDER_ADVICE}."
                 )
             raise AudioDeviceError(
