@@ -31,6 +31,7 @@ KINDS = ("start", "control", "crisis")
 
 MIN_FUZZY_LETTERS = 5  # shorter words must match exactly: "stop" is not "shop", "pause" not "cause"
 MIN_FUZZY_RATIO = 0.8  # Levenshtein ratio per word, 1 - distance / longer length
+START_MAX_EXTRA_WORDS = 3  # a start phrase in the middle of an utterance needs it this short (see _start_addressed)
 START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
 
 _NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither", "nor"})
@@ -40,6 +41,15 @@ _NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither
 # itself has the word ("still no reply" keeps its "still").
 _SOFTENERS = frozenset(
     {"so", "really", "very", "still", "just", "super", "quite", "pretty", "totally", "completely", "feeling"}
+)
+
+# Words that frame a request without being a story of their own: "okay can you do box breathing with me
+# please", "I think I need help to wind down right now". Around a start phrase they do not count against it.
+_START_FRAME_WORDS = frozenset(
+    "um uh umm uhm er erm hmm mm ah oh okay alright hey please now just yes yeah no so well then and actually "
+    "sorry right god oh grounding assistant can could would will you we us i i'm im me my let's lets let do "
+    "start try begin some a an the with through guide walk take think need want like help feel again "
+    "is it that this for to be am are really here tonight hold holds holding breath without".split()
 )
 
 # A wish not to hold the breath: "without holding", "no breath holds", "I don't want to hold my breath".
@@ -112,8 +122,8 @@ _TAIL = (
     r"(?:the\s+|this\s+|that\s+)?(?:exercise|breathing|session|audio|voice|recording|practice|grounding|music|"
     r"sound|part|step))"
 )
-_LEAD_IN_RE = re.compile(rf"(?:(?:{_FILL}|{_LEAD_INS})\s)*")
-_FILL_ONLY_RE = re.compile(rf"(?:{_FILL}\s)*")
+_LEAD_IN_ITEM = re.compile(rf"(?:{_FILL}|{_LEAD_INS})")
+_FILL_ITEM = re.compile(_FILL)
 _BREAK_WORDS = frozenset({"okay", "please", "um", "uh", "umm", "no", "alright", "hey"})
 _NEW_SENTENCE = frozenset({"i", "we", "please", "this", "that", "it", "you"})
 _LEADING_WORDS = frozenset({"stop", "pause"})
@@ -148,9 +158,9 @@ class CueMatcher:
         single = sorted({cue.words[0] for cue in self._control if len(cue.words) == 1})
         tail_words = "|".join(re.escape(word) for word in single)
         tail = rf"(?:{_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_TAIL}|{_FILL})"
-        self._tail_re = re.compile(rf"(?:\s{tail})*")
+        self._tail_item = re.compile(tail)
         short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
-        self._short_tail_re = re.compile(rf"(?:\s{short_tail})*")
+        self._short_tail_item = re.compile(short_tail)
 
     def match(self, text: str) -> Detection | None:
         """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
@@ -199,21 +209,20 @@ class CueMatcher:
         """True when words[start:end] is a command in this clause (rules (a)-(c) above)."""
         before, after = words[:start], words[end:]
         if whole_only:  # "okay wait", "go on please": filler, the phrase and a short tail, nothing else
-            short_tail = self._short_tail_re.fullmatch("".join(" " + word for word in after)) is not None
-            return short_tail and _FILL_ONLY_RE.fullmatch(_joined(before)) is not None
+            return _run_of(self._short_tail_item, after) and _run_of(_FILL_ITEM, before)
         clean_tail = self._clean_tail(after)
-        if clean_tail and _LEAD_IN_RE.fullmatch(_joined(before)):
+        if clean_tail and _run_of(_LEAD_IN_ITEM, before):
             return True  # (a) command frame
         if clean_tail and before and before[-1] in _BREAK_WORDS and not _NEGATIONS.intersection(before[-3:]):
             return True  # (b) trailing command
-        if end - start == 1 and words[start] in _LEADING_WORDS and _FILL_ONLY_RE.fullmatch(_joined(before)):
+        if end - start == 1 and words[start] in _LEADING_WORDS and _run_of(_FILL_ITEM, before):
             for split in range(len(after) + 1):  # (c) leading stop, a new sentence after its courtesy tail
                 if self._clean_tail(after[:split]) and split < len(after) and after[split] in _NEW_SENTENCE:
                     return True
         return False
 
     def _clean_tail(self, words: list[str]) -> bool:
-        return self._tail_re.fullmatch("".join(" " + word for word in words)) is not None
+        return _run_of(self._tail_item, words)
 
     def _starts(self, text: str) -> list[_Cue]:
         """Start cues found in the utterance: longer phrases first (a more specific request wins), then exact ones.
@@ -222,16 +231,35 @@ class CueMatcher:
         puts each found exercise's -no-hold twin first.
         """
         heard = normalize(text).split()
+        clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
         exact: dict[_Cue, bool] = {}
         for cue in self._start:
-            words = [word for word in heard if word not in _SOFTENERS or word in cue.words]
-            for start in self._occurrences(cue.words, words, fuzzy=self.fuzzy):
-                if not _NEGATIONS.intersection(words[max(0, start - START_NEGATION_WINDOW) : start]):
-                    exact[cue] = exact.get(cue, False) or tuple(words[start : start + len(cue.words)]) == cue.words
+            for clause in clauses:
+                words = [word for word in clause if word not in _SOFTENERS or word in cue.words]
+                for start in self._occurrences(cue.words, words, fuzzy=self.fuzzy):
+                    if not _NEGATIONS.intersection(
+                        words[max(0, start - START_NEGATION_WINDOW) : start]
+                    ) and self._start_addressed(words, start, start + len(cue.words)):
+                        exact[cue] = exact.get(cue, False) or tuple(words[start : start + len(cue.words)]) == cue.words
         found = sorted(exact, key=lambda cue: (-len(cue.words), not exact[cue], -len(" ".join(cue.words)), cue.intent))
         if _NO_HOLD_WISH.search(" ".join(heard)):
             found = self._hold_free_first(found)
         return found
+
+    def _start_addressed(self, words: list[str], start: int, end: int) -> bool:
+        """True when the start phrase words[start:end] reads as said to us, not inside someone's story.
+
+        It opens the utterance (after a lead-in: "okay", "I think", "can you"), or closes it (before a
+        courtesy tail: "right now", "please"), or the utterance around it is short. "I'm spiraling and I
+        don't know what to do" and "okay I think I'm panicking" start; "my sister used to get panic
+        attacks at university" does not, nor a recognizer's run-on guess over background talk that
+        happens to contain a cue in the middle ("that doctor read sleep racing thoughts it out normal").
+        """
+        before, after = words[:start], words[end:]
+        if all(word in _START_FRAME_WORDS for word in before) or self._clean_tail(after):
+            return True
+        extra = [word for word in before + after if word not in _START_FRAME_WORDS]
+        return len(extra) <= START_MAX_EXTRA_WORDS
 
     def _hold_free_first(self, found: list[_Cue]) -> list[_Cue]:
         """The hold-free twins of the exercises named, then the rest: "box breathing but no holding" is box, hold-free.
@@ -261,8 +289,23 @@ class CueMatcher:
         ]
 
 
-def _joined(words: list[str]) -> str:
-    return "".join(word + " " for word in words)
+_MAX_ITEM_WORDS = 6  # no lead-in, filler or tail is longer ("it is time to" and "i would like to" are 4)
+
+
+def _run_of(item: re.Pattern, words: list[str]) -> bool:
+    """True when `words` is a run of zero or more `item`s (each a few words), found in one pass.
+
+    Not `(?:\\s(?:...))*` over the joined words: where the items overlap ("now" is a filler and a
+    tail) such a regex backtracks exponentially when the run fails at its end, and "stop please
+    please ... please help" took minutes.
+    """
+    reachable = [True] + [False] * len(words)
+    for end in range(1, len(words) + 1):
+        first = max(0, end - _MAX_ITEM_WORDS)
+        if not any(reachable[first:end]):
+            return False  # no run reaches this far, so none can reach the end
+        reachable[end] = any(reachable[start] and item.fullmatch(" ".join(words[start:end])) for start in range(first, end))
+    return reachable[-1]
 
 
 def _same_word(cue: str, heard: str, fuzzy: bool) -> bool:

@@ -1,0 +1,250 @@
+"""pocketsphinx adapter: the speech gate and the cue language model on their own, then the real engine.
+
+The integration tests synthesise speech with a festival voice when festival is
+installed (espeak-ng otherwise) and run it through the live detection path:
+StreamDetector over PocketsphinxRecognizer in 0.1 s blocks.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.audio.resample import resample
+from assistant.audio.wavio import read_wav
+from assistant.speech.sphinx import (
+    SpeechGate,
+    cue_language_model,
+    cue_sentences,
+    dictionary_words,
+    guess_pronunciation,
+)
+
+RATE = 16000
+FRAME = 480  # 30 ms
+
+
+def _band_noise(seconds: float, level: float, seed: int) -> np.ndarray:
+    """Noise shaped like speech energy (500-2000 Hz), as int16 at the given RMS."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(round(seconds * RATE)))
+    freqs = np.fft.rfftfreq(round(seconds * RATE), 1 / RATE)
+    spectrum[(freqs < 500) | (freqs > 2000)] = 0
+    signal = np.fft.irfft(spectrum, round(seconds * RATE))
+    return (signal / np.sqrt(np.mean(signal**2)) * level).astype(np.int16)
+
+
+def _events(gate: SpeechGate, audio: np.ndarray) -> list[tuple[str, float]]:
+    found = []
+    for start in range(0, len(audio) - FRAME + 1, FRAME):
+        event = gate.process(audio[start : start + FRAME])
+        if event:
+            found.append((event, (start + FRAME) / RATE))
+    return found
+
+
+# --- the speech gate (no engine) --------------------------------------------------------------------
+
+
+def test_gate_starts_on_speech_and_ends_after_the_quiet_tail():
+    """Loud speech-band sound between quiet stretches gives one start near its onset and one end after it."""
+    quiet = _band_noise(1.0, 30, seed=1)
+    loud = _band_noise(1.2, 3000, seed=2)
+    audio = np.concatenate([quiet, loud, _band_noise(1.0, 30, seed=3)])
+    events = _events(SpeechGate(RATE, FRAME), audio)
+    assert [name for name, _ in events] == ["start", "end"]
+    assert 1.0 < events[0][1] < 1.25  # start_seconds of loud frames are needed
+    assert 2.2 + 0.3 < events[1][1] < 2.2 + 0.45  # end_seconds of quiet after the speech
+
+
+def test_gate_floor_follows_steady_noise():
+    """A steady fan at speech level is speech only until the floor has learnt it; speech over it still starts."""
+    fan = _band_noise(6.0, 1000, seed=4)
+    gate = SpeechGate(RATE, FRAME)
+    events = _events(gate, np.concatenate([_band_noise(1.0, 30, seed=7), fan]))
+    assert [name for name, _ in events] == ["start", "end"]
+    assert events[1][1] < 1.0 + 2.0 + 0.5  # the floor caught up within floor_seconds, then end_seconds of quiet
+    speech = fan[:RATE].astype(np.int32) + _band_noise(1.0, 4000, seed=5)  # about 12 dB over the fan
+    assert [name for name, _ in _events(gate, np.clip(speech, -32768, 32767).astype(np.int16))][:1] == ["start"]
+
+
+def test_gate_silence_never_starts():
+    """Digital near-silence and faint dither are not speech."""
+    rng = np.random.default_rng(6)
+    assert _events(SpeechGate(RATE, FRAME), rng.integers(-2, 3, 5 * RATE).astype(np.int16)) == []
+
+
+# --- the cue language model (no engine) --------------------------------------------------------------
+
+
+def test_cue_words_keep_apostrophes_and_lose_punctuation():
+    """Cue text becomes dictionary words: "I'm spiraling!" -> i'm spiraling."""
+    assert dictionary_words("I’m spiraling!") == ["i'm", "spiraling"]
+    assert dictionary_words("RAIN practice, please") == ["rain", "practice", "please"]
+
+
+def test_short_cues_get_command_frames_and_long_ones_request_frames():
+    """"stop" is also learnt as "okay stop"; "help me breathe" also as "can you help me breathe"."""
+    assert "okay stop" in cue_sentences(["stop"])
+    assert "can you help me breathe please" not in cue_sentences(["help me breathe"])
+    assert "can you help me breathe" in cue_sentences(["help me breathe"])
+
+
+def test_language_model_is_a_normalised_arpa_trigram():
+    """Counts, sections and probabilities: each history's listed words and back-off share one unit of mass."""
+    arpa = cue_language_model(["i want to die", "okay stop"], ["the", "and"], repeat=3, common_count=1)
+    lines = arpa.splitlines()
+    assert lines[0] == "\\data\\" and lines[-1] == "\\end\\"
+    unigrams = {line.split()[1]: float(line.split()[0]) for line in _section(lines, "\\1-grams:")}
+    assert {"<s>", "</s>", "i", "die", "okay", "stop", "the", "and"} <= set(unigrams)
+    assert abs(sum(10**p for p in unigrams.values()) - 0.5) < 1e-3  # half the mass is held back for unseen words
+    trigrams = _section(lines, "\\3-grams:")
+    assert any(line.split()[1:] == ["want", "to", "die"] for line in trigrams)
+    counts = {line.split("=")[0]: int(line.split("=")[1]) for line in lines if line.startswith("ngram ")}
+    assert counts["ngram 1"] == len(unigrams) and counts["ngram 3"] == len(trigrams)
+
+
+def _section(lines: list[str], header: str) -> list[str]:
+    start = lines.index(header) + 1
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def test_missing_word_guessed_from_its_stem():
+    """"orienting" is not in cmudict; "orient" + "ing" is."""
+    assert guess_pronunciation("orienting", {"orient": ["AO R IY EH N T"]}) == "AO R IY EH N T IH NG"
+    assert guess_pronunciation("xyzzy", {"orient": ["AO R IY EH N T"]}) is None
+
+
+# --- the real engine -------------------------------------------------------------------------------
+
+pocketsphinx = pytest.importorskip("pocketsphinx")
+
+FESTIVAL_VOICE = "kal_diphone"
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox/*.wav"
+CMU_RAW = ("/usr/share/pocketsphinx/test/data/goforward.raw", "/usr/share/pocketsphinx/test/data/something.raw")
+
+
+def _festival_has_voice() -> bool:
+    return bool(shutil.which("text2wave")) and bool(
+        glob.glob(f"/usr/share/festival/voices/*/{FESTIVAL_VOICE}")
+    )
+
+
+def _synthesise(text: str, folder: Path) -> np.ndarray:
+    """Speech for `text` at 16 kHz in [-1, 1]: festival (kal_diphone) if installed, else espeak-ng."""
+    path = folder / "say.wav"
+    if _festival_has_voice():
+        command = ["text2wave", "-eval", f"(voice_{FESTIVAL_VOICE})", "-o", str(path)]
+        subprocess.run(command, input=text, text=True, check=True, capture_output=True, timeout=60)
+    elif shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), "--", text], check=True, timeout=60)
+    else:
+        pytest.skip("neither festival nor espeak-ng is installed")
+    samples, rate = read_wav(path)
+    samples = resample(samples, rate, RATE)
+    return samples / max(1e-9, float(np.max(np.abs(samples)))) * 0.3  # about -16 dBFS peak, a near talker
+
+
+def _padded(speech: np.ndarray) -> np.ndarray:
+    silence = np.zeros(RATE, dtype=np.float64)
+    return np.concatenate([silence, speech, silence])
+
+
+@pytest.fixture(scope="module")
+def phrases():
+    from assistant.library.loader import load_library
+
+    library = load_library()
+    found = [p for m in library.cue_maps for cue in m.start for p in cue.phrases]
+    return found + [p for m in library.cue_maps for group in m.control.values() for p in group]
+
+
+@pytest.fixture
+def recognizer(phrases):
+    """A fresh recognizer, as a listening session has: stream positions count from its first sample."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer
+
+    return PocketsphinxRecognizer(phrases)
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+
+    return CueMatcher(load_library().cue_maps)
+
+
+def _detect(recognizer, matcher, audio: np.ndarray):
+    from assistant.speech.detector import StreamDetector
+
+    detector = StreamDetector(recognizer, matcher)
+    fired = []
+    for start in range(0, len(audio), RATE // 10):
+        fired += detector.feed(audio[start : start + RATE // 10])
+    return fired + detector.finish()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "text, kind, intent",
+    [
+        ("I'm spiraling", "start", "grounding-5-4-3-2-1"),
+        ("help me breathe", "start", "resonance-5-5"),
+        ("stop", "control", "stop"),
+        ("I want to kill myself", "crisis", "crisis"),
+    ],
+)
+def test_spoken_cue_is_detected(recognizer, matcher, tmp_path, text, kind, intent):
+    """A synthesised cue, control word or crisis phrasing fires its intent through StreamDetector."""
+    speech = _synthesise(text, tmp_path)
+    fired = _detect(recognizer, matcher, _padded(speech))
+    assert [(d.detection.kind, d.detection.intent) for d in fired] == [(kind, intent)], [d.to_json() for d in fired]
+    assert 1.0 < fired[0].time_s < 1.0 + len(speech) / RATE + 1.0  # during the speech or within a second after
+
+
+@pytest.mark.integration
+def test_ordinary_real_speech_triggers_nothing(recognizer, matcher):
+    """About 30 s of real read speech (LibriVox and CMU recordings from pocketsphinx-testdata) fires nothing."""
+    clips = []
+    for path in sorted(glob.glob(LIBRIVOX)):
+        with wave.open(path, "rb") as wav:
+            clips.append(np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16))
+    for path in CMU_RAW:
+        if Path(path).exists():
+            clips.append(np.fromfile(path, dtype="<i2"))
+    if not clips:
+        pytest.skip("pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    gap = np.zeros(RATE // 2, dtype=np.int16)
+    audio = np.concatenate([part for clip in clips for part in (clip, gap)])
+    assert len(audio) / RATE > 25
+    assert _detect(recognizer, matcher, audio) == []
+
+
+@pytest.mark.integration
+def test_partials_then_one_final_with_growing_positions(tmp_path):
+    """During an utterance partial results come out, then its final one, at non-decreasing stream positions."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer
+
+    audio = _padded(_synthesise("I think I'm having a panic attack", tmp_path))
+    recognizer = PocketsphinxRecognizer(["I'm having a panic attack"])
+    results = []
+    for start in range(0, len(audio), RATE // 10):
+        results += recognizer.accept(audio[start : start + RATE // 10])
+    results += recognizer.flush()
+    finals = [r for r in results if r.is_final]
+    partials = [r for r in results if not r.is_final]
+    assert len(finals) == 1 and results[-1] is finals[0]
+    assert len(partials) >= 3
+    positions = [r.end_sample for r in results]
+    assert positions == sorted(positions)
+    assert len({r.end_sample for r in partials}) == len(partials)  # each partial comes from a later block
+    assert 1.0 * RATE < positions[0] and positions[-1] <= len(audio)
+    assert "panic attack" in finals[0].text
