@@ -371,14 +371,23 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     # pause is heard costs little next to a dropout.
     # A lost speaker is reopened for as long as listening goes on, saying so; meanwhile what plays waits where
     # it was, and crisis language still brings the numbers up on screen.
-    player = OutputPlayer(
-        pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2,
-        recover_seconds=math.inf, notify=listener.events.put,
-    )
-    mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
+    from assistant.errors import AudioDeviceError
+
+    try:
+        player = OutputPlayer(
+            pull, sample_rate=out_rate, device=resolve_output_device(options.output_device), latency=0.2,
+            recover_seconds=math.inf, notify=listener.events.put,
+        )
+        player.start()
+    except AudioDeviceError:
+        # With no sound at all, crisis support cannot be spoken: the numbers go on screen before the error.
+        say("There is no sound output, so nothing can be spoken. If you need someone now:")
+        say(screen_text(resources))
+        raise
+    mic = None
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        player.start()
+        mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
         pull.delay_seconds = player.latency_seconds + 4 * 1024 / out_rate
         mic.start()
         input_name = options.input_device if options.input_device is not None else "default input"
@@ -403,7 +412,8 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         if session is not None and not session.ended:
             session.stop()
             player.wait(timeout=0.5)
-        mic.stop()
+        if mic is not None:
+            mic.stop()
         player.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

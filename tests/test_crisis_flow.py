@@ -181,3 +181,15 @@ def test_crisis_speech_plays_when_the_voice_has_failed_since_start():
     heard = played[fade + line_988.start : fade + line_988.end]
     assert np.array_equal(heard, crisis.mixer.render(line_988.start, line_988.end - line_988.start))
     assert np.sqrt(np.mean(heard.astype(np.float64) ** 2)) > 0.02  # it is speech, not silence
+
+
+@pytest.mark.integration
+def test_listen_without_any_sound_output_prints_the_resources_before_its_error(capsys):
+    """No speaker at all: nothing can be spoken, so the numbers are on screen, then the device error (exit 1)."""
+    code = main(["listen", "--engine", "pocketsphinx", "--no-speech", "--output-device", "no-such-speaker"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "no output device is called 'no-such-speaker'" in err
+    for resource in US_RESOURCES:
+        assert resource.number in out
+    assert "Traceback" not in out + err

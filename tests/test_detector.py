@@ -45,10 +45,23 @@ def run(script, gate=None):
     return [(d.detection.kind, d.detection.intent, round(d.time_s, 1)) for d in fired]
 
 
-def test_a_partial_must_repeat_before_a_start_fires():
-    """One flickering partial does nothing; the second identical one fires, at the audio position it came from."""
+def test_a_start_waits_for_the_final_result():
+    """Partials of "I'm spiraling" do nothing; the final fires, at the audio position it came from."""
     fired = run([[("i'm spiraling", False)], [("i'm spiraling", False)], [("i'm spiraling", True)]])
-    assert fired == [("start", "grounding-5-4-3-2-1", 0.2)]
+    assert fired == [("start", "grounding-5-4-3-2-1", 0.3)]
+
+
+def test_a_start_in_a_partial_that_the_final_shows_is_a_story_does_not_fire():
+    """ "...i'm panicking" mid-utterance, then the whole sentence: a story about panic, not a request."""
+    script = [[("my sister said i'm panicking", False)], [("my sister said i'm panicking", False)],
+              [("my sister said i'm panicking again at the party last week when we", True)]]
+    assert run(script) == []
+
+
+def test_a_control_partial_must_repeat_before_it_fires():
+    """One flickering partial does nothing; the second identical one fires, before the final."""
+    fired = run([[("okay stop", False)], [("okay stop", False)], [("okay stop", True)]])
+    assert fired == [("control", "stop", 0.2)]
 
 
 def test_crisis_fires_on_its_first_partial():

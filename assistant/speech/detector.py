@@ -35,6 +35,10 @@ class DetectorSettings:
 
     partial_repeats: int = 2  # a partial must give the same detection this many times in a row (finals count at once)
     crisis_partial_repeats: int = 1  # crisis language acts on its first partial: seconds matter more than a false alarm
+    # Start cues wait for the utterance's final result: a partial ending in "...I'm panicking" is often the
+    # middle of someone else's sentence, which the final shows whole (measured: benchmarks/README.md).
+    # Nothing is playing while we wait, so it costs only the recognizer's end-of-speech delay.
+    start_on_partials: bool = False
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -102,6 +106,8 @@ class StreamDetector:
     def _should_fire(self, detection: Detection, hypothesis: Hypothesis) -> bool:
         key = (detection.kind, detection.intent)
         if not hypothesis.is_final:
+            if detection.kind == "start" and not self.settings.start_on_partials:
+                return False
             count = self._streak[1] + 1 if self._streak and self._streak[0] == key else 1
             self._streak = (key, count)
             needed = self.settings.crisis_partial_repeats if detection.kind == "crisis" else self.settings.partial_repeats
