@@ -458,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A file name or --text holding bytes that are not UTF-8 arrives with lone surrogates; printed
+    # strictly (the usual en_US.UTF-8 setting) they were a UnicodeEncodeError. Escape them instead.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -224,8 +224,9 @@ _PATTERNS: list[tuple[str, str]] = [
         r"li(?:fe|ves)\b",
     ),
     ("suicidal", rf"\b(?:end|ending)\s+{_MYSELF}"),
-    ("suicidal", r"\b(?:end|ending|ended)\s+it\s+(?:all|al|awl|oll|alll|ol)\b"),
-    ("suicidal", r"\b(?:to|just|will|should|could|might|gonna)\s+(?:and|in)\s+it\s+(?:all|al)\b"),
+    # "alright": normalize makes "end it all right now" "end it alright now", and recognizers write it so.
+    ("suicidal", r"\b(?:end|ending|ended)\s+it\s+(?:all|al|awl|oll|alll|ol|alright)\b"),
+    ("suicidal", r"\b(?:to|just|will|should|could|might|gonna)\s+(?:and|in)\s+it\s+(?:all|al|alright)\b"),
     (
         "suicidal",
         r"\b(?:want\s+to|going\s+to|ready\s+to|need\s+to|have\s+to|decided\s+to|deciding\s+to|plan\s+to|planning\s+to|"
@@ -786,6 +787,14 @@ _FILLERS = re.compile(
     r"\b(?:um+|uh+|uhm|er+|erm|hmm+|mm+|like|just|really|literally|actually|honestly|seriously|basically|"
     r"kind\s+of|sort\s+of|you\s+know|i\s+mean|maybe|probably|sometimes|even|truly|totally|genuinely|okay|so)\b"
 )
+# Words said after a phrase that ends a clause, without a pause a recognizer would mark: "I wish I
+# was dead right now", "I can't go on please", "I want to jump stop", "there's no way out help me
+# breathe". Taken off one at a time (up to MAX_TRAILING), each shorter text one more look.
+_TRAILING = re.compile(
+    r"\s+(?:please|now|right\s+now|today|tonight|though|anyway|thanks|thank\s+you|i\s+guess|"
+    r"help(?:\s+me(?:\s+\w+){0,3})?|stop|pause|slower)$"
+)
+MAX_TRAILING = 3
 
 
 def detect_crisis(text: str) -> CrisisMatch | None:
@@ -800,11 +809,14 @@ def detect_crisis(text: str) -> CrisisMatch | None:
 
 
 def _variants(text: str) -> list[str]:
-    """The whole text and each clause, each as heard and without filler words; duplicates dropped."""
+    """The whole text and each clause: as heard, without filler words, and without a courtesy tail; duplicates dropped."""
     pieces = [normalize(text)] + [normalize(clause) for clause in split_clauses(text)]
     seen: list[str] = []
     for piece in pieces:
-        for variant in (piece, " ".join(_FILLERS.sub(" ", piece).split())):
+        shorter = [piece, " ".join(_FILLERS.sub(" ", piece).split())]
+        for _ in range(MAX_TRAILING):
+            shorter.append(_TRAILING.sub("", shorter[-1]))
+        for variant in shorter:
             if variant and variant not in seen:
                 seen.append(variant)
     return seen

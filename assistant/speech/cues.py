@@ -290,6 +290,9 @@ class CueMatcher:
 
 
 _MAX_ITEM_WORDS = 6  # no lead-in, filler or tail is longer ("it is time to" and "i would like to" are 4)
+# Longer runs are not split every possible way (a clause of thousands of words, checked at each
+# control word in it, would cost time squared): they count when each word is an item on its own.
+_MAX_RUN_WORDS = 40
 
 
 def _run_of(item: re.Pattern, words: list[str]) -> bool:
@@ -299,6 +302,8 @@ def _run_of(item: re.Pattern, words: list[str]) -> bool:
     tail) such a regex backtracks exponentially when the run fails at its end, and "stop please
     please ... please help" took minutes.
     """
+    if len(words) > _MAX_RUN_WORDS:
+        return all(item.fullmatch(word) for word in set(words))  # "stop stop stop ...", "please please ..."
     reachable = [True] + [False] * len(words)
     for end in range(1, len(words) + 1):
         first = max(0, end - _MAX_ITEM_WORDS)
