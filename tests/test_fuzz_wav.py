@@ -29,6 +29,7 @@ import random
 import struct
 import subprocess
 import sys
+import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -36,10 +37,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from assistant.audio.wavio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, read_wav
 from assistant.cli import main
 from assistant.errors import AudioFileError
+
+# Hypothesis keeps a cache in ./.hypothesis even without a database: keep it out of the work tree.
+set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "grounding-hypothesis"))
 
 MUTANT_COUNT = 1500
 DETECT_COUNT = 60
@@ -331,12 +336,21 @@ class SilentRecognizer:
         pass
 
 
+@pytest.fixture(scope="module")
+def bundled_library(tmp_path_factory):
+    from assistant.library.loader import load_library
+
+    return load_library(user_dir=tmp_path_factory.mktemp("no-user-files"))
+
+
 @pytest.fixture
-def stand_in_recognizer(monkeypatch, tmp_path):
-    """`grounding detect` with a recognizer that loads instantly, under a private XDG_CONFIG_HOME."""
+def stand_in_recognizer(monkeypatch, tmp_path, bundled_library):
+    """`grounding detect` with a recognizer that loads instantly and the library loaded once: reading the file is what is tested."""
+    from assistant.library import loader
     from assistant.speech import engines
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(loader, "load_library", lambda *args, **kwargs: bundled_library)
     opened = []
 
     def open_stand_in(*args, **kwargs):
