@@ -614,3 +614,16 @@ def test_play_names_no_file_system_takes_are_problems(private_home, name, fragme
     code, out, err = _run_check([str(path)])
     assert code == 1, out + err
     assert out.startswith(f"{path}:5: ") and fragment in out, out
+
+
+def test_check_of_a_pipe_or_a_device_is_a_problem_not_a_hang(private_home):
+    """`grounding check` of a pipe waited for a writer for ever, and of /dev/zero read until memory ran out."""
+    pipe = private_home / "pipe.yaml"
+    os.mkfifo(pipe)
+    huge = private_home / "huge.yaml"
+    huge.write_bytes(b"a" * 2_000_000)
+    code, out, err = _run_check([str(pipe), os.devnull, str(huge)])
+    assert code == 1, out + err
+    assert f"{pipe}:1: this is not a regular file" in out
+    assert f"{os.devnull}:1: this is not a regular file" in out
+    assert f"{huge}:1: the file is 2,000,000 bytes" in out

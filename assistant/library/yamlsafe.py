@@ -9,6 +9,8 @@ reported and alias expansion and nesting are bounded.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,12 +87,19 @@ def read_document(path: Path, display_name: str | None = None) -> Document:
     """Read and parse one YAML file without ever modifying it; raises YamlProblem."""
     name = display_name or str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise YamlProblem(Problem(name, 1, f"cannot read the file: {exc.strerror or exc}")) from None
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise YamlProblem(Problem(name, 1, "this is a folder, not a file; give the YAML file inside it"))
+        if not stat.S_ISREG(info.st_mode):
+            # A pipe would wait for a writer for ever, and /dev/zero never ends.
+            raise YamlProblem(Problem(name, 1, "this is not a regular file (a pipe or a device?); give a YAML file"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # never more, whatever the file grew to since stat
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise YamlProblem(Problem(name, 1, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")) from None
     if len(raw) > MAX_FILE_BYTES:
         raise YamlProblem(
-            Problem(name, 1, f"the file is {len(raw):,} bytes; exercise files must be under {MAX_FILE_BYTES:,}")
+            Problem(name, 1, f"the file is {max(info.st_size, len(raw)):,} bytes; exercise files must be under {MAX_FILE_BYTES:,}")
         )
     return parse_document(raw, name)
 
