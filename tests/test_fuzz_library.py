@@ -9,10 +9,12 @@ What is fuzzed, and how many cases (all seeded, so every run sees the same files
   tags, deep nesting and splices of two files. Each goes through `load_file`
   one by one, then `grounding check` (in-process, a folder of 40 at a time)
   and the first 600 through `load_library` (as the user's folder, 40 at a time).
-- 150 structured documents from hypothesis (exercise-shaped mappings whose
-  values are of any type, including play steps naming broken WAV files), each
-  checked in-process on its own.
-- 2 mutants through the real `python -m assistant check` command.
+- 150 structured documents from hypothesis (exercise, cue, settings and
+  resources shapes whose values are of any type, with play steps naming broken
+  WAVs, a pipe, a link to itself and names no file system takes), each checked
+  in-process on its own.
+- 2 mutants through the real `python -m assistant check` command, and one
+  regression test for each bug the fuzzing found (at the end of this file).
 
 The properties: nothing raises; `check` exits 0 or 1 and every line it prints
 is `FILE:LINE: message` with a line inside the file; a file that does not load
