@@ -75,6 +75,37 @@ def test_detect_on_audio_opens_no_network_connection(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "args",
+    [["run", "box-breathing", "--no-speech", "--no-pacer"], ["listen", "--engine", "pocketsphinx", "--no-speech"]],
+    ids=lambda a: a[0],
+)
+def test_live_commands_open_no_network_connection(pulse, tmp_path, args):
+    """run plays and listen listens (real PulseAudio, real pocketsphinx) for a few seconds, then SIGTERM: no network."""
+    import signal
+    import time
+
+    from tests.conftest import pulse_server_env
+
+    log = tmp_path / "network.log"
+    env = {**os.environ, **pulse_server_env(), "GROUNDING_NET_LOG": str(log), "XDG_DATA_HOME": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", GUARD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    time.sleep(6)  # long enough to open the streams, load the recognizer and play or listen a while
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    attempts = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    assert attempts == [], attempts
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    if args[0] == "listen":
+        assert "Listening with pocketsphinx" in out, out + err  # it really was listening
+    data = tmp_path / "data"
+    assert not data.exists() or not any(data.rglob("*")), "nothing of the session is written unless asked"
+
+
 def test_nothing_of_the_person_is_written(tmp_path):
     """Rendering and detecting leave no audio, transcript or log behind in the user's data folder."""
     run_guarded(tmp_path, "detect", "--text", "I want to kill myself", "--json")
