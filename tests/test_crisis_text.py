@@ -278,3 +278,19 @@ def test_crisis_needs_no_cue_map():
     """The crisis lexicon lives in code: a matcher with no cue maps at all still hears it."""
     detection = CueMatcher([]).match("everyone would be better off without me")
     assert detection is not None and detection.kind == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i can't go on i'm spiraling", "i can't take it anymore i'm so tired", "i don't want to be here anymore you know",
+     "i wish i was dead i mean it"],
+)
+def test_a_clause_ending_phrase_run_on_into_the_next_sentence_is_crisis(text):
+    """Recognizers write no full stops: a crisis phrase followed straight by "I'm..." or "you..." still counts."""
+    assert detect_crisis(text) is not None
+
+
+def test_a_run_on_cut_does_not_turn_harmless_plans_into_crisis():
+    """Only sentence openers cut: "I can't go on the ride" and "I want to dye my hair" stay harmless."""
+    for text in ["i can't go on the ride because i'm scared", "i want to dye my hair", "i can't go on vacation this year"]:
+        assert detect_crisis(text) is None, text

@@ -795,6 +795,10 @@ _TRAILING = re.compile(
     r"help(?:\s+me(?:\s+\w+){0,3})?|stop|pause|slower)$"
 )
 MAX_TRAILING = 3
+# A recognizer writes no full stops: "I can't go on I'm so tired" is one run of words. A phrase that must
+# end its clause also counts when one of these opens the next sentence right after it. Recall first:
+# "I don't want to be here I want to go home" then shows resources, which is the safer mistake.
+_SENTENCE_OPENERS = frozenset({"i", "i'm", "im", "i've", "i'd", "i'll", "we", "you", "it's", "please"})
 
 
 def detect_crisis(text: str) -> CrisisMatch | None:
@@ -809,8 +813,12 @@ def detect_crisis(text: str) -> CrisisMatch | None:
 
 
 def _variants(text: str) -> list[str]:
-    """The whole text and each clause: as heard, without filler words, and without a courtesy tail; duplicates dropped."""
+    """The whole text, each clause and each run up to a sentence opener: as heard, without filler words, and
+    without a courtesy tail; duplicates dropped."""
     pieces = [normalize(text)] + [normalize(clause) for clause in split_clauses(text)]
+    for piece in list(pieces):
+        words = piece.split()
+        pieces += [" ".join(words[:cut]) for cut in range(2, len(words)) if words[cut] in _SENTENCE_OPENERS]
     seen: list[str] = []
     for piece in pieces:
         shorter = [piece, " ".join(_FILLERS.sub(" ", piece).split())]

@@ -31,7 +31,8 @@ KINDS = ("start", "control", "crisis")
 
 MIN_FUZZY_LETTERS = 5  # shorter words must match exactly: "stop" is not "shop", "pause" not "cause"
 MIN_FUZZY_RATIO = 0.8  # Levenshtein ratio per word, 1 - distance / longer length
-START_MAX_EXTRA_WORDS = 3  # a start phrase in the middle of an utterance needs it this short (see _start_addressed)
+START_MAX_EXTRA_WORDS = 2  # a start phrase in the middle of an utterance needs it this short (see _start_addressed)
+START_MAX_STORY_WORDS = 5  # and at its start or end, at most this many words of the person's own around it
 START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
 
 _NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither", "nor"})
@@ -249,17 +250,19 @@ class CueMatcher:
     def _start_addressed(self, words: list[str], start: int, end: int) -> bool:
         """True when the start phrase words[start:end] reads as said to us, not inside someone's story.
 
-        It opens the utterance (after a lead-in: "okay", "I think", "can you"), or closes it (before a
-        courtesy tail: "right now", "please"), or the utterance around it is short. "I'm spiraling and I
+        The words around it, not counting framing words ("okay", "can you", "I think", "please", "right
+        now"), are few; or it opens the utterance (after a lead-in) or closes it (before a courtesy tail)
+        and the rest is still a sentence, not a monologue. "I'm spiraling and I
         don't know what to do" and "okay I think I'm panicking" start; "my sister used to get panic
         attacks at university" does not, nor a recognizer's run-on guess over background talk that
         happens to contain a cue in the middle ("that doctor read sleep racing thoughts it out normal").
         """
         before, after = words[:start], words[end:]
-        if all(word in _START_FRAME_WORDS for word in before) or self._clean_tail(after):
-            return True
         extra = [word for word in before + after if word not in _START_FRAME_WORDS]
-        return len(extra) <= START_MAX_EXTRA_WORDS
+        if len(extra) <= START_MAX_EXTRA_WORDS:
+            return True
+        at_an_edge = _run_of(_LEAD_IN_ITEM, before) or self._clean_tail(after)
+        return at_an_edge and len(extra) <= START_MAX_STORY_WORDS
 
     def _hold_free_first(self, found: list[_Cue]) -> list[_Cue]:
         """The hold-free twins of the exercises named, then the rest: "box breathing but no holding" is box, hold-free.
