@@ -217,6 +217,9 @@ _PATTERNS: list[tuple[str, str]] = [
     # Suicidal: killing oneself, ending one's life, wanting to die, methods.
     ("suicidal", rf"\b(?:kill|kil|kills|killed|killing|killin)\s+{_ME_HEARD}"),
     ("suicidal", rf"\bkill\s+my{_END}"),  # "i want to kill my" with "self" lost
+    # ...or misheard as another word ("i want to kill my say"). Wanting to kill one's anything but time or
+    # a device is reason enough to offer help: self-harm misheard, or harm to someone close.
+    ("suicidal", r"\b(?:want|going|wanted|planning|plan|about|ready|trying)\s+to\s+kill\s+my\s+(?!time\b|phone\b|battery\b)"),
     ("suicidal", rf"\b(?:want|going|wanted|planning|plan|about|ready|trying)\s+to\s+kill{_END}"),
     (  # "his", "her", "their": a caller telling of someone else's risk (see the module docstring)
         "suicidal",
