@@ -452,7 +452,7 @@ def _context(programme: Programme, sample: int, playback: list[dict]) -> str:
     parts = []
     if talk:
         t = talk[-1]
-        parts.append(f"talk: \"{t.text}\" ({t.file})")
+        parts.append(f"talk: \"{t.said_at(sample)}\" ({t.file})")
     if noise:
         parts.append(f"noise: {noise[-1].noise} at {noise[-1].level_dbfs} dBFS")
     if ours:
@@ -527,6 +527,7 @@ def score(**r) -> dict:
         "cpu_max_ms": round(float(cpus.max()) * 1000, 1) if len(cpus) else None,
         "cpu_p99_ms": round(float(np.percentile(cpus, 99)) * 1000, 2) if len(cpus) else None,
         "cpu_blocks_over_real_time": int(np.sum(cpus > BLOCK_SECONDS)),
+        "cpu_blocks_over_player_buffer": int(np.sum(cpus > DEVICE_LATENCY_S + 4 * DEVICE_BLOCK / 44100)),
         "max_ms": round(float(walls.max()) * 1000, 1) if len(walls) else None,
         "p99_ms": round(float(np.percentile(walls, 99)) * 1000, 2) if len(walls) else None,
         "p999_ms": round(float(np.percentile(walls, 99.9)) * 1000, 2) if len(walls) else None,
@@ -636,7 +637,8 @@ def report_markdown(rep: dict) -> str:
         ("crisis cues heard", cue("crisis"), ""),
         ("sessions played", f"{rep['sessions']['played']} ({', '.join(f'{k} {v}' for k, v in rep['sessions']['by_end'].items())}), "
                             f"{rep['sessions']['minutes_of_output']} min", ""),
-        ("longest 0.1 s block, CPU", f"{st['cpu_max_ms']} ms (p99 {st['cpu_p99_ms']} ms); {st['cpu_blocks_over_real_time']} over 100 ms", "< 100 ms"),
+        ("longest 0.1 s block, CPU", f"{st['cpu_max_ms']} ms (p99 {st['cpu_p99_ms']} ms); {st['cpu_blocks_over_real_time']} over 100 ms, "
+                                      f"{st['cpu_blocks_over_player_buffer']} over the player's 293 ms", "< 100 ms"),
         ("longest 0.1 s block, wall", f"{st['max_ms']} ms (p99 {st['p99_ms']} ms, p99.9 {st['p999_ms']} ms)", ""),
         ("blocks slower than real time (wall)", str(st["blocks_slower_than_real_time"]), "0"),
         ("a 5 ms thread woken late (audio-callback stand-in)", f"max {st['other_thread_wake_up_late']['max_ms']} ms; "

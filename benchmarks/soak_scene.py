@@ -59,6 +59,15 @@ class Item:
     seed: int = 0  # noise items
     tts: tuple[str, int, int] | None = None  # synthesised items: (espeak-ng voice, words/min, pitch)
     condition: str | None = None  # corpus items: "clean", "snr20-fan", ...
+    segments: list | None = None  # long ordinary files: [(start_s, end_s, text)] per sentence, from the file's start
+
+    def said_at(self, sample: int) -> str | None:
+        """Long files: the last two sentences begun by `sample` (a late final can hold both); else the item's text."""
+        if not self.segments:
+            return self.text
+        seconds = (sample - self.start) / RATE
+        before = [text for start_s, _, text in self.segments if start_s <= seconds]
+        return " / ".join(before[-2:]) if before else self.segments[0][2]
 
     @property
     def end(self) -> int:
@@ -221,8 +230,9 @@ class _Planner:
     def corpus_item(self, row: dict, at: int, stretch: int) -> Item:
         length = self.s(row["duration_s"])
         speech = (at + self.s(row["speech_start_s"]), at + self.s(row["speech_end_s"]))
+        segments = [(seg["start_s"], seg["end_s"], seg["text"]) for seg in row["segments"]] if row.get("segments") else None
         item = Item(at, length, row["kind"], stretch, row.get("intent"), row.get("text"), row["file"], speech,
-                    condition=_condition(row))
+                    condition=_condition(row), segments=segments)
         self.items.append(item)
         return item
 
