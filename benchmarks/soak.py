@@ -87,8 +87,8 @@ def git_state() -> dict:
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    dirty = run("status", "--porcelain", "--", "assistant")
-    return {"commit": run("rev-parse", "--short", "HEAD"), "assistant_changed_since_commit": sorted(l[3:] for l in dirty.splitlines())}
+    dirty = run("status", "--porcelain", "--", "assistant", "benchmarks/soak.py", "benchmarks/soak_scene.py")
+    return {"commit": run("rev-parse", "--short", "HEAD"), "changed_since_commit": sorted(line.split()[-1] for line in dirty.splitlines())}
 
 
 # --- the recognizer, recycled on a schedule ------------------------------------------------------------------
@@ -233,6 +233,7 @@ def run_soak(options: SoakOptions) -> dict:
     from assistant.speech.engines import make_detector, open_recognizer
 
     wall_start, cpu_start = time.perf_counter(), time.process_time()
+    code = git_state()  # the code this run loads (sphinx.py, cues.yaml... may change while it runs)
     warnings: list[str] = []
     warn = warnings.append
     rss_before_setup = rss_mib()
@@ -424,7 +425,7 @@ def run_soak(options: SoakOptions) -> dict:
         crash=crash, warnings=warnings, setup_s=setup_s, loop_wall=loop_wall, loop_cpu=loop_cpu, harness_cpu=harness_cpu,
         speech_wall=speech_wall[0], total_wall=time.perf_counter() - wall_start, total_cpu=time.process_time() - cpu_start,
         rss_before_setup=rss_before_setup, lines=list(lines), line_count=line_count[0], crisis_screens=crisis_screens[0],
-        recycles=getattr(opened.recognizer, "recycles", 0), probe=probe_result,
+        recycles=getattr(opened.recognizer, "recycles", 0), probe=probe_result, code=code,
         speech_played=speech_played, speech_noted=speech_noted[0],
     )
 
@@ -549,7 +550,7 @@ def score(**r) -> dict:
     return {
         "command": "python benchmarks/soak.py " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("soak.py") else None,
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(options).items()},
-        "engine": r["engine"], "recognizer": r["description"], "git": git_state(),
+        "engine": r["engine"], "recognizer": r["description"], "git": r["code"],
         "programme": programme.summary(),
         "audio_hours": round(audio_s / 3600, 3),
         "crashes": 0 if r["crash"] is None else 1, "crash": r["crash"],
