@@ -277,13 +277,13 @@ class _Planner:
             for _ in range(1 + int(self.rng.random() < 0.4)):
                 t = self.corpus_item(self.long_pool.next(), t, index).end + self.s(self.rng.uniform(1, 4))
             return t
-        count = int(self.rng.integers(3, 6) if self.compact else self.rng.integers(6, 20))
+        count = int(self.rng.integers(2, 5) if self.compact else self.rng.integers(6, 20))
         for _ in range(count):
             t = self.corpus_item(self.single_pool.next(), t, index).end + self.s(self.rng.uniform(0.5, 6))
         return t
 
     def noise(self, at: int, index: int) -> int:
-        seconds = self.rng.uniform(20, 40) if self.compact else self.rng.uniform(60, 480)
+        seconds = self.rng.uniform(15, 30) if self.compact else self.rng.uniform(60, 480)
         kind = str(self.rng.choice(["fan", "household", "pink", "brown"]))
         level = float(self.rng.uniform(-45, -30))
         item = Item(at, self.s(seconds), "noise", index, noise=kind, level_dbfs=round(level, 1),
@@ -297,7 +297,7 @@ class _Planner:
         exercise = start.intent
         expected = self.exercise_seconds.get(exercise, 300.0)
         self.note = exercise
-        planned = self.rng.uniform(25, 50) if self.compact else self.rng.uniform(60, 480)
+        planned = self.rng.uniform(20, 35) if self.compact else self.rng.uniform(60, 480)
         runs_out = planned >= expected  # let it finish by itself, else say "stop"
         horizon = at + self.s(min(planned, expected))
         controls = int(self.rng.integers(1, 3) if self.compact else self.rng.integers(0, 4))
@@ -339,7 +339,7 @@ class _Planner:
 
 
 STRETCH_WEIGHTS = {"quiet": 0.28, "talk": 0.32, "noise": 0.15, "episode": 0.20, "crisis": 0.05}
-COMPACT_ORDER = ("episode", "talk", "noise", "crisis", "quiet", "episode", "talk")
+COMPACT_ORDER = ("episode", "talk", "episode", "crisis", "noise", "episode", "quiet", "talk")
 
 
 def make_programme(
