@@ -93,9 +93,19 @@ def test_live_commands_open_no_network_connection(pulse, tmp_path, args):
     process = subprocess.Popen(
         [sys.executable, "-c", GUARD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
-    time.sleep(6)  # long enough to open the streams, load the recognizer and play or listen a while
+    if args[0] == "listen":  # wait until it really listens (slow on a busy machine), then a few seconds more
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("Listening with" in line for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+    time.sleep(4)  # play or listen a while
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
+    if args[0] == "listen":
+        out = "".join(lines) + out
     attempts = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     assert attempts == [], attempts
     assert process.returncode == 0, err

@@ -229,12 +229,12 @@ def test_ordinary_real_speech_triggers_nothing(recognizer, matcher):
 
 
 @pytest.mark.integration
-def test_partials_then_one_final_with_growing_positions(tmp_path):
+def test_partials_then_one_final_with_growing_positions(tmp_path, phrases):
     """During an utterance partial results come out, then its final one, at non-decreasing stream positions."""
     from assistant.speech.sphinx import PocketsphinxRecognizer
 
     audio = _padded(_synthesise("I think I'm having a panic attack", tmp_path))
-    recognizer = PocketsphinxRecognizer(["I'm having a panic attack"])
+    recognizer = PocketsphinxRecognizer(phrases)  # every cue, as `grounding listen` builds it
     results = []
     for start in range(0, len(audio), RATE // 10):
         results += recognizer.accept(audio[start : start + RATE // 10])
