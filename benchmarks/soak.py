@@ -174,9 +174,8 @@ class GilProbe(threading.Thread):
 class WatchedListener(Listener):
     """The real Listener; each detection is also written down with what the Listener did about it."""
 
-    def __init__(self, *args, clock, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.clock = clock  # -> microphone seconds now
         self.log: list[dict] = []
 
     def on_detection(self, timed: TimedDetection, input_rate: int) -> None:
@@ -307,7 +306,7 @@ def run_soak(options: SoakOptions) -> dict:
     listener = WatchedListener(
         library, conductor, audio_for, crisis_audio, detector.matcher, say,
         show_crisis=lambda: crisis_screens.__setitem__(0, crisis_screens[0] + 1),
-        start_speech=start_speech, prefer=listen.prefer, clock=lambda: mic_seconds[0],
+        start_speech=start_speech, prefer=listen.prefer,
     )
     answers = AnswerWatcher(conductor)
     feed = OutputFeed(conductor, listener, detector, out_rate)
