@@ -93,6 +93,43 @@ def test_crisis_mid_exercise_fades_it_and_plays_the_crisis_script(loop):
     assert conductor.current.position < position  # back to the start of the numbers
 
 
+def test_crisis_language_while_the_crisis_script_plays_does_not_restart_it(loop):
+    """The script's own words ("Suicide and Crisis Lifeline") heard back, or the person going on: it plays on."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
+    pull_seconds(conductor, 10.0)
+    session, position = conductor.current, conductor.current.position
+    listener.on_detection(heard("crisis", "crisis", "that suicide", 11.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is session and session.position > position
+    assert lines.count("RESOURCES") == 1
+    listener.on_detection(heard("control", "repeat", "say that again", 12.0), MIC_RATE)  # asked for: it does restart
+    pull_seconds(conductor, 0.5)
+    assert conductor.current.position < position
+
+
+def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(loop):
+    """The crisis script played twice: its words are noted both times (one audio object, two passes)."""
+    from assistant.listen import OutputFeed
+
+    class Clock:  # the detector's side of OutputFeed: its rate and how much microphone audio it has had
+        rate = MIC_RATE
+        samples_fed = 0
+
+    listener, conductor, _ = loop
+    noted = []
+    listener.spoken.add = lambda start, end, text: noted.append(text)
+    feed = OutputFeed(conductor, listener, Clock(), RATE)
+    words = [event.text for event in listener.crisis_audio.timeline.of_kind("speech")]
+    listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
+    while conductor.current is not None:
+        feed(400)
+    listener.on_detection(heard("control", "repeat", "say that again", 200.0), MIC_RATE)
+    while conductor.current is not None:
+        feed(400)
+    assert noted == words + words
+
+
 def test_im_fine_does_not_end_crisis_support(loop):
     """One 'I'm fine' is not a command: crisis support keeps playing and stays available."""
     listener, conductor, _ = loop
