@@ -43,7 +43,7 @@ def open_recognizer(
         except ModelNotFoundError as exc:
             if engine == "vosk" or model is not None:
                 raise
-            warn(f"no Vosk model, so listening with pocketsphinx's bundled English model ({exc})")
+            warn(f"no usable Vosk model, so listening with pocketsphinx's bundled English model ({exc})")
         else:
             from assistant.speech.vosk_engine import cue_phrases, distractors_for, make_vosk_recognizer
 
