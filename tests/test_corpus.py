@@ -154,3 +154,23 @@ def test_two_builds_with_one_seed_are_identical(corpus, tmp_path):
         digest_a = hashlib.sha256((out_a / row["file"]).read_bytes()).hexdigest()
         digest_b = hashlib.sha256((tmp_path / row["file"]).read_bytes()).hexdigest()
         assert digest_a == digest_b, row["file"]
+
+
+def test_evaluate_replay_gives_what_the_decode_gave(corpus, tmp_path):
+    """`evaluate.py --replay` runs today's detector over the recorded hypotheses: unchanged, it reports the decode's figures."""
+    out, rows = corpus
+    evaluate = [sys.executable, str(REPO / "benchmarks" / "evaluate.py"), "--corpus", str(out), "--split", "all"]
+    results = tmp_path / "results.jsonl"
+    decoded = subprocess.run(
+        evaluate + ["--jobs", "1", "--no-idle", "--limit", "16", "--out", str(results)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert decoded.returncode == 0, decoded.stderr[-3000:]
+    recorded = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(recorded) == 16 and all("hypotheses" in row for row in recorded)
+    assert any(row["detections"] for row in recorded)  # something was heard, so the comparison means something
+    replayed = subprocess.run(
+        evaluate + ["--limit", "16", "--replay", str(results)], capture_output=True, text=True, timeout=600
+    )
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    assert replayed.stdout == decoded.stdout

@@ -14,7 +14,7 @@ BLOCK = 1600
 
 
 class ScriptedRecognizer:
-    """Returns, for each block fed, the hypotheses scripted for it (text, is_final)."""
+    """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text])."""
 
     name = "scripted"
     sample_rate = RATE
@@ -26,7 +26,7 @@ class ScriptedRecognizer:
     def accept(self, samples):
         self.fed += len(samples)
         step = self.script.pop(0) if self.script else []
-        return [Hypothesis(text, final, self.fed) for text, final in step]
+        return [Hypothesis(*entry[:2], self.fed, *entry[2:]) for entry in step]
 
     def flush(self):
         return []
@@ -62,6 +62,19 @@ def test_a_control_partial_must_repeat_before_it_fires():
     """One flickering partial does nothing; the second identical one fires, before the final."""
     fired = run([[("okay stop", False)], [("okay stop", False)], [("okay stop", True)]])
     assert fired == [("control", "stop", 0.2)]
+
+
+def test_crisis_heard_only_by_the_second_reading_fires():
+    """The cue model bent "I want to kill myself" into cue words; the general model's reading of the final is crisis."""
+    script = [[("i want to call myself", False)], [("i want to call myself", True, "i want to kill myself")]]
+    assert run(script) == [("crisis", "crisis", 0.2)]
+
+
+def test_the_second_reading_fills_in_only_what_the_first_missed():
+    """A cue-model control stands against a second reading that hears a start; a miss takes the second reading's start."""
+    assert run([[("okay stop", True, "i'm spiraling")]]) == [("control", "stop", 0.1)]
+    assert run([[("i'm sign", True, "i'm spiraling")]]) == [("start", "grounding-5-4-3-2-1", 0.1)]
+    assert run([[("i want to kill myself", True, "i want to fill my shelf")]]) == [("crisis", "crisis", 0.1)]
 
 
 def test_crisis_fires_on_its_first_partial():

@@ -248,3 +248,51 @@ def test_partials_then_one_final_with_growing_positions(tmp_path, phrases):
     assert len({r.end_sample for r in partials}) == len(partials)  # each partial comes from a later block
     assert 1.0 * RATE < positions[0] and positions[-1] <= len(audio)
     assert "panic attack" in finals[0].text
+
+
+@pytest.mark.integration
+def test_a_final_carries_the_general_models_reading_when_asked(tmp_path, phrases):
+    """With check=True a second decoder (the wheel's general English model) hears the same audio: its words ride on the final."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    audio = _padded(_synthesise("my chest is really tight", tmp_path))
+    results = {}
+    for check in (False, True):
+        recognizer = PocketsphinxRecognizer(phrases, SphinxSettings(check=check))
+        heard = []
+        for start in range(0, len(audio), RATE // 10):
+            heard += recognizer.accept(audio[start : start + RATE // 10])
+        heard += recognizer.flush()
+        results[check] = heard
+    assert all(h.check_text is None for h in results[False])
+    finals = [h for h in results[True] if h.is_final]
+    assert len(finals) == 1 and all(h.check_text is None for h in results[True] if not h.is_final)
+    assert "chest" in finals[0].check_text.split()  # a real reading of the audio, not a copy of the cue model's
+    assert [h.text for h in results[True]] == [h.text for h in results[False]]  # the cue reading is unchanged
+
+
+@pytest.mark.integration
+def test_restore_makes_a_file_heard_the_same_whatever_came_before(tmp_path, phrases):
+    """The evaluation's snapshot: after restore(), the same audio gives the same hypotheses, however different the audio between."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer
+
+    def hear(recognizer, audio):
+        heard = []
+        for start in range(0, len(audio), RATE // 10):
+            heard += recognizer.accept(audio[start : start + RATE // 10])
+        heard += recognizer.flush()
+        return [(h.text, h.is_final, h.end_sample - heard[0].end_sample) for h in heard] if heard else []
+
+    cue = _padded(_synthesise("I want to kill myself", tmp_path))
+    rng = np.random.default_rng(3)
+    loud_noise = rng.standard_normal(4 * RATE) * 0.2  # a very different room: the floor and the means move
+    recognizer = PocketsphinxRecognizer(phrases)
+    hear(recognizer, _padded(_synthesise("help me breathe", tmp_path)))
+    snapshot = recognizer.adaptation()
+    recognizer.restore(snapshot)
+    first = hear(recognizer, cue)
+    hear(recognizer, loud_noise)
+    hear(recognizer, _padded(_synthesise("my chest is really tight and I can't sleep", tmp_path)))
+    recognizer.restore(snapshot)
+    assert hear(recognizer, cue) == first
+    assert any(final for _, final, _ in first)

@@ -39,6 +39,10 @@ class DetectorSettings:
     # middle of someone else's sentence, which the final shows whole (measured: benchmarks/README.md).
     # Nothing is playing while we wait, so it costs only the recognizer's end-of-speech delay.
     start_on_partials: bool = False
+    # A final's second reading, when the engine gives one (Hypothesis.check_text), is matched too, and what it
+    # hears counts when the first reading heard nothing, or less than crisis. (pocketsphinx gives one only
+    # with SphinxSettings.check; measured in benchmarks/README.md.)
+    use_check_reading: bool = True
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -91,7 +95,7 @@ class StreamDetector:
     def _consider(self, hypotheses: Sequence[Hypothesis]) -> list[TimedDetection]:
         fired: list[TimedDetection] = []
         for hypothesis in hypotheses:
-            detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
+            detection = self._match(hypothesis)
             if detection is not None and self._should_fire(detection, hypothesis):
                 key = (detection.kind, detection.intent)
                 self._fired_in_utterance.add(key)
@@ -102,6 +106,17 @@ class StreamDetector:
                 self._fired_in_utterance.clear()
         self._gate.prune(self.samples_fed - 60 * self.rate)
         return fired
+
+    def _match(self, hypothesis: Hypothesis) -> Detection | None:
+        detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
+        if not (self.settings.use_check_reading and hypothesis.check_text and hypothesis.check_text.strip()):
+            return detection
+        if detection is not None and detection.kind == "crisis":
+            return detection
+        second = self.matcher.match(hypothesis.check_text)
+        if second is not None and (detection is None or second.kind == "crisis"):
+            return second
+        return detection
 
     def _should_fire(self, detection: Detection, hypothesis: Hypothesis) -> bool:
         key = (detection.kind, detection.intent)

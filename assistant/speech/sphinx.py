@@ -17,6 +17,16 @@ How it listens (each choice measured on the benchmark corpus, see benchmarks/REA
   heard digital silence: synthetic speech in near-zero silence decoded 25 %
   worse than the same speech over a faint floor like a real microphone's.
 
+* **No second reading by default.** `check=True` adds a decoder with the
+  wheel's general English model that hears the same audio; its words ride on
+  each final result (`Hypothesis.check_text`) and the detector acts on crisis
+  language either reading holds. The cue model bends speech toward cue words;
+  the general one does not, so now and then it hears a crisis sentence the cue
+  model turned into something else. Measured on the report split it added 2 of
+  87 crisis items clean and none at 10 dB, for 100 MiB more memory, three to
+  eight times the CPU while someone talks, and 0.1 s blocks that took
+  up to 2.4 s in noise (benchmarks/README.md): kept as a setting, not used.
+
 Partial results come every 0.2 s during an utterance (the detector decides how
 far to trust them), a final one when the gate hears its end, or after at most
 `max_utterance_seconds` when the room never goes quiet. One decoder lives as
@@ -183,11 +193,19 @@ class SphinxSettings:
     cue_repeat: int = 3  # each cue sentence counts this many times
     crisis_repeat: int = 1  # and each crisis sentence this many: 3 heard no more crises on the tune split (121 vs 122
     # of 171) and gave 27 % more false alarms (33 vs 26 in 0.74 h of ordinary speech)
+    # pocketsphinx's second, flat-lexicon pass over each utterance (-fwdflat). It takes 130 ms median and up
+    # to 0.56 s per final while holding the GIL (the overnight soak), a dropout risk with the player's 0.2 s
+    # buffer; but without it the report split lost 9 of 261 crisis, 36 of 648 start and 9 of 444 control items.
+    second_pass: bool = True
     language_weight: float = 6.5  # pocketsphinx -lw
     word_insertion_penalty: float = 0.65  # -wip
     filler_probability: float = 1e-2  # -fillprob: lets noise and mumbling go to [NOISE]/[SPEECH], not to words
     keyphrase_threshold_per_phone: float = 4.0  # search="keyphrase": threshold 1e-(this * phones)
     decoder_options: dict = field(default_factory=dict)  # any other pocketsphinx Config options
+    # A second decoder with the general English model hears every utterance too (search="cues" only); its
+    # words come with each final as `check_text`. Off: small gain for its cost (see the module docstring).
+    check: bool = False
+    check_options: dict = field(default_factory=dict)  # pocketsphinx Config options for that decoder
 
 
 def import_pocketsphinx():
@@ -228,6 +246,9 @@ class PocketsphinxRecognizer:
         self._folder = tempfile.TemporaryDirectory(prefix="grounding-sphinx-")
         try:
             self._decoder = self._ps.Decoder(self._ps.Config(**self._config(model, phrases)))
+            self._checker = None
+            if self.settings.check and self.settings.search == "cues":
+                self._checker = self._ps.Decoder(self._ps.Config(**self._check_config(model)))
         finally:
             self._folder.cleanup()  # the decoder has read its files
         if self.missing_words:
@@ -283,7 +304,7 @@ class PocketsphinxRecognizer:
         results = []
         if self._in_utterance:
             if len(self._pending):
-                self._decoder.process_raw(self._pending.tobytes(), False, False)
+                self._process(self._pending.tobytes())
             results.append(self._final())
         self._forget_audio()
         return results
@@ -295,18 +316,39 @@ class PocketsphinxRecognizer:
             self._decoder.start_utt()
             return
         if self._in_utterance:
-            self._decoder.end_utt()
+            for decoder in self._decoders():
+                decoder.end_utt()
             self._in_utterance = False
         self._forget_audio()
+
+    def adaptation(self) -> tuple:
+        """What the recognizer has learnt of the room and the voice: the decoders' cepstral means, the gate's floor."""
+        return tuple(d.get_cmn(False) for d in self._decoders()), self._gate.levels()
+
+    def restore(self, adaptation: tuple) -> None:
+        """Back to an earlier `adaptation()`, with nothing in progress: for measuring files one at a time.
+
+        Both carry over from one utterance to the next, so what was heard before shapes what is heard
+        next; the evaluation restores one snapshot before every file so that a file's result does not
+        depend on which files came before it (benchmarks/evaluate.py). Listening never needs this.
+        """
+        self.reset()
+        cmns, levels = adaptation
+        for decoder, cmn in zip(self._decoders(), cmns):
+            decoder.reinit_feat()  # the front end's noise estimate carries over too; it starts afresh
+            decoder.set_cmn(cmn)
+        self._gate.set_levels(levels)
+        self._rng = np.random.default_rng(0)
 
     # --- decoding ------------------------------------------------------------------------------------
 
     def _decode(self, audio: bytes, ended: bool) -> list[Hypothesis]:
         if not self._in_utterance:
-            self._decoder.start_utt()
+            for decoder in self._decoders():
+                decoder.start_utt()
             self._in_utterance = True
             self._utterance_samples = self._since_partial = 0
-        self._decoder.process_raw(audio, False, False)
+        self._process(audio)
         self._utterance_samples += len(audio) // 2
         self._since_partial += len(audio) // 2
         if ended or self._utterance_samples >= self.settings.max_utterance_seconds * self.sample_rate:
@@ -318,14 +360,23 @@ class PocketsphinxRecognizer:
                 return [Hypothesis(text, False, self._samples_fed)]
         return []
 
-    def _final(self) -> Hypothesis:
-        self._decoder.end_utt()
-        self._in_utterance = False
-        return Hypothesis(self._words(), True, self._samples_fed)
+    def _decoders(self) -> list:
+        return [self._decoder] if self._checker is None else [self._decoder, self._checker]
 
-    def _words(self) -> str:
+    def _process(self, audio: bytes) -> None:
+        for decoder in self._decoders():
+            decoder.process_raw(audio, False, False)
+
+    def _final(self) -> Hypothesis:
+        for decoder in self._decoders():
+            decoder.end_utt()
+        self._in_utterance = False
+        check = None if self._checker is None else self._words(self._checker)
+        return Hypothesis(self._words(), True, self._samples_fed, check)
+
+    def _words(self, decoder=None) -> str:
         """The best hypothesis so far, without silence and filler tokens ("<sil>", "[NOISE]", "[SPEECH]")."""
-        hypothesis = self._decoder.hyp()
+        hypothesis = (decoder or self._decoder).hyp()
         if hypothesis is None:
             return ""
         return " ".join(word for word in hypothesis.hypstr.split() if not word.startswith(("<", "[", "+")))
@@ -354,6 +405,7 @@ class PocketsphinxRecognizer:
             "lw": s.language_weight,
             "wip": s.word_insertion_penalty,
             "fillprob": s.filler_probability,
+            "fwdflat": s.second_pass,
         }
         cues = self._usable(cue_sentences(phrases))
         crisis = self._usable(list(CRISIS_PHRASINGS))
@@ -382,6 +434,22 @@ class PocketsphinxRecognizer:
         else:
             raise ValueError(f"unknown search {s.search!r}: cues, full or keyphrase")
         config.update(s.decoder_options)
+        return config
+
+    def _check_config(self, model: str) -> dict:
+        """The checking decoder: the wheel's general English model, nothing leaning toward the cues."""
+        s = self.settings
+        config = {
+            "hmm": os.path.join(model, "en-us"),
+            "loglevel": "FATAL",
+            "lm": os.path.join(model, "en-us.lm.bin"),
+            "dict": os.path.join(model, "cmudict-en-us.dict"),
+            "fillprob": s.filler_probability,
+            # No second pass: with the whole 130,000-word vocabulary it held the GIL up to 0.56 s per final.
+            # (Bounding the search too, maxhmmpf 3000, kept blocks short in noise but gained nothing.)
+            "fwdflat": False,
+        }
+        config.update(s.check_options)
         return config
 
     def _usable(self, sentences: list[str]) -> list[str]:
@@ -561,6 +629,14 @@ class SpeechGate:
             self.end_speech()
             return "end"
         return None
+
+    def levels(self) -> list[float]:
+        """The recent frame levels the noise floor is taken from."""
+        return list(self._levels)
+
+    def set_levels(self, levels: Sequence[float]) -> None:
+        self._levels.clear()
+        self._levels.extend(levels)
 
     def end_speech(self) -> None:
         """Back to waiting for speech (the floor is kept)."""
