@@ -31,7 +31,7 @@ Engines are a small registry (ENGINES): a name and a factory taking the parsed
 arguments and the cue phrases. Per-file results go to a JSON-lines file (`--out`) so
 they can be re-scored (`--rescore FILE`) without decoding again. Each file's row also
 holds every hypothesis the recognizer gave, so `--replay FILE` can run the detector
-and matcher as they are now over them (seconds, not the half hour a decode takes):
+and matcher as they are now over them (seconds, not the minutes a decode takes):
 for trying a change to cues.yaml, crisis.py or the detector on recognizer output.
 """
 
@@ -43,6 +43,7 @@ import json
 import math
 import multiprocessing
 import os
+import queue
 import resource
 import statistics
 import sys
@@ -223,7 +224,7 @@ def _init_worker(engine: str, args: argparse.Namespace) -> None:
 
 def warm_up_audio(corpus: Path) -> np.ndarray:
     """About half a minute the recognizer hears before any measured file: the first clean start, control
-    and crisis items of the tune split (tune voices only, so no figure is reported on audio it has heard)."""
+    and crisis items of the tune split (tune voices only, so no report-split figure is on audio it has heard)."""
     entries = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines() if line.strip()]
     chosen = []
     for kind in ("start", "control", "crisis"):
@@ -271,10 +272,9 @@ def _decode_shard(shard: int, jobs: int, entries: list[dict], args: argparse.Nam
 def _decode_all(entries: list[dict], args: argparse.Namespace):
     """Each file's result, decoded by `args.jobs` worker processes.
 
-    Worker k always takes files k, k + jobs, k + 2·jobs… in manifest order. The recognizer lives across
-    files, as it does when listening, so what it heard before (its noise floor, its cepstral mean) shapes
-    what it hears next: with files handed out as workers came free, two runs of the same code differed
-    by up to 4 of 87 crisis items. Fixed shards make a run repeatable, so a change's effect is its own.
+    Worker k takes files k, k + jobs, k + 2·jobs… in manifest order, and each file starts from the same
+    warm-up state (_FileClock.warm_up), so a run gives the same hypotheses whatever the number of workers.
+    A worker that dies without a word (a crash in the engine) ends the run with an error, not a hang.
     """
     context = multiprocessing.get_context("fork")
     results = context.Queue()
@@ -283,7 +283,12 @@ def _decode_all(entries: list[dict], args: argparse.Namespace):
         worker.start()
     running = len(workers)
     while running:
-        result = results.get()
+        try:
+            result = results.get(timeout=5)
+        except queue.Empty:
+            if not any(worker.is_alive() for worker in workers):
+                break
+            continue
         if result is None:
             running -= 1
         else:

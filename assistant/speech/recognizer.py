@@ -20,7 +20,7 @@ class Hypothesis:
     is_final: bool  # True when the engine has closed the utterance; False for a (stable) partial
     end_sample: int  # stream position (at the recognizer's sample rate) of the audio fed when it was produced
     # A second reading of the same utterance by a decoder that does not lean toward the cues (finals only;
-    # None when the engine has none). Words the cue-biased decoder heard that this one did not are suspect.
+    # None when the engine has none): the detector matches it too (DetectorSettings.use_check_reading).
     check_text: str | None = None
 
 
