@@ -192,6 +192,14 @@ def _detect(recognizer, matcher, audio: np.ndarray):
     return fired + detector.finish()
 
 
+def _hear(recognizer, audio: np.ndarray):
+    """Every hypothesis the recognizer gives for `audio` fed in live-sized blocks, the final flush included."""
+    heard = []
+    for start in range(0, len(audio), RATE // 10):
+        heard += recognizer.accept(audio[start : start + RATE // 10])
+    return heard + recognizer.flush()
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize(
     "text, kind, intent",
@@ -235,10 +243,7 @@ def test_partials_then_one_final_with_growing_positions(tmp_path, phrases):
 
     audio = _padded(_synthesise("I think I'm having a panic attack", tmp_path))
     recognizer = PocketsphinxRecognizer(phrases)  # every cue, as `grounding listen` builds it
-    results = []
-    for start in range(0, len(audio), RATE // 10):
-        results += recognizer.accept(audio[start : start + RATE // 10])
-    results += recognizer.flush()
+    results = _hear(recognizer, audio)
     finals = [r for r in results if r.is_final]
     partials = [r for r in results if not r.is_final]
     assert len(finals) == 1 and results[-1] is finals[0]
@@ -256,14 +261,9 @@ def test_a_final_carries_the_general_models_reading_when_asked(tmp_path, phrases
     from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
 
     audio = _padded(_synthesise("my chest is really tight", tmp_path))
-    results = {}
-    for check in (False, True):
-        recognizer = PocketsphinxRecognizer(phrases, SphinxSettings(check=check))
-        heard = []
-        for start in range(0, len(audio), RATE // 10):
-            heard += recognizer.accept(audio[start : start + RATE // 10])
-        heard += recognizer.flush()
-        results[check] = heard
+    results = {
+        check: _hear(PocketsphinxRecognizer(phrases, SphinxSettings(check=check)), audio) for check in (False, True)
+    }
     assert all(h.check_text is None for h in results[False])
     finals = [h for h in results[True] if h.is_final]
     assert len(finals) == 1 and all(h.check_text is None for h in results[True] if not h.is_final)
@@ -276,11 +276,8 @@ def test_restore_makes_a_file_heard_the_same_whatever_came_before(tmp_path, phra
     """The evaluation's snapshot: after restore(), the same audio gives the same hypotheses, however different the audio between."""
     from assistant.speech.sphinx import PocketsphinxRecognizer
 
-    def hear(recognizer, audio):
-        heard = []
-        for start in range(0, len(audio), RATE // 10):
-            heard += recognizer.accept(audio[start : start + RATE // 10])
-        heard += recognizer.flush()
+    def hear(recognizer, audio):  # positions from the first result: the stream goes on between the two hearings
+        heard = _hear(recognizer, audio)
         return [(h.text, h.is_final, h.end_sample - heard[0].end_sample) for h in heard] if heard else []
 
     cue = _padded(_synthesise("I want to kill myself", tmp_path))
