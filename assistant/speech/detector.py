@@ -40,8 +40,8 @@ class DetectorSettings:
     # Nothing is playing while we wait, so it costs only the recognizer's end-of-speech delay.
     start_on_partials: bool = False
     # A final's second reading, when the engine gives one (Hypothesis.check_text), is matched too, and what it
-    # hears counts when the first reading heard nothing, or less than crisis. (pocketsphinx gives one only
-    # with SphinxSettings.check; measured in benchmarks/README.md.)
+    # hears counts when the first reading heard nothing, or less than crisis. (pocketsphinx's comes from
+    # Moonshine, SphinxSettings.second_reading; measured in benchmarks/README.md.)
     use_check_reading: bool = True
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long

@@ -67,7 +67,14 @@ def open_recognizer(
 
     phrases = [phrase for cue_map in cue_maps for cue in cue_map.start for phrase in cue.phrases]
     phrases += [phrase for cue_map in cue_maps for group in cue_map.control.values() for phrase in group]
-    return OpenedRecognizer(PocketsphinxRecognizer(phrases), "pocketsphinx, bundled US English model")
+    recognizer = PocketsphinxRecognizer(phrases)
+    if recognizer.reading_problem:
+        warn(f"no second reading of what is heard, so crisis language is a little less likely to be caught: "
+             f"{recognizer.reading_problem}")
+    description = "pocketsphinx, bundled US English model"
+    if recognizer.reading_name:
+        description += f", each utterance read again by {recognizer.reading_name}"
+    return OpenedRecognizer(recognizer, description)
 
 
 def detect_file(path: Path, detector: StreamDetector) -> list[TimedDetection]:

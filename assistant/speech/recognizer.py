@@ -19,8 +19,8 @@ class Hypothesis:
     text: str
     is_final: bool  # True when the engine has closed the utterance; False for a (stable) partial
     end_sample: int  # stream position (at the recognizer's sample rate) of the audio fed when it was produced
-    # A second reading of the same utterance by a decoder that does not lean toward the cues (finals only;
-    # None when the engine has none): the detector matches it too (DetectorSettings.use_check_reading).
+    # A second reading of the same utterance by another recognizer that does not lean toward the cues
+    # (finals only; None when there is none): the detector matches it too (DetectorSettings.use_check_reading).
     check_text: str | None = None
 
 
@@ -40,6 +40,16 @@ class Recognizer(Protocol):
 
     def reset(self) -> None:
         """Drop the current utterance (e.g. audio that overlapped our own speech)."""
+        ...
+
+
+class SecondReading(Protocol):
+    """Another engine that reads a whole utterance once the first has closed it (assistant/speech/moonshine.py)."""
+
+    name: str
+
+    def read(self, samples: np.ndarray, sample_rate: int) -> str:
+        """The words heard in this audio (mono int16), without punctuation; empty when none."""
         ...
 
 

@@ -17,15 +17,16 @@ How it listens (each choice measured on the benchmark corpus, see benchmarks/REA
   heard digital silence: synthetic speech in near-zero silence decoded 25 %
   worse than the same speech over a faint floor like a real microphone's.
 
-* **No second reading by default.** `check=True` adds a decoder with the
-  wheel's general English model that hears the same audio; its words ride on
-  each final result (`Hypothesis.check_text`) and the detector acts on crisis
-  language either reading holds. The cue model bends speech toward cue words;
-  the general one does not, so now and then it hears a crisis sentence the cue
-  model turned into something else. Measured on the report split it added 2 of
-  87 crisis items clean and none at 10 dB, for 100 MiB more memory, three to
-  eight times the CPU while someone talks, and 0.1 s blocks that took
-  up to 2.4 s in noise (benchmarks/README.md): kept as a setting, not used.
+* **A second reading by Moonshine.** The cue model bends speech toward cue
+  words; on a voice the acoustic model fits badly it turns a crisis sentence
+  into something else. Each closed utterance is also read by Moonshine's tiny
+  English model (assistant/speech/moonshine.py), which has no cue list and
+  makes different mistakes; its words ride on the final result
+  (`Hypothesis.check_text`) and the detector matches both. (A second
+  pocketsphinx decoder with the wheel's general English model was tried
+  first: it added 2 of 87 crisis items for three to eight times the CPU, and
+  was removed.) If Moonshine cannot be loaded, listening goes on without it
+  and `reading_problem` says why.
 
 Partial results come every 0.2 s during an utterance (the detector decides how
 far to trust them), a final one when the gate hears its end, or after at most
@@ -47,7 +48,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.errors import GroundingError
-from assistant.speech.recognizer import Hypothesis, to_int16
+from assistant.speech.recognizer import Hypothesis, SecondReading, to_int16
 
 logger = logging.getLogger(__name__)
 
@@ -202,10 +203,8 @@ class SphinxSettings:
     filler_probability: float = 1e-2  # -fillprob: lets noise and mumbling go to [NOISE]/[SPEECH], not to words
     keyphrase_threshold_per_phone: float = 4.0  # search="keyphrase": threshold 1e-(this * phones)
     decoder_options: dict = field(default_factory=dict)  # any other pocketsphinx Config options
-    # A second decoder with the general English model hears every utterance too (search="cues" only); its
-    # words come with each final as `check_text`. Off: small gain for its cost (see the module docstring).
-    check: bool = False
-    check_options: dict = field(default_factory=dict)  # pocketsphinx Config options for that decoder
+    # Who reads each closed utterance a second time: "moonshine" or "none" (see the module docstring).
+    second_reading: str = "moonshine"
 
 
 def import_pocketsphinx():
@@ -237,22 +236,27 @@ class PocketsphinxRecognizer:
     name = "pocketsphinx"
     sample_rate = 16000
 
-    def __init__(self, phrases: Sequence[str] = (), settings: SphinxSettings | None = None):
+    def __init__(
+        self, phrases: Sequence[str] = (), settings: SphinxSettings | None = None, reading: SecondReading | None = None,
+    ):
+        """`reading`: a second reader to use instead of the one `settings.second_reading` names (tests)."""
         self._ps = import_pocketsphinx()
         self.settings = settings or SphinxSettings()
         model = os.path.join(self._ps.get_model_path(), "en-us")
         self._pronunciations = read_dictionary(os.path.join(model, "cmudict-en-us.dict"))
         self.missing_words: list[str] = []  # cue words with no pronunciation: their phrases cannot be heard
+        self.reading_problem: str | None = None  # why there is no second reading, when one was asked for
+        # The second reader loads its model in its own process while the decoder is built here.
+        self._reading = reading if reading is not None else self._open_reading()
         self._folder = tempfile.TemporaryDirectory(prefix="grounding-sphinx-")
         try:
             self._decoder = self._ps.Decoder(self._ps.Config(**self._config(model, phrases)))
-            self._checker = None
-            if self.settings.check and self.settings.search == "cues":
-                self._checker = self._ps.Decoder(self._ps.Config(**self._check_config(model)))
         finally:
             self._folder.cleanup()  # the decoder has read its files
+        self._await_reading()
         if self.missing_words:
             logger.warning("no pronunciation for %s: phrases with them cannot be heard", ", ".join(self.missing_words))
+        self._utterance_audio: list[bytes] = []  # what the decoder heard of this utterance, for the second reading
         self._rng = np.random.default_rng(0)  # the added noise floor, the same on every run
         self._frame = round(self.settings.frame_seconds * self.sample_rate)
         self._gate = SpeechGate(
@@ -316,14 +320,27 @@ class PocketsphinxRecognizer:
             self._decoder.start_utt()
             return
         if self._in_utterance:
-            for decoder in self._decoders():
-                decoder.end_utt()
+            self._decoder.end_utt()
             self._in_utterance = False
         self._forget_audio()
 
+    @property
+    def reading_name(self) -> str | None:
+        """The second reader in use, for the announcement; None when there is none."""
+        return None if self._reading is None else self._reading.name
+
+    def reading_costs(self) -> dict[str, float]:
+        """What a second reader in its own process costs, for the benchmarks: its CPU seconds so far, its
+        resident MiB, and the wall seconds its last reading took (all 0 without one)."""
+        return {
+            "cpu_s": getattr(self._reading, "cpu_seconds", 0.0),
+            "resident_mib": getattr(self._reading, "resident_mib", 0.0),
+            "last_wall_s": getattr(self._reading, "last_wall_seconds", 0.0),
+        }
+
     def adaptation(self) -> tuple:
-        """What the recognizer has learnt of the room and the voice: the decoders' cepstral means, the gate's floor."""
-        return tuple(d.get_cmn(False) for d in self._decoders()), self._gate.levels()
+        """What the recognizer has learnt of the room and the voice: the decoder's cepstral mean, the gate's floor."""
+        return self._decoder.get_cmn(False), self._gate.levels()
 
     def restore(self, adaptation: tuple) -> None:
         """Back to an earlier `adaptation()`, with nothing in progress: for measuring files one at a time.
@@ -333,10 +350,9 @@ class PocketsphinxRecognizer:
         depend on which files came before it (benchmarks/evaluate.py). Listening never needs this.
         """
         self.reset()
-        cmns, levels = adaptation
-        for decoder, cmn in zip(self._decoders(), cmns):
-            decoder.reinit_feat()  # the front end's noise estimate carries over too; it starts afresh
-            decoder.set_cmn(cmn)
+        cmn, levels = adaptation
+        self._decoder.reinit_feat()  # the front end's noise estimate carries over too; it starts afresh
+        self._decoder.set_cmn(cmn)
         self._gate.set_levels(levels)
         self._rng = np.random.default_rng(0)
 
@@ -344,9 +360,9 @@ class PocketsphinxRecognizer:
 
     def _decode(self, audio: bytes, ended: bool) -> list[Hypothesis]:
         if not self._in_utterance:
-            for decoder in self._decoders():
-                decoder.start_utt()
+            self._decoder.start_utt()
             self._in_utterance = True
+            self._utterance_audio = []
             self._utterance_samples = self._since_partial = 0
         self._process(audio)
         self._utterance_samples += len(audio) // 2
@@ -360,23 +376,55 @@ class PocketsphinxRecognizer:
                 return [Hypothesis(text, False, self._samples_fed)]
         return []
 
-    def _decoders(self) -> list:
-        return [self._decoder] if self._checker is None else [self._decoder, self._checker]
-
     def _process(self, audio: bytes) -> None:
-        for decoder in self._decoders():
-            decoder.process_raw(audio, False, False)
+        self._decoder.process_raw(audio, False, False)
+        if self._reading is not None:
+            self._utterance_audio.append(audio)
 
     def _final(self) -> Hypothesis:
-        for decoder in self._decoders():
-            decoder.end_utt()
+        self._decoder.end_utt()
         self._in_utterance = False
-        check = None if self._checker is None else self._words(self._checker)
-        return Hypothesis(self._words(), True, self._samples_fed, check)
+        return Hypothesis(self._words(), True, self._samples_fed, self._read_again())
 
-    def _words(self, decoder=None) -> str:
+    def _read_again(self) -> str | None:
+        """The second reader's words for the utterance just closed; None without one, or when it failed."""
+        if self._reading is None:
+            return None
+        audio = np.frombuffer(b"".join(self._utterance_audio), dtype=np.int16)
+        self._utterance_audio = []
+        try:
+            return self._reading.read(audio, self.sample_rate)
+        except Exception as error:  # a broken second reader must never stop the first from being heard
+            logger.warning("the second reading (%s) failed and is switched off: %s", self._reading.name, error)
+            self.reading_problem = f"{self._reading.name} failed: {error}"
+            self._reading = None
+            return None
+
+    def _open_reading(self) -> SecondReading | None:
+        choice = self.settings.second_reading
+        if choice == "none" or self.settings.search != "cues":
+            return None
+        if choice != "moonshine":
+            raise ValueError(f"unknown second_reading {choice!r}: moonshine or none")
+        from assistant.speech.moonshine import MoonshineReading
+
+        return MoonshineReading(wait=False)
+
+    def _await_reading(self) -> None:
+        wait_ready = getattr(self._reading, "wait_ready", None)
+        if wait_ready is None:
+            return
+        from assistant.speech.moonshine import ReadingUnavailableError
+
+        try:
+            wait_ready()
+        except ReadingUnavailableError as error:
+            self.reading_problem = str(error)
+            self._reading = None
+
+    def _words(self) -> str:
         """The best hypothesis so far, without silence and filler tokens ("<sil>", "[NOISE]", "[SPEECH]")."""
-        hypothesis = (decoder or self._decoder).hyp()
+        hypothesis = self._decoder.hyp()
         if hypothesis is None:
             return ""
         return " ".join(word for word in hypothesis.hypstr.split() if not word.startswith(("<", "[", "+")))
@@ -392,6 +440,7 @@ class PocketsphinxRecognizer:
 
     def _forget_audio(self) -> None:
         self._pending = np.zeros(0, dtype=np.int16)
+        self._utterance_audio = []
         self._gate.end_speech()
         self._recent_frames.clear()
 
@@ -434,22 +483,6 @@ class PocketsphinxRecognizer:
         else:
             raise ValueError(f"unknown search {s.search!r}: cues, full or keyphrase")
         config.update(s.decoder_options)
-        return config
-
-    def _check_config(self, model: str) -> dict:
-        """The checking decoder: the wheel's general English model, nothing leaning toward the cues."""
-        s = self.settings
-        config = {
-            "hmm": os.path.join(model, "en-us"),
-            "loglevel": "FATAL",
-            "lm": os.path.join(model, "en-us.lm.bin"),
-            "dict": os.path.join(model, "cmudict-en-us.dict"),
-            "fillprob": s.filler_probability,
-            # No second pass: with the whole 130,000-word vocabulary it held the GIL up to 0.56 s per final.
-            # (Bounding the search too, maxhmmpf 3000, kept blocks short in noise but gained nothing.)
-            "fwdflat": False,
-        }
-        config.update(s.check_options)
         return config
 
     def _usable(self, sentences: list[str]) -> list[str]:

@@ -1,0 +1,325 @@
+"""A second reading of each utterance by Moonshine, an open-vocabulary English recognizer.
+
+pocketsphinx listens through a language model built from the cues, which bends
+what it hears toward cue words; on voices its acoustic model fits badly it
+turns a crisis sentence into something else. Moonshine (a small
+encoder-decoder network run by onnxruntime) hears with no cue list at all, so
+its mistakes are different ones: the detector matches both readings of every
+final (`Hypothesis.check_text`). Measured in benchmarks/README.md.
+
+The model is the `tiny-en` one that the `moonshine-voice` 0.0.x wheels carry
+inside the package: nothing is downloaded, ever. (Later releases fetch their
+models from a server at run time, which this program must not do; the
+dependency is pinned for that reason, and `find_tiny_model` looks nowhere else.)
+
+Moonshine runs in a child process (`python -m assistant.speech.moonshine`):
+* its native library keeps about 2.7 MB after every utterance it transcribes
+  (measured: 120 readings of 4 s grew the process by 200 MB; freeing and
+  re-creating the transcriber does not give it back), so the child is replaced
+  when it has grown past `MAX_CHILD_MIB`; the new one is started first and
+  takes over once its model is loaded, so no utterance goes unread;
+* its onnxruntime threads use both cores for a moment after each utterance;
+  in a child at lower priority they cannot hold up the audio player;
+* a crash or a hang in native code costs one reading, not the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import GroundingError
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
+MAX_CHILD_MIB = 400  # replace the child once it holds this much (it starts near 240 MiB; +2.7 MiB a reading)
+LOAD_TIMEOUT_SECONDS = 30.0  # loading the model takes about 0.3 s; this is for a very busy machine
+READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio, read in about a tenth of that
+CHILD_NICENESS = 5  # the audio player comes first
+LEAD_IN_SECONDS = 0.05  # a line starting this early began in the room noise before the speech
+JUNK_SECONDS = 0.35  # and one this short there is a made-up filler (see heard_lines)
+_NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
+_REQUEST = struct.Struct("<II")  # sample rate, samples; then the int16 samples
+_REPLY = struct.Struct("<IId")  # text bytes, the child's resident size in KiB, its CPU seconds; then the UTF-8 text
+
+
+class ReadingUnavailableError(GroundingError):
+    """The second reader could not be loaded; listening goes on with the first reading alone."""
+
+
+def find_tiny_model(package_folder: Path) -> Path:
+    """The tiny English model shipped inside the moonshine_voice package, or a message saying what is wrong."""
+    folder = package_folder / "assets" / "tiny-en"
+    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ReadingUnavailableError(
+            f"the Moonshine package at {package_folder} has no tiny-en model ({', '.join(missing)} missing); "
+            "install the release that carries it: pip install 'moonshine-voice==0.0.59'"
+        )
+    return folder
+
+
+def heard_lines(lines: list[tuple[float, float, str]]) -> str:
+    """The text of Moonshine's lines (start seconds, duration seconds, text), less what it made up in the lead-in.
+
+    Every utterance we hand over begins with a quarter second of the room before the speech (the speech
+    gate's pre-roll). Moonshine's own voice detector now and then opens a short line right at that start and
+    fills it with a stock phrase: ("Thank you", "You can", "It") before the real line that begins a moment
+    later; in the first evaluation it put a word before most control words, which then matched nothing.
+    A line that starts in the first LEAD_IN_SECONDS, is shorter than JUNK_SECONDS and has a line after it
+    is dropped. (A lone line is kept: if it is all Moonshine heard, it is what there was.)
+    """
+    kept = [
+        text for index, (start_s, duration_s, text) in enumerate(lines)
+        if not (start_s < LEAD_IN_SECONDS and duration_s < JUNK_SECONDS and index + 1 < len(lines))
+    ]
+    return " ".join(kept)
+
+
+def words_of(text: str) -> str:
+    """Moonshine writes sentences ("Again, please."); the matcher wants words, as pocketsphinx gives them.
+
+    Its punctuation is the model's guess, not the speaker's pause, and a comma
+    would split "again, please" into two clauses that are no control word.
+    """
+    return " ".join(_NOT_WORDS.sub(" ", text).split())
+
+
+# --- the parent's side -------------------------------------------------------------------------------
+
+
+class _Child:
+    """One Moonshine process and its pipes."""
+
+    def __init__(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # Its complaints go to a nameless file (a pipe nobody drains could fill and stall it): read on failure.
+        self._errors = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "assistant.speech.moonshine"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, env=env,
+        )
+        self.resident_mib = 0.0
+        self.cpu_seconds = 0.0
+
+    def wait_ready(self, timeout_s: float) -> None:
+        try:
+            line = self._read_line(timeout_s)
+        except OSError as error:
+            self.close()
+            raise ReadingUnavailableError(f"Moonshine could not start: {error}") from None
+        if line != "ready":
+            error = line.partition(" ")[2] if line.startswith("error ") else self._stderr_tail() or "it stopped"
+            self.close()
+            raise ReadingUnavailableError(f"Moonshine could not start: {error}")
+
+    def read(self, samples: np.ndarray, sample_rate: int, timeout_s: float) -> str:
+        assert self.process.stdin is not None
+        self.process.stdin.write(_REQUEST.pack(sample_rate, len(samples)) + samples.tobytes())
+        self.process.stdin.flush()
+        length, resident_kib, self.cpu_seconds = _REPLY.unpack(self._read_exactly(_REPLY.size, timeout_s))
+        self.resident_mib = resident_kib / 1024
+        return self._read_exactly(length, timeout_s).decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self._errors):
+            if pipe is not None:
+                pipe.close()
+
+    def _read_line(self, timeout_s: float) -> str:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = self._read_some(1, timeout_s)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8", errors="replace").strip()
+
+    def _read_exactly(self, count: int, timeout_s: float) -> bytes:
+        data = b""
+        deadline = time.monotonic() + timeout_s
+        while len(data) < count:
+            chunk = self._read_some(count - len(data), max(0.0, deadline - time.monotonic()))
+            if not chunk:
+                raise OSError(f"Moonshine stopped answering ({self._stderr_tail() or 'no reason given'})")
+            data += chunk
+        return data
+
+    def _read_some(self, count: int, timeout_s: float) -> bytes:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        if not ready:
+            raise TimeoutError(f"Moonshine gave no answer within {timeout_s:.0f} s")
+        return os.read(self.process.stdout.fileno(), count)
+
+    def _stderr_tail(self) -> str:
+        if self.process.poll() is None or self._errors.closed:
+            return ""
+        self._errors.seek(0)
+        lines = self._errors.read().decode("utf-8", errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+class MoonshineReading:
+    """Reads one whole utterance at a time: mono int16 audio in, its words without punctuation out."""
+
+    name = "Moonshine tiny-en"
+
+    def __init__(self, max_child_mib: float = MAX_CHILD_MIB, wait: bool = True) -> None:
+        """Starts the child; `wait=False` returns at once (the model loads while the caller does other work)
+        and leaves `wait_ready()` to the caller, which raises ReadingUnavailableError if it did not load."""
+        self.max_child_mib = max_child_mib
+        self.replacements = 0  # children retired for their size, for the soak's report
+        self.last_wall_seconds = 0.0  # how long the last reading took, from handing over the audio to the words
+        self._retired_cpu_seconds = 0.0
+        self._child = _Child()
+        self._loaded = False
+        self._next: _Child | None = None  # a replacement loading its model
+        self._next_ready = threading.Event()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        if not self._loaded:
+            self._child.wait_ready(LOAD_TIMEOUT_SECONDS)
+            self._loaded = True
+
+    def read(self, samples: np.ndarray, sample_rate: int) -> str:
+        """The words heard in this utterance ("" when none). Raises OSError if Moonshine fails twice running."""
+        audio = np.ascontiguousarray(np.asarray(samples).reshape(-1), dtype=np.int16)
+        if len(audio) == 0:
+            return ""
+        self.wait_ready()
+        self._take_over_if_ready()
+        began = time.perf_counter()
+        try:
+            text = self._child.read(audio, sample_rate, READ_TIMEOUT_SECONDS)
+        except OSError as error:  # TimeoutError included: one more try with a fresh child, then give up
+            logger.warning("Moonshine failed (%s); starting it again", error)
+            self._retire(self._start())
+            text = self._child.read(audio, sample_rate, READ_TIMEOUT_SECONDS)
+        self.last_wall_seconds = time.perf_counter() - began
+        if self._child.resident_mib > self.max_child_mib and self._next is None:
+            self._start_replacement()
+        return words_of(text)
+
+    @property
+    def resident_mib(self) -> float:
+        """The child's resident size after its last reading (it is a separate process: not in our own RSS)."""
+        return self._child.resident_mib
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time all children have spent reading so far (not in our own process_time either)."""
+        return self._retired_cpu_seconds + self._child.cpu_seconds
+
+    def close(self) -> None:
+        self._child.close()
+        if self._next is not None:
+            self._next_ready.wait(LOAD_TIMEOUT_SECONDS)
+            self._next.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _start(self) -> _Child:
+        child = _Child()
+        child.wait_ready(LOAD_TIMEOUT_SECONDS)
+        return child
+
+    def _start_replacement(self) -> None:
+        """A new child loads its model on a thread while the old one goes on reading."""
+        self._next_ready.clear()
+        self._next = _Child()
+
+        def load(child: _Child = self._next) -> None:
+            try:
+                child.wait_ready(LOAD_TIMEOUT_SECONDS)
+            except (ReadingUnavailableError, OSError) as error:
+                logger.warning("a fresh Moonshine process did not start (%s); the old one goes on", error)
+                child.close()
+            self._next_ready.set()
+
+        threading.Thread(target=load, name="moonshine-replacement", daemon=True).start()
+
+    def _take_over_if_ready(self) -> None:
+        if self._next is None or not self._next_ready.is_set():
+            return
+        fresh, self._next = self._next, None
+        if fresh.process.poll() is None:
+            self._retire(fresh)
+            self.replacements += 1
+
+    def _retire(self, successor: _Child) -> None:
+        self._retired_cpu_seconds += self._child.cpu_seconds
+        self._child.close()
+        self._child = successor
+
+
+# --- the child's side ---------------------------------------------------------------------------------
+
+
+def _resident_kib() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def serve() -> None:
+    """Load the model, say "ready", then answer requests on stdin until it closes."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:  # at least this nice, whatever the parent's niceness (the benchmarks run their workers at it too)
+        os.setpriority(os.PRIO_PROCESS, 0, max(CHILD_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError:
+        pass
+    try:
+        import moonshine_voice
+        from moonshine_voice import ModelArch, Transcriber
+
+        model = find_tiny_model(Path(moonshine_voice.__file__).parent)
+        transcriber = Transcriber(str(model), ModelArch.TINY)
+    except ImportError as error:
+        stdout.write(f"error Moonshine is not installed ({error}); pip install 'moonshine-voice==0.0.59'\n".encode())
+        stdout.flush()
+        return
+    except Exception as error:  # the native library's own error type, or a missing model file
+        stdout.write(f"error {' '.join(str(error).split())}\n".encode())
+        stdout.flush()
+        return
+    stdout.write(b"ready\n")
+    stdout.flush()
+    while True:
+        header = stdin.read(_REQUEST.size)
+        if len(header) < _REQUEST.size:
+            return  # the parent is gone
+        sample_rate, count = _REQUEST.unpack(header)
+        samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16)
+        audio = (samples.astype(np.float32) / 32768.0).tolist()
+        transcript = transcriber.transcribe_without_streaming(audio, sample_rate)
+        lines = [(line.start_time, line.duration, line.text) for line in transcript.lines]
+        text = heard_lines(lines).encode("utf-8")
+        stdout.write(_REPLY.pack(len(text), _resident_kib(), time.process_time()) + text)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    serve()
