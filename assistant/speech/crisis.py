@@ -342,6 +342,11 @@ _PATTERNS: list[tuple[str, str]] = [
         rf"(?:\w+\s+)?{_MEDS}",
     ),
     ("overdose", rf"\bwhole\s+bottle\s+of\s+(?:\w+\s+)?{_MEDS}"),
+    # "I swallowed a whole bottle of pills" as pocketsphinx heard it: "i swallowed all bottle of pills".
+    (
+        "overdose",
+        rf"\b(?:took|taken|swallowed|downed|finished|emptied)\s+(?:\w+\s+){{0,2}}?bottles?\s+of\s+(?:\w+\s+)?{_MEDS}",
+    ),
     (
         "overdose",
         rf"\b(?:saving|saved|stockpiling|stockpiled|hoarding|hoarded|collecting|stashing|stashed)\s+(?:up\s+)?"
