@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from assistant.listen import AnswerWatcher, Conductor, Listener, ListenOptions, Mode, OutputFeed, hear  # noqa: E402
 from assistant.speech.detector import BLOCK_SECONDS, TimedDetection  # noqa: E402
+from assistant.speech.moonshine import MAX_CHILD_MIB  # noqa: E402
 from soak_scene import CUE_WINDOW_TAIL_S, RATE, Corpus, EchoPath, Programme, Scene, make_programme  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -346,10 +347,13 @@ def run_soak(options: SoakOptions) -> dict:
     def sample_memory(index: int) -> None:
         cached = sum(c.nbytes for v in (voice, crisis_voice) if v is not None for c in v._clips.values()) / 2**20
         recycles = getattr(opened.recognizer, "recycles", 0)
+        # pocketsphinx's second reader (Moonshine) lives in a child process: its size and CPU are not in ours.
+        reader = opened.recognizer.reading_costs() if hasattr(opened.recognizer, "reading_costs") else {}
         memory.append({
             "audio_h": round(index * BLOCK_SECONDS / 3600, 4), "wall_s": round(time.perf_counter() - wall_start, 1),
             "rss_mib": round(rss_mib(), 1), "voice_cache_mib": round(cached, 1), "python_objects": len(gc.get_objects()),
-            "recycles": recycles,
+            "recycles": recycles, "reader_mib": round(reader.get("resident_mib", 0.0), 1),
+            "reader_cpu_s": round(reader.get("cpu_s", 0.0), 1),
         })
         if options.progress:
             m = memory[-1]
@@ -572,6 +576,8 @@ def score(**r) -> dict:
             "growth_mib_per_h": None if growth is None else round(growth, 2),
             "growth_without_voice_cache_mib_per_h": None if growth_uncached is None else round(growth_uncached, 2),
             "recycles": r["recycles"],
+            "reader_max_mib": max((m.get("reader_mib", 0.0) for m in memory), default=0.0),
+            "reader_cpu_s": memory[-1].get("reader_cpu_s", 0.0) if memory else 0.0,
             "samples": memory,
         },
         "cues": per_kind,
@@ -628,6 +634,8 @@ def report_markdown(rep: dict) -> str:
         (f"RSS growth after {mem['warm_up_h']} h", num(mem["growth_mib_per_h"], " MiB/h"), "≤ 10 MB/h"),
         ("… without the speech cache", num(mem["growth_without_voice_cache_mib_per_h"], " MiB/h"), ""),
         ("recognizer recycles", str(mem["recycles"]), ""),
+        ("second reader's process (Moonshine): largest, CPU", f"{mem.get('reader_max_mib', 0.0)} MiB (it is replaced past "
+                                                              f"{MAX_CHILD_MIB} MiB), {mem.get('reader_cpu_s', 0.0)} s CPU", ""),
         ("false starts + crisis (no cue near)", f"{fa['starts']} + {fa['crisis']} = {fa['starts_and_crisis_per_hour']}/h "
                                                 f"over {fa['no_cue_hours']} h", ""),
         ("… that started sound while quiet", f"{fa['woke']} ({fa['woke_per_hour']}/h)", "0"),
