@@ -435,3 +435,16 @@ def test_levenshtein_ratio():
     assert levenshtein_ratio("spiralling", "spiraling") == pytest.approx(0.9)
     assert levenshtein_ratio("abc", "xyz") == 0.0
     assert levenshtein_ratio("", "") == 1.0
+
+
+def test_start_support_is_the_best_share_of_one_phrase_heard_loosely():
+    """How much of a start cue another reading holds: words heard exactly or loosely, per phrase, best phrase."""
+    matcher = CueMatcher(load_library().cue_maps)
+    assert matcher.start_support("resonance-5-5", "Help me breathe.") == 1.0
+    assert matcher.start_support("resonance-5-5", "Help me grieve") == 2 / 3  # "grieve" is too far from "breathe"
+    assert matcher.start_support("resonance-5-5", "help me breathing") == 1.0
+    assert matcher.start_support("physiological-sigh", "One big side") == 2 / 3  # "side" is no "sigh", the rest is
+    assert matcher.start_support("grounding-5-4-3-2-1", "my thoughts are raising") == 1.0
+    assert matcher.start_support("physiological-sigh", "the boxing gym opens at six") < 0.4
+    assert matcher.start_support("box-breathing", "") == 0.0
+    assert matcher.start_support("no-such-exercise", "help me breathe") == 0.0

@@ -94,3 +94,27 @@ def test_own_speech_gates_start_cues_but_not_stop_or_crisis():
     assert run([[("help me breathe", True)]], gate) == []
     assert run([[("stop", True)]], gate) == [("control", "stop", 0.1)]
     assert run([[("i want to die", True)]], gate) == [("crisis", "crisis", 0.1)]
+
+
+def test_a_start_the_second_reading_heard_nothing_of_is_dropped():
+    """The cue model made "box breathing" out of talk; Moonshine heard a sentence about a gym: no start."""
+    script = [[("five start i'm stressed before box breathing", True, "the boxing gym opens at six in the morning")]]
+    assert run(script) == []
+
+
+def test_a_start_the_second_reading_heard_its_own_way_still_fires():
+    """Some of the phrase's words, heard exactly or loosely, are enough to back the cue ("side" for "sigh")."""
+    script = [[("give me one big sigh", True, "Give me one big side")]]
+    assert run(script) == [("start", "physiological-sigh", 0.1)]
+    script = [[("help me breathe", True, "Help me grieve")]]
+    assert run(script) == [("start", "resonance-5-5", 0.1)]
+
+
+def test_crisis_and_controls_do_not_wait_for_the_second_readings_backing():
+    """Only start cues are checked: crisis language acts whatever the other reading heard."""
+    assert run([[("i want to kill myself", True, "I want to go to the mall")]]) == [("crisis", "crisis", 0.1)]
+    assert run([[("stop", True, "Top")]]) == [("control", "stop", 0.1)]
+
+
+def test_without_a_second_reading_a_start_fires_as_before():
+    assert run([[("help me breathe", True)]]) == [("start", "resonance-5-5", 0.1)]

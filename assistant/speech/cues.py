@@ -31,6 +31,7 @@ KINDS = ("start", "control", "crisis")
 
 MIN_FUZZY_LETTERS = 5  # shorter words must match exactly: "stop" is not "shop", "pause" not "cause"
 MIN_FUZZY_RATIO = 0.8  # Levenshtein ratio per word, 1 - distance / longer length
+SUPPORT_RATIO = 0.6  # start_support's looser word test (chosen on the tune split, benchmarks/README.md)
 START_MAX_EXTRA_WORDS = 2  # a start phrase in the middle of an utterance needs it this short (see _start_addressed)
 START_MAX_STORY_WORDS = 5  # and at its start or end, at most this many words of the person's own around it
 START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
@@ -187,6 +188,22 @@ class CueMatcher:
                 found.append(detection)
         return found
 
+    def start_support(self, intent: str, text: str) -> float:
+        """How much of this start cue another reading heard: the largest share of one of its phrases' words
+        found in `text`, loosely ("racing" and "raising", "breathe" and "breathing" count): 0.0 to 1.0.
+
+        Looser than matching on purpose: it is asked of a second recognizer's reading of an utterance the
+        first already matched, to tell a cue that was said (the other reading has some of its words, heard
+        its own way) from one the cue model made up out of other talk (it has none).
+        """
+        heard = normalize(text).split()
+        best = 0.0
+        for cue in self._start:
+            if cue.intent == intent:
+                found = sum(any(_near_word(word, other) for other in heard) for word in cue.words)
+                best = max(best, found / len(cue.words))
+        return best
+
     def crisis(self, text: str) -> CrisisMatch | None:
         """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""
         return detect_crisis(text)
@@ -323,6 +340,11 @@ def _same_word(cue: str, heard: str, fuzzy: bool) -> bool:
     if not fuzzy or min(len(cue), len(heard)) < MIN_FUZZY_LETTERS or cue[0] != heard[0]:
         return False
     return _stem(cue) == _stem(heard) or levenshtein_ratio(cue, heard) >= MIN_FUZZY_RATIO
+
+
+def _near_word(cue: str, heard: str) -> bool:
+    """Equal, or both of three letters or more and at least 0.6 alike (start_support's looser test)."""
+    return cue == heard or (min(len(cue), len(heard)) >= 3 and levenshtein_ratio(cue, heard) >= SUPPORT_RATIO)
 
 
 def _stem(word: str) -> str:
