@@ -179,6 +179,7 @@ class MoonshineReading:
         self.replacements = 0  # children retired for their size, for the soak's report
         self.last_wall_seconds = 0.0  # how long the last reading took, from handing over the audio to the words
         self._retired_cpu_seconds = 0.0
+        self._closed = False
         self._child = _Child()
         self._loaded = False
         self._next: _Child | None = None  # a replacement loading its model
@@ -226,10 +227,10 @@ class MoonshineReading:
         return self._retired_cpu_seconds + self._child.cpu_seconds
 
     def close(self) -> None:
+        self._closed = True
         self._child.close()
         if self._next is not None:
-            self._next_ready.wait(LOAD_TIMEOUT_SECONDS)
-            self._next.close()
+            self._next.close()  # a replacement still loading is stopped, not waited for
 
     def __del__(self) -> None:
         try:
@@ -251,7 +252,8 @@ class MoonshineReading:
             try:
                 child.wait_ready(LOAD_TIMEOUT_SECONDS)
             except (ReadingUnavailableError, OSError) as error:
-                logger.warning("a fresh Moonshine process did not start (%s); the old one goes on", error)
+                if not self._closed:
+                    logger.warning("a fresh Moonshine process did not start (%s); the old one goes on", error)
                 child.close()
             self._next_ready.set()
 
