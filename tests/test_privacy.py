@@ -86,6 +86,9 @@ def test_no_process_of_detect_opens_a_connection_even_from_native_code(tmp_path)
 
     if not shutil.which("strace"):
         pytest.skip("strace is not installed (scripts/setup --test installs it)")
+    probe = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "true"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:  # a sandbox that forbids ptrace: the machine's limit, said, not a pass
+        pytest.skip(f"strace cannot trace on this machine: {probe.stderr.strip()[:200]}")
     wav = tmp_path / "cue.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), "I can't do this anymore"], check=True, timeout=60)
     trace = tmp_path / "trace.log"
