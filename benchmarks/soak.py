@@ -354,6 +354,7 @@ def run_soak(options: SoakOptions) -> dict:
             "rss_mib": round(rss_mib(), 1), "voice_cache_mib": round(cached, 1), "python_objects": len(gc.get_objects()),
             "recycles": recycles, "reader_mib": round(reader.get("resident_mib", 0.0), 1),
             "reader_cpu_s": round(reader.get("cpu_s", 0.0), 1),
+            "reader_replacements": int(reader.get("replacements", 0)),
         })
         if options.progress:
             m = memory[-1]
@@ -578,6 +579,7 @@ def score(**r) -> dict:
             "recycles": r["recycles"],
             "reader_max_mib": max((m.get("reader_mib", 0.0) for m in memory), default=0.0),
             "reader_cpu_s": memory[-1].get("reader_cpu_s", 0.0) if memory else 0.0,
+            "reader_replacements": memory[-1].get("reader_replacements", 0) if memory else 0,
             "samples": memory,
         },
         "cues": per_kind,
@@ -634,8 +636,9 @@ def report_markdown(rep: dict) -> str:
         (f"RSS growth after {mem['warm_up_h']} h", num(mem["growth_mib_per_h"], " MiB/h"), "≤ 10 MB/h"),
         ("… without the speech cache", num(mem["growth_without_voice_cache_mib_per_h"], " MiB/h"), ""),
         ("recognizer recycles", str(mem["recycles"]), ""),
-        ("second reader's process (Moonshine): largest, CPU", f"{mem.get('reader_max_mib', 0.0)} MiB (it is replaced past "
-                                                              f"{MAX_CHILD_MIB} MiB), {mem.get('reader_cpu_s', 0.0)} s CPU", ""),
+        ("second reader's process (Moonshine): largest, CPU", f"{mem.get('reader_max_mib', 0.0)} MiB (replaced past "
+                                                              f"{MAX_CHILD_MIB} MiB: {mem.get('reader_replacements', 0)} in all), "
+                                                              f"{mem.get('reader_cpu_s', 0.0)} s CPU", ""),
         ("false starts + crisis (no cue near)", f"{fa['starts']} + {fa['crisis']} = {fa['starts_and_crisis_per_hour']}/h "
                                                 f"over {fa['no_cue_hours']} h", ""),
         ("… that started sound while quiet", f"{fa['woke']} ({fa['woke_per_hour']}/h)", "0"),
