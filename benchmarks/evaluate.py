@@ -262,12 +262,13 @@ def _decode(entry: dict) -> dict:
         detections += detector.feed(samples[start : start + block])
     detections += detector.finish()
     # A second reader in a child process (Moonshine) spends CPU there: it is counted too.
-    cpu = time.process_time() - began + clock.reading_costs()["cpu_s"] - reading_began
+    reading = clock.reading_costs()
+    cpu = time.process_time() - began + reading["cpu_s"] - reading_began
     return {
         "file": entry["file"],
         "cpu_s": cpu,
         "reading_walls_s": clock.reading_walls,
-        "reading_rss_mib": clock.reading_costs()["resident_mib"],
+        "reading_rss_mib": reading["resident_mib"],
         "detections": [d.to_json() for d in detections],
         "finals": clock.finals,
         "hypotheses": clock.hypotheses,

@@ -47,28 +47,6 @@ def test_the_model_is_found_inside_the_installed_package():
     assert all((folder / name).stat().st_size > 0 for name in MODEL_FILES)
 
 
-@pytest.mark.integration
-def test_it_reads_real_speech(tmp_path):
-    """espeak-ng says a crisis sentence; the reading holds its words, as plain words."""
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed")
-    from assistant.speech.moonshine import MoonshineReading
-
-    path = tmp_path / "say.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), "--", "I can't do this anymore"],
-                   check=True, timeout=60)
-    samples, rate = read_wav(path)
-    speech = resample(samples, rate, 16000)
-    padded = np.concatenate([np.zeros(4000), speech * 0.5, np.zeros(8000)])
-    pcm = np.round(padded * 32767).astype(np.int16)
-    reading = MoonshineReading()
-    text = reading.read(pcm, 16000)
-    assert {"do", "this", "anymore"} <= set(text.lower().split())
-    assert not any(mark in text for mark in ".,?!")
-    assert reading.read(np.zeros(0, dtype=np.int16), 16000) == ""
-
-
-
 def _spoken(tmp_path, text: str) -> np.ndarray:
     """espeak-ng saying `text`, as the speech gate hands an utterance over: int16, 16 kHz, quiet around it."""
     if not shutil.which("espeak-ng"):
@@ -78,6 +56,18 @@ def _spoken(tmp_path, text: str) -> np.ndarray:
     samples, rate = read_wav(path)
     padded = np.concatenate([np.zeros(4000), resample(samples, rate, 16000) * 0.5, np.zeros(6000)])
     return np.round(padded * 32767).astype(np.int16)
+
+
+@pytest.mark.integration
+def test_it_reads_real_speech(tmp_path):
+    """espeak-ng says a crisis sentence; the reading holds its words, as plain words."""
+    from assistant.speech.moonshine import MoonshineReading
+
+    reading = MoonshineReading()
+    text = reading.read(_spoken(tmp_path, "I can't do this anymore"), 16000)
+    assert {"do", "this", "anymore"} <= set(text.lower().split())
+    assert not any(mark in text for mark in ".,?!")
+    assert reading.read(np.zeros(0, dtype=np.int16), 16000) == ""
 
 
 @pytest.mark.integration
