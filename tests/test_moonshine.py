@@ -1,4 +1,5 @@
-"""Moonshine as the second reader: the model comes from the wheel, its sentences become words, it hears real speech."""
+"""Moonshine as the second reader: the model comes from the wheel, its tokens and sentences become words, it hears
+real speech, and its process is replaced or restarted without losing a reading."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import pytest
 
 from assistant.audio.resample import resample
 from assistant.audio.wavio import read_wav
-from assistant.speech.moonshine import MODEL_FILES, ReadingUnavailableError, find_tiny_model, words_of
+from assistant.speech.moonshine import words_of
+from assistant.speech.moonshine_onnx import (
+    MODEL_FILES,
+    ModelMissingError,
+    find_base_model,
+    read_token_list,
+    text_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -29,22 +37,50 @@ def test_sentences_become_words_as_the_matcher_expects(sentence, words):
 
 
 def test_a_package_without_the_model_is_named_with_what_to_install(tmp_path):
-    """A later moonshine-voice release (which would download its models) is refused, not used."""
-    (tmp_path / "assets" / "tiny-en").mkdir(parents=True)
-    (tmp_path / "assets" / "tiny-en" / "tokenizer.bin").write_bytes(b"x")
-    with pytest.raises(ReadingUnavailableError) as caught:
-        find_tiny_model(tmp_path)
+    """A moonshine-cpp release that no longer carries base-en (it would have to download it) is refused."""
+    (tmp_path / "models" / "base-en").mkdir(parents=True)
+    (tmp_path / "models" / "base-en" / "tokenizer.bin").write_bytes(b"x")
+    with pytest.raises(ModelMissingError) as caught:
+        find_base_model(tmp_path)
     message = str(caught.value)
     assert "encoder_model.ort" in message and "tokenizer.bin" not in message.split("(")[1]
-    assert "moonshine-voice==0.0.59" in message
+    assert "moonshine-cpp==0.1.4" in message
 
 
 def test_the_model_is_found_inside_the_installed_package():
-    moonshine_voice = pytest.importorskip("moonshine_voice")
-    from pathlib import Path
-
-    folder = find_tiny_model(Path(moonshine_voice.__file__).parent)
+    pytest.importorskip("onnxruntime")
+    folder = find_base_model()
     assert all((folder / name).stat().st_size > 0 for name in MODEL_FILES)
+    assert "site-packages" in str(folder) or "dist-packages" in str(folder)
+
+
+def _token_file(tmp_path, pieces: list[bytes]):
+    path = tmp_path / "tokenizer.bin"
+    path.write_bytes(b"".join(bytes([len(piece)]) + piece for piece in pieces))
+    return path
+
+
+def test_token_ids_become_text_with_spaces_where_the_pieces_mark_them(tmp_path):
+    pieces = [b"<unk>", b"<s>", b"</s>", "\u2581I".encode(), "\u2581can".encode(), b"'t", "\u2581go".encode(), b"",
+              b"\xe2", b"\x80", b"\x99"]
+    tokens = read_token_list(_token_file(tmp_path, pieces))
+    assert tokens == pieces
+    assert text_of([3, 4, 5, 6], tokens) == "I can't go"
+    assert text_of([3, 8, 9, 10], tokens) == "I\u2019"  # a character spread over byte tokens comes back whole
+    assert text_of([3, 4000], tokens) == "I"  # ids past the list (the model's spare outputs) are dropped
+
+
+def test_a_file_that_is_no_token_list_is_refused(tmp_path):
+    path = tmp_path / "tokenizer.bin"
+    path.write_bytes(b"\x09short")
+    with pytest.raises(ValueError, match="not a Moonshine token list"):
+        read_token_list(path)
+
+
+def test_the_shipped_token_list_reads_whole():
+    pytest.importorskip("onnxruntime")
+    tokens = read_token_list(find_base_model() / "tokenizer.bin")
+    assert len(tokens) == 32000 and tokens[:3] == [b"<unk>", b"<s>", b"</s>"]
 
 
 def _spoken(tmp_path, text: str) -> np.ndarray:
@@ -77,7 +113,7 @@ def test_a_grown_child_is_replaced_and_reading_goes_on(tmp_path):
 
     from assistant.speech.moonshine import MoonshineReading
 
-    audio = _spoken(tmp_path, "a little slower")
+    audio = _spoken(tmp_path, "can you go slower")
     reading = MoonshineReading(max_child_mib=1)  # every child is "too big" after its first reading
     first_pid = reading.child_pid
     texts = [reading.read(audio, 16000)]

@@ -7,20 +7,18 @@ encoder-decoder network run by onnxruntime) hears with no cue list at all, so
 its mistakes are different ones: the detector matches both readings of every
 final (`Hypothesis.check_text`). Measured in benchmarks/README.md.
 
-The model is the `tiny-en` one that the `moonshine-voice` 0.0.x wheels carry
-inside the package: nothing is downloaded, ever. (Later releases fetch their
-models from a server at run time, which this program must not do; the
-dependency is pinned for that reason, and `find_tiny_model` looks nowhere else.)
+The model is Moonshine's `base-en`, from inside the `moonshine-cpp` wheel,
+run by onnxruntime (moonshine_onnx.py): nothing is downloaded, ever. Until
+session 5 it was the `tiny-en` model of the `moonshine-voice` wheel; base
+heard 10 more of 54 crisis sentences in the same 300 tune-split utterances.
 
 Moonshine runs in a child process (`python -m assistant.speech.moonshine`):
-* its native library keeps about 2.7 MB after every utterance it transcribes
-  (measured: 120 readings of 4 s grew the process by 200 MB; freeing and
-  re-creating the transcriber does not give it back), so the child is replaced
-  when it has grown past `MAX_CHILD_MIB`; the new one is started first and
-  takes over once its model is loaded, so no utterance goes unread;
 * its onnxruntime threads use both cores for a moment after each utterance;
   in a child at lower priority they cannot hold up the audio player;
-* a crash or a hang in native code costs one reading, not the listener.
+* a crash or a hang in native code costs one reading, not the listener;
+* should it grow (Moonshine's own libraries keep megabytes per utterance; ours
+  measured flat), it is replaced past `MAX_CHILD_MIB`: the new one is started
+  first and takes over once its model is loaded, so no utterance goes unread.
 """
 
 from __future__ import annotations
@@ -43,17 +41,10 @@ from assistant.errors import GroundingError
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
-MAX_CHILD_MIB = 400  # replace the child once it holds this much (it starts near 240 MiB; +2.7 MiB a reading)
-LOAD_TIMEOUT_SECONDS = 30.0  # loading the model takes about 0.3 s; this is for a very busy machine
+MAX_CHILD_MIB = 500  # replace the child once it holds this much (measured: near 270 MiB, and flat)
+LOAD_TIMEOUT_SECONDS = 30.0  # loading the model takes about 0.5 s; this is for a very busy machine
 READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio, read in about a tenth of that
 CHILD_NICENESS = 5  # the audio player comes first
-# Moonshine's own voice detector is switched off: our speech gate has already cut the utterance, and the
-# detector kept state from one call to the next (4 of 30 utterances read differently after others than
-# alone) and opened short lines in the lead-in filled with stock phrases ("Thank you", "You can") that
-# kept control words from matching. Off, a reading depends only on its audio (0 of 30 differed) and 182
-# of 300 tune-split items were heard against 175.
-TRANSCRIBER_OPTIONS = {"vad_threshold": "0.0"}
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
 _REQUEST = struct.Struct("<II")  # sample rate, samples; then the int16 samples
 _REPLY = struct.Struct("<IId")  # text bytes, the child's resident size in KiB, its CPU seconds; then the UTF-8 text
@@ -61,18 +52,6 @@ _REPLY = struct.Struct("<IId")  # text bytes, the child's resident size in KiB, 
 
 class ReadingUnavailableError(GroundingError):
     """The second reader could not be loaded; listening goes on with the first reading alone."""
-
-
-def find_tiny_model(package_folder: Path) -> Path:
-    """The tiny English model shipped inside the moonshine_voice package, or a message saying what is wrong."""
-    folder = package_folder / "assets" / "tiny-en"
-    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-    if missing:
-        raise ReadingUnavailableError(
-            f"the Moonshine package at {package_folder} has no tiny-en model ({', '.join(missing)} missing); "
-            "install the release that carries it: pip install 'moonshine-voice==0.0.59'"
-        )
-    return folder
 
 
 def words_of(text: str) -> str:
@@ -170,7 +149,7 @@ class _Child:
 class MoonshineReading:
     """Reads one whole utterance at a time: mono int16 audio in, its words without punctuation out."""
 
-    name = "Moonshine tiny-en"
+    name = "Moonshine base-en"
 
     def __init__(self, max_child_mib: float = MAX_CHILD_MIB, wait: bool = True) -> None:
         """Starts the child; `wait=False` returns at once (the model loads while the caller does other work)
@@ -289,16 +268,15 @@ def serve() -> None:
     except OSError:
         pass
     try:
-        import moonshine_voice
-        from moonshine_voice import ModelArch, Transcriber
+        from assistant.audio.resample import resample
+        from assistant.speech.moonshine_onnx import SAMPLE_RATE, MoonshineOnnx, find_base_model
 
-        model = find_tiny_model(Path(moonshine_voice.__file__).parent)
-        transcriber = Transcriber(str(model), ModelArch.TINY, options=TRANSCRIBER_OPTIONS)
+        model = MoonshineOnnx(find_base_model())
     except ImportError as error:
-        stdout.write(f"error Moonshine is not installed ({error}); pip install 'moonshine-voice==0.0.59'\n".encode())
+        stdout.write(f"error onnxruntime is not installed ({error}); pip install onnxruntime\n".encode())
         stdout.flush()
         return
-    except Exception as error:  # the native library's own error type, or a missing model file
+    except Exception as error:  # a missing model package or file, or onnxruntime's own error type
         stdout.write(f"error {' '.join(str(error).split())}\n".encode())
         stdout.flush()
         return
@@ -309,10 +287,10 @@ def serve() -> None:
         if len(header) < _REQUEST.size:
             return  # the parent is gone
         sample_rate, count = _REQUEST.unpack(header)
-        samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16)
-        audio = (samples.astype(np.float32) / 32768.0).tolist()
-        transcript = transcriber.transcribe_without_streaming(audio, sample_rate)
-        text = " ".join(line.text for line in transcript.lines).encode("utf-8")
+        samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
+        if sample_rate != SAMPLE_RATE:
+            samples = resample(samples, sample_rate, SAMPLE_RATE)
+        text = model.read(samples).encode("utf-8")
         stdout.write(_REPLY.pack(len(text), _resident_kib(), time.process_time()) + text)
         stdout.flush()
 

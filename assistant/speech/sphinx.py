@@ -19,7 +19,7 @@ How it listens (each choice measured on the benchmark corpus, see benchmarks/REA
 
 * **A second reading by Moonshine.** The cue model bends speech toward cue
   words; on a voice the acoustic model fits badly it turns a crisis sentence
-  into something else. Each closed utterance is also read by Moonshine's tiny
+  into something else. Each closed utterance is also read by Moonshine's base
   English model (assistant/speech/moonshine.py), which has no cue list and
   makes different mistakes; its words ride on the final result
   (`Hypothesis.check_text`) and the detector matches both. (A second
