@@ -140,3 +140,29 @@ def test_a_child_that_died_is_started_again_for_the_same_utterance(tmp_path):
     os.kill(reading.child_pid, signal.SIGKILL)
     assert "stop" in reading.read(audio, 16000).lower()
     reading.close()
+
+
+def test_unnamed_branches_are_named_so_onnxruntime_loads_the_graph():
+    """onnxruntime's own format drops the names of an If's branches; ONNX requires them, so we restore them."""
+    onnx = pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    from assistant.speech.moonshine_onnx import _name_branches
+
+    def branch(value: float):
+        constant = helper.make_node("Constant", [], ["y"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [value]))
+        return helper.make_graph([constant], "", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+
+    choose = helper.make_node("If", ["flag"], ["y"], name="choose", then_branch=branch(1.0), else_branch=branch(2.0))
+    graph = helper.make_graph(
+        [choose], "g", [helper.make_tensor_value_info("flag", TensorProto.BOOL, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    with pytest.raises(Exception, match="name"):
+        onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    _name_branches(model.graph)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"flag": np.array([False])})[0].tolist() == [2.0]
+    assert {a.g.name for a in model.graph.node[0].attribute} == {"choose_then_branch", "choose_else_branch"}
