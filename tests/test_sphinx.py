@@ -307,6 +307,60 @@ def test_the_second_reader_gets_each_utterance_whole_and_only_it(tmp_path, phras
         assert len(speech) / RATE - 0.2 < seconds < len(speech) / RATE + settings.preroll_seconds + 0.6
 
 
+class _Timed(_Listening):
+    """A second reader that notes how much of the stream had been fed when it was asked, and how much audio."""
+
+    def __init__(self, recognizer_of):
+        super().__init__()
+        self.recognizer_of = recognizer_of
+        self.asked_at: list[int] = []
+
+    def read(self, samples: np.ndarray, sample_rate: int) -> str:
+        self.asked_at.append(self.recognizer_of()._samples_fed)
+        super().read(samples, sample_rate)
+        return f"{len(samples)} samples"
+
+
+@pytest.mark.integration
+def test_the_second_reading_starts_in_the_pause_before_the_final(tmp_path, phrases):
+    """The reader is asked once the speaker has paused early_reading_seconds, not when the gate closes the
+    utterance later: the final carries that reading, and the reader was asked once."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    settings = SphinxSettings()
+    recognizer = None
+    reader = _Timed(lambda: recognizer)
+    recognizer = PocketsphinxRecognizer(phrases, settings, reading=reader)
+    heard = _hear(recognizer, _padded(_synthesise("help me breathe", tmp_path)))
+    finals = [h for h in heard if h.is_final]
+    assert len(finals) == 1 and len(reader.heard) == 1
+    assert finals[0].check_text == f"{len(reader.heard[0])} samples"
+    asked_before_final_s = (finals[0].end_sample - reader.asked_at[0]) / RATE
+    wait_s = settings.end_seconds - settings.early_reading_seconds
+    assert wait_s - 0.15 < asked_before_final_s < wait_s + 0.15  # within a block and a frame
+
+
+@pytest.mark.integration
+def test_speech_after_the_pause_drops_the_early_reading_for_the_whole_utterance(tmp_path, phrases):
+    """A pause longer than early_reading_seconds but shorter than the gate's end: the early reading is of half
+    the utterance, so the final waits for a reading of all of it."""
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    settings = SphinxSettings()
+    speech = _synthesise("help me breathe", tmp_path)
+    loud = np.flatnonzero(np.abs(speech) > 0.01)
+    speech = speech[loud[0] : loud[-1] + 1]  # the voice's own silence at either end would lengthen the pause
+    pause = np.zeros(round((settings.early_reading_seconds + settings.end_seconds) / 2 * RATE))
+    recognizer = None
+    reader = _Timed(lambda: recognizer)
+    recognizer = PocketsphinxRecognizer(phrases, settings, reading=reader)
+    heard = _hear(recognizer, _padded(np.concatenate([speech, pause, speech])))
+    finals = [h for h in heard if h.is_final]
+    assert len(finals) == 1
+    assert len(reader.heard) == 2 and len(reader.heard[1]) > len(reader.heard[0]) + len(speech) * 0.8
+    assert finals[0].check_text == f"{len(reader.heard[1])} samples"
+
+
 @pytest.mark.integration
 def test_a_failing_second_reader_is_switched_off_and_the_cue_reading_goes_on(tmp_path, phrases):
     """A reader that raises costs its own reading only: finals keep coming, and reading_problem says why."""

@@ -42,6 +42,7 @@ import os
 import re
 import tempfile
 from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -205,6 +206,10 @@ class SphinxSettings:
     decoder_options: dict = field(default_factory=dict)  # any other pocketsphinx Config options
     # Who reads each closed utterance a second time: "moonshine" or "none" (see the module docstring).
     second_reading: str = "moonshine"
+    # The second reading starts once the speaker has been quiet this long, before the gate's end_seconds
+    # close the utterance, so that the final does not wait for all of it (0 or None: at the final). If they
+    # speak again, that reading is dropped and the whole utterance is read at its end.
+    early_reading_seconds: float | None = 0.2
 
 
 def import_pocketsphinx():
@@ -267,6 +272,12 @@ class PocketsphinxRecognizer:
         self._recent_frames: deque[np.ndarray] = deque(maxlen=max(1, round(lookback / self.settings.frame_seconds)))
         self._pending = np.zeros(0, dtype=np.int16)  # samples short of a whole gate frame
         self._samples_fed = 0
+        # Readings run on one thread of their own, in order: an early one that turned out too early finishes
+        # before the next starts (the reader serves one request at a time).
+        self._reader_thread = ThreadPoolExecutor(1, "second-reading") if self._reading is not None else None
+        self._early_reading: Future | None = None
+        early = self.settings.early_reading_seconds
+        self._early_frames = round(early / self.settings.frame_seconds) if early else 0
         self._in_utterance = False
         self._utterance_samples = 0
         self._since_partial = 0
@@ -293,6 +304,8 @@ class PocketsphinxRecognizer:
             event = self._gate.process(frame)
             if self._in_utterance:
                 results += self._decode(frame.tobytes(), ended=event == "end")
+                if self._in_utterance:
+                    self._read_early()
             elif event == "start":
                 self._recent_frames.append(frame)
                 results += self._decode(b"".join(f.tobytes() for f in self._recent_frames), ended=False)
@@ -388,14 +401,28 @@ class PocketsphinxRecognizer:
         self._in_utterance = False
         return Hypothesis(self._words(), True, self._samples_fed, self._read_again())
 
+    def _read_early(self) -> None:
+        """Start the second reading when the speaker has paused long enough; drop it when they go on."""
+        if self._reading is None or not self._early_frames:
+            return
+        if self._gate.quiet_frames == 0:
+            self._early_reading = None  # more speech: that reading was of part of the utterance
+        elif self._gate.quiet_frames == self._early_frames and self._early_reading is None:
+            self._early_reading = self._submit_reading()
+
+    def _submit_reading(self) -> Future:
+        assert self._reader_thread is not None and self._reading is not None
+        audio = np.frombuffer(b"".join(self._utterance_audio), dtype=np.int16)
+        return self._reader_thread.submit(self._reading.read, audio, self.sample_rate)
+
     def _read_again(self) -> str | None:
         """The second reader's words for the utterance just closed; None without one, or when it failed."""
         if self._reading is None:
             return None
-        audio = np.frombuffer(b"".join(self._utterance_audio), dtype=np.int16)
+        reading, self._early_reading = self._early_reading or self._submit_reading(), None
         self._utterance_audio = []
         try:
-            return self._reading.read(audio, self.sample_rate)
+            return reading.result()  # the reader's own time limits bound this
         except Exception as error:  # a broken second reader must never stop the first from being heard
             logger.warning("the second reading (%s) failed and is switched off: %s", self._reading.name, error)
             self.reading_problem = f"{self._reading.name} failed: {error}"
@@ -443,6 +470,7 @@ class PocketsphinxRecognizer:
     def _forget_audio(self) -> None:
         self._pending = np.zeros(0, dtype=np.int16)
         self._utterance_audio = []
+        self._early_reading = None
         self._gate.end_speech()
         self._recent_frames.clear()
 
@@ -640,7 +668,7 @@ class SpeechGate:
         self._recent: deque[bool] = deque(maxlen=max(1, round(start_seconds / frame_seconds)))
         self._end_frames = max(1, round(end_seconds / frame_seconds))
         self.in_speech = False
-        self._quiet_frames = 0
+        self.quiet_frames = 0  # frames since speech was last heard, while in speech
 
     def level_db(self, frame: np.ndarray) -> float:
         """Energy of the frame's speech band, in dB (of int16 units)."""
@@ -656,11 +684,11 @@ class SpeechGate:
         self._recent.append(loud)
         if not self.in_speech:
             if sum(self._recent) >= 0.6 * self._recent.maxlen:
-                self.in_speech, self._quiet_frames = True, 0
+                self.in_speech, self.quiet_frames = True, 0
                 return "start"
             return None
-        self._quiet_frames = 0 if loud else self._quiet_frames + 1
-        if self._quiet_frames >= self._end_frames:
+        self.quiet_frames = 0 if loud else self.quiet_frames + 1
+        if self.quiet_frames >= self._end_frames:
             self.end_speech()
             return "end"
         return None
@@ -676,5 +704,5 @@ class SpeechGate:
     def end_speech(self) -> None:
         """Back to waiting for speech (the floor is kept)."""
         self.in_speech = False
-        self._quiet_frames = 0
+        self.quiet_frames = 0
         self._recent.clear()
