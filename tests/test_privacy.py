@@ -79,8 +79,8 @@ def test_detect_on_audio_opens_no_network_connection(tmp_path):
 def test_no_process_of_detect_opens_a_connection_even_from_native_code(tmp_path):
     """strace follows every process and thread (the Moonshine child, onnxruntime, pocketsphinx): nothing is sent.
 
-    The Python guard above cannot see native code or the child process; the kernel's view can. (The child
-    imports urllib3, which binds a socket to ::1 once to learn whether IPv6 exists: loopback, no traffic.)
+    The Python guard above cannot see native code or the child process; the kernel's view can. (A library
+    may bind a socket to ::1 once to learn whether IPv6 exists, as urllib3 does: loopback, no traffic.)
     """
     import shutil
 
