@@ -307,37 +307,31 @@ def test_the_second_reader_gets_each_utterance_whole_and_only_it(tmp_path, phras
         assert len(speech) / RATE - 0.2 < seconds < len(speech) / RATE + settings.preroll_seconds + 0.6
 
 
-class _Timed(_Listening):
-    """A second reader that notes how much of the stream had been fed when it was asked, and how much audio."""
-
-    def __init__(self, recognizer_of):
-        super().__init__()
-        self.recognizer_of = recognizer_of
-        self.asked_at: list[int] = []
+class _Counting(_Listening):
+    """A second reader whose words say how much audio it was given."""
 
     def read(self, samples: np.ndarray, sample_rate: int) -> str:
-        self.asked_at.append(self.recognizer_of()._samples_fed)
         super().read(samples, sample_rate)
         return f"{len(samples)} samples"
 
 
 @pytest.mark.integration
 def test_the_second_reading_starts_in_the_pause_before_the_final(tmp_path, phrases):
-    """The reader is asked once the speaker has paused early_reading_seconds, not when the gate closes the
-    utterance later: the final carries that reading, and the reader was asked once."""
+    """The reader is given the utterance as it stood once the speaker had paused early_reading_seconds (so it
+    was asked then, not when the gate closed the utterance later), once, and the final carries that reading."""
     from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
 
-    settings = SphinxSettings()
-    recognizer = None
-    reader = _Timed(lambda: recognizer)
-    recognizer = PocketsphinxRecognizer(phrases, settings, reading=reader)
-    heard = _hear(recognizer, _padded(_synthesise("help me breathe", tmp_path)))
-    finals = [h for h in heard if h.is_final]
-    assert len(finals) == 1 and len(reader.heard) == 1
-    assert finals[0].check_text == f"{len(reader.heard[0])} samples"
-    asked_before_final_s = (finals[0].end_sample - reader.asked_at[0]) / RATE
-    wait_s = settings.end_seconds - settings.early_reading_seconds
-    assert wait_s - 0.15 < asked_before_final_s < wait_s + 0.15  # within a block and a frame
+    audio = _padded(_synthesise("help me breathe", tmp_path))
+    readers = {}
+    for early in (None, 0.2):
+        settings = SphinxSettings(early_reading_seconds=early)
+        readers[early] = _Counting()
+        finals = [h for h in _hear(PocketsphinxRecognizer(phrases, settings, reading=readers[early]), audio) if h.is_final]
+        assert len(finals) == 1 and len(readers[early].heard) == 1
+        assert finals[0].check_text == f"{len(readers[early].heard[0])} samples"
+    sooner_s = (len(readers[None].heard[0]) - len(readers[0.2].heard[0])) / RATE
+    expected_s = settings.end_seconds - 0.2
+    assert abs(sooner_s - expected_s) <= settings.frame_seconds + 1e-9
 
 
 @pytest.mark.integration
@@ -351,10 +345,8 @@ def test_speech_after_the_pause_drops_the_early_reading_for_the_whole_utterance(
     loud = np.flatnonzero(np.abs(speech) > 0.01)
     speech = speech[loud[0] : loud[-1] + 1]  # the voice's own silence at either end would lengthen the pause
     pause = np.zeros(round((settings.early_reading_seconds + settings.end_seconds) / 2 * RATE))
-    recognizer = None
-    reader = _Timed(lambda: recognizer)
-    recognizer = PocketsphinxRecognizer(phrases, settings, reading=reader)
-    heard = _hear(recognizer, _padded(np.concatenate([speech, pause, speech])))
+    reader = _Counting()
+    heard = _hear(PocketsphinxRecognizer(phrases, settings, reading=reader), _padded(np.concatenate([speech, pause, speech])))
     finals = [h for h in heard if h.is_final]
     assert len(finals) == 1
     assert len(reader.heard) == 2 and len(reader.heard[1]) > len(reader.heard[0]) + len(speech) * 0.8

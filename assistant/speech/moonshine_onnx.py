@@ -11,7 +11,7 @@ widened back to floats by the graph at every call: a 54 MB table and more for
 each decoder step, 40 ms a step. So at load each file is turned back into an
 ONNX graph (onnxruntime saves it, `onnx` names its two unnamed branches) and
 loaded from that, which lets onnxruntime fold the widening once: 9 ms a step,
-0.18 s for a typical 2 to 3 s utterance, for about 300 MB more memory. The
+0.17 s for a typical 2 to 3 s utterance, for 300 to 400 MB more memory. The
 memory arena is off: it grows with every new tensor shape and keeps it. Our
 greedy decoding gave the same words as Moonshine's own library on 60 of 60
 corpus utterances.
