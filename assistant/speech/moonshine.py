@@ -13,8 +13,8 @@ session 5 it was the `tiny-en` model of the `moonshine-voice` wheel; base
 heard 10 more of 54 crisis sentences in the same 300 tune-split utterances.
 
 Moonshine runs in a child process (`python -m assistant.speech.moonshine`):
-* its onnxruntime threads use both cores for a moment after each utterance;
-  in a child at lower priority they cannot hold up the audio player;
+* its onnxruntime thread works hard for a moment after each utterance; in a
+  child at lower priority it cannot hold up the audio player;
 * a crash or a hang in native code costs one reading, not the listener;
 * should it grow (Moonshine's own libraries keep megabytes per utterance; ours
   measured flat), it is replaced past `MAX_CHILD_MIB`: the new one is started
