@@ -205,7 +205,7 @@ class _FileClock:
             if h.is_final and h.check_text is not None:
                 costs = self.reading_costs()
                 self.reading_walls.append(costs["last_wall_s"])
-                self.reading_waits.append(costs.get("last_wait_s", costs["last_wall_s"]))
+                self.reading_waits.append(costs["last_wait_s"])
             shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base)
             self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text])
             out.append(shifted)

@@ -96,7 +96,12 @@ class MoonshineOnnx:
         self._decoder = _folded_session(folder / MODEL_FILES[1], options)
         self._tokens = read_token_list(folder / MODEL_FILES[2])
         self._cache_inputs = [i for i in self._decoder.get_inputs() if i.name.startswith("past_key_values.")]
-        self._outputs = [o.name for o in self._decoder.get_outputs()]
+        # Each step's cache outputs ("present.N...") feed the next step's inputs ("past_key_values.N..."): the
+        # cross-attention ones are computed at the first step only, the self-attention ones grow every step.
+        self._next_inputs = [
+            (o.name.replace("present.", "past_key_values.", 1), ".decoder." in o.name)
+            for o in self._decoder.get_outputs()[1:]
+        ]
         heads, size = self._cache_inputs[0].shape[1], self._cache_inputs[0].shape[3]
         self._empty_cache = np.zeros((1, heads, 0, size), dtype=np.float32)
 
@@ -127,9 +132,9 @@ class MoonshineOnnx:
             if token == _END:
                 break
             heard.append(token)
-            for name, value in zip(self._outputs[1:], present):
-                if step == 0 or ".decoder." in name:
-                    feed[name.replace("present.", "past_key_values.", 1)] = value
+            for (name, every_step), value in zip(self._next_inputs, present):
+                if step == 0 or every_step:
+                    feed[name] = value
         return text_of(heard, self._tokens)
 
 
