@@ -18,6 +18,7 @@ from assistant.speech.moonshine_onnx import (
     find_base_model,
     read_token_list,
     text_of,
+    token_ids_of,
 )
 
 
@@ -70,6 +71,21 @@ def test_token_ids_become_text_with_spaces_where_the_pieces_mark_them(tmp_path):
     assert text_of([3, 4000], tokens) == "I"  # ids past the list (the model's spare outputs) are dropped
 
 
+def test_text_is_cut_into_tokens_lowest_merge_first():
+    """A byte-pair vocabulary: the join with the lowest id wins, so "▁ab" + "c" beats "▁a" + "bc" when it
+    ranks first; a character with no token of its own falls back to its bytes."""
+    space = "\u2581"
+    ids = {piece.encode(): i for i, piece in enumerate(
+        ["<unk>", "<s>", "</s>", "a", "b", "c", space, "\xe2", "\x80", "\x99", space + "a", space + "ab", "bc",
+         space + "abc"])}
+    ids.update({bytes([0xE2]): 7, bytes([0x80]): 8, bytes([0x99]): 9})
+    assert token_ids_of("abc", ids) == [13]
+    del ids[(space + "abc").encode()]
+    assert token_ids_of("abc", ids) == [11, 5]  # "▁ab" (11) is merged before "bc" (12)
+    assert token_ids_of("a a", ids) == [10, 10]
+    assert token_ids_of("a\u2019", ids) == [10, 7, 8, 9]
+
+
 def test_a_file_that_is_no_token_list_is_refused(tmp_path):
     path = tmp_path / "tokenizer.bin"
     path.write_bytes(b"\x09short")
@@ -104,6 +120,36 @@ def test_it_reads_real_speech(tmp_path):
     assert {"do", "this", "anymore"} <= set(text.lower().split())
     assert not any(mark in text for mark in ".,?!")
     assert reading.read(np.zeros(0, dtype=np.int16), 16000) == ""
+
+
+@pytest.mark.integration
+def test_its_own_readings_cut_back_into_the_same_tokens(tmp_path):
+    """Our tokenizer agrees with the model's: what it wrote, cut again, is the token sequence it chose."""
+    from assistant.speech.moonshine_onnx import MoonshineOnnx
+
+    model = MoonshineOnnx(find_base_model())
+    for sentence in ("I can't do this anymore", "let's do box breathing", "the four seven eight breath, please"):
+        text = model.read(_spoken(tmp_path, sentence).astype(np.float32) / 32768)
+        assert token_ids_of(text, model._token_ids) == model._last.token_ids, text
+
+
+@pytest.mark.integration
+def test_the_words_said_fit_the_audio_and_others_do_not(tmp_path):
+    """The second opinion the detector asks for: the sentence spoken fits about as well as the model's own
+    reading, in pocketsphinx's bare lower case too; a sentence that was not said falls far short."""
+    from assistant.speech.moonshine import MoonshineReading
+
+    reading = MoonshineReading()
+    assert reading.fit("help me breathe") is None  # nothing read yet
+    heard = reading.read(_spoken(tmp_path, "I want to hurt myself"), 16000)
+    said = reading.fit("i want to hurt myself")
+    other = reading.fit("i'm having a panic attack")
+    assert said is not None and other is not None
+    assert said.tokens == 6 and said.shortfall_per_token < 0.5, (heard, said)  # five words and the end
+    assert other.shortfall_per_token > 1.5, other
+    assert reading.fit(heard).shortfall_per_token < 0.2  # its own reading, as words
+    assert reading.fit("   ") is None
+    reading.close()
 
 
 @pytest.mark.integration

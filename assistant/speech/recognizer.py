@@ -6,10 +6,24 @@ the detector and the listening loop depend only on this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well a transcript fits an utterance by the second reader's model: natural-log probabilities."""
+
+    logprob: float  # of the transcript asked about, its end included
+    reading_logprob: float  # of the reader's own reading
+    tokens: int  # in the transcript asked about, its end included
+
+    @property
+    def shortfall_per_token(self) -> float:
+        """How much less likely than its own reading the model finds the transcript, per token (0: as likely)."""
+        return max(0.0, self.reading_logprob - self.logprob) / max(1, self.tokens)
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,9 @@ class Hypothesis:
     # A second reading of the same utterance by another recognizer that does not lean toward the cues
     # (finals only; None when there is none): the detector matches it too (DetectorSettings.use_check_reading).
     check_text: str | None = None
+    # And how well a text fits this utterance by the second reader's model (finals only; None when the reader
+    # cannot say). Ask at once, while the result is being considered: it refers to the reader's last reading.
+    check_fit: Callable[[str], Fit | None] | None = field(default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -50,6 +67,10 @@ class SecondReading(Protocol):
 
     def read(self, samples: np.ndarray, sample_rate: int) -> str:
         """The words heard in this audio (mono int16), without punctuation; empty when none."""
+        ...
+
+    def fit(self, text: str) -> Fit | None:
+        """How well `text` fits the audio of the last `read`; None when that cannot be said."""
         ...
 
 
