@@ -59,9 +59,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.library.loader import load_library  # noqa: E402
+from assistant.speech.crisis import near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
 from assistant.speech.detector import BLOCK_SECONDS, StreamDetector  # noqa: E402
-from assistant.speech.recognizer import Hypothesis  # noqa: E402
+from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
 DEFAULT_OUT = REPO / "benchmarks" / "out"
@@ -155,14 +156,20 @@ def read_pcm16(path: Path) -> np.ndarray:
 class _FileClock:
     """Wraps a recognizer so each file's hypotheses count samples from that file's start; records them all."""
 
-    def __init__(self, recognizer):
+    def __init__(self, recognizer, matcher: CueMatcher | None = None):
         self.inner = recognizer
+        self.matcher = matcher  # which partials' texts are worth weighing (crisis language), see _shift
         self.name = recognizer.name
         self.sample_rate = recognizer.sample_rate
         self.base = 0
         self.fed = 0
         self.finals: list[str] = []
-        self.hypotheses: list[list] = []  # [text, is_final, end_sample, check_text] for --replay
+        # [text, is_final, end_sample, check_text, fits] for --replay. fits, on finals: {text: [logprob,
+        # reading_logprob, tokens]}, the second reader's Fit of the final's text and of its utterance's partials
+        # with crisis language, asked of every final here (live, only when the detector needs one).
+        self.hypotheses: list[list] = []
+        self.fit_walls: list[float] = []  # wall seconds each of those took
+        self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
         self.warm = None  # the recognizer's adaptation after the warm-up, restored before every file
@@ -192,6 +199,12 @@ class _FileClock:
         self.hypotheses = []
         self.reading_walls = []
         self.reading_waits = []
+        self.fit_walls = []
+        self._crisis_partials = []
+
+    @property
+    def reading_name(self) -> str | None:
+        return getattr(self.inner, "reading_name", None)
 
     def reading_costs(self) -> dict[str, float]:
         costs = getattr(self.inner, "reading_costs", None)
@@ -206,8 +219,24 @@ class _FileClock:
                 costs = self.reading_costs()
                 self.reading_walls.append(costs["last_wall_s"])
                 self.reading_waits.append(costs["last_wait_s"])
-            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base)
-            self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text])
+            fits: dict[str, Fit] = {}
+            if not h.is_final and self.matcher is not None and self.matcher.crisis(h.text):
+                if h.text not in self._crisis_partials:
+                    self._crisis_partials.append(h.text)
+            if h.is_final:
+                if h.check_fit is not None:
+                    # More near-crisis candidates than the detector asks about, so --replay can try other limits.
+                    near = near_crisis_sentences(h.check_text or "", 70.0, 8) + near_crisis_sentences(h.text, 70.0, 8)
+                    for text in dict.fromkeys([h.text, *self._crisis_partials, *near]):
+                        began = time.perf_counter()
+                        fit = h.check_fit(text) if text.strip() else None
+                        self.fit_walls.append(time.perf_counter() - began)
+                        if fit is not None:
+                            fits[text] = fit
+                self._crisis_partials = []
+            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits))
+            recorded = {text: [f.logprob, f.reading_logprob, f.tokens] for text, f in fits.items()}
+            self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text, recorded])
             out.append(shifted)
         return out
 
@@ -222,6 +251,11 @@ class _FileClock:
         self.inner.reset()
 
 
+def _fits_of(fits: dict[str, Fit]):
+    """A Hypothesis.check_fit that knows the answers asked already, and no others."""
+    return fits.get if fits else None
+
+
 _WORKER: dict = {}
 
 
@@ -233,8 +267,8 @@ def _init_worker(engine: str, args: argparse.Namespace) -> None:
     os.setpriority(os.PRIO_PROCESS, 0, CHILD_NICENESS)
     library = load_library()
     recognizer = ENGINES[engine](args, cue_phrases(library.cue_maps))
-    _WORKER["clock"] = _FileClock(recognizer)
     _WORKER["matcher"] = CueMatcher(library.cue_maps)
+    _WORKER["clock"] = _FileClock(recognizer, _WORKER["matcher"])
     _WORKER["corpus"] = Path(args.corpus)
     _WORKER["clock"].warm_up(warm_up_audio(Path(args.corpus)))
 
@@ -273,6 +307,7 @@ def _decode(entry: dict) -> dict:
         "cpu_s": cpu,
         "reading_walls_s": clock.reading_walls,
         "reading_waits_s": clock.reading_waits,
+        "fit_walls_s": clock.fit_walls,
         "reading_rss_mib": reading["resident_mib"],
         "detections": [d.to_json() for d in detections],
         "finals": clock.finals,
@@ -349,7 +384,12 @@ class _Recorded:
 
     def __init__(self, hypotheses: list[list], sample_rate: int = 16000):
         self.sample_rate = sample_rate
-        self._queue = [Hypothesis(text, final, end, check) for text, final, end, check in hypotheses]
+        self._queue = []
+        # Whether the decode had a second reader, which changes what the detector does with partials.
+        self.reading_name = "recorded" if any(h[3] is not None for h in hypotheses) else None
+        for text, final, end, check, *fits in hypotheses:  # runs before session 6 recorded no fits
+            recorded = {text: Fit(*fit) for text, fit in ((fits[0] or {}) if fits else {}).items()}
+            self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded)))
         self._fed = 0
 
     def accept(self, samples):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.library.loader import load_library
-from assistant.speech.crisis import CATEGORIES, CrisisMatch, detect_crisis
+from assistant.speech.crisis import CATEGORIES, CrisisMatch, detect_crisis, near_crisis_sentences
 from assistant.speech.cues import CueMatcher, normalize
 
 DATA = Path(__file__).parent / "data"
@@ -294,3 +294,41 @@ def test_a_run_on_cut_does_not_turn_harmless_plans_into_crisis():
     """Only sentence openers cut: "I can't go on the ride" and "I want to dye my hair" stay harmless."""
     for text in ["i can't go on the ride because i'm scared", "i want to dye my hair", "i can't go on vacation this year"]:
         assert detect_crisis(text) is None, text
+
+
+# --- readings that nearly said a crisis sentence ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "heard, meant",
+    [
+        ("I've been turning myself", "i've been hurting myself"),  # a word the reader did not expect
+        ("I want to go to myself", "i want to hurt myself"),
+        ("I talk too many films", "i took too many pills"),
+        ("Someone in herd in me", "someone is hurting me"),
+        ("I've written goodbye later", "i've written goodbye letters"),
+        ("so I've been turning myself lately", "so i've been hurting myself lately"),  # put in place, words kept
+    ],
+)
+def test_a_reading_that_nearly_said_a_crisis_sentence_offers_it(heard, meant):
+    """Candidates for the second reader to weigh against the audio, not detections."""
+    assert not detect_crisis(heard)
+    candidates = near_crisis_sentences(heard)
+    assert meant in candidates, candidates
+    assert all(detect_crisis(candidate) for candidate in candidates)
+    assert len(candidates) <= 4
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["The band's final song was amazing", "I need to renew my passport before the summer", "I want to", "",
+     "I want to kill myself"],  # already crisis language: nothing to offer
+)
+def test_talk_that_is_not_near_any_crisis_sentence_offers_nothing(heard):
+    assert near_crisis_sentences(heard) == []
+
+
+def test_the_harmless_twin_is_offered_too_and_left_to_the_audio():
+    """ "I want to treat myself" is as near "hurt myself" as "go to myself" is: only the second reader, which
+    heard the audio, can tell them apart (tests/test_moonshine.py shows it does)."""
+    assert "i want to hurt myself" in near_crisis_sentences("I want to treat myself")

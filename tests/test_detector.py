@@ -7,26 +7,38 @@ import numpy as np
 from assistant.library.loader import load_library
 from assistant.speech.cues import CueMatcher
 from assistant.speech.detector import StreamDetector
-from assistant.speech.recognizer import Hypothesis
+from assistant.speech.recognizer import Fit, Hypothesis
 
 RATE = 16000
 BLOCK = 1600
 
 
 class ScriptedRecognizer:
-    """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text])."""
+    """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text[, shortfalls]]):
+    shortfalls, {text: per token}, are what the second reader answers when a final's fit is asked."""
 
     name = "scripted"
     sample_rate = RATE
 
-    def __init__(self, script):
+    def __init__(self, script, reading_name=None):
         self.script = list(script)
         self.fed = 0
+        self.reading_name = reading_name
+        self.asked: list[str] = []
 
     def accept(self, samples):
         self.fed += len(samples)
         step = self.script.pop(0) if self.script else []
-        return [Hypothesis(*entry[:2], self.fed, *entry[2:]) for entry in step]
+        return [self._hypothesis(*entry) for entry in step]
+
+    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None):
+        def check_fit(asked):
+            self.asked.append(asked)
+            if shortfalls is None or asked not in shortfalls:
+                return None
+            return Fit(-shortfalls[asked] * 4 - 1.0, -1.0, 4)  # four tokens, this much short each
+
+        return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None)
 
     def flush(self):
         return []
@@ -35,8 +47,8 @@ class ScriptedRecognizer:
         pass
 
 
-def run(script, gate=None):
-    detector = StreamDetector(ScriptedRecognizer(script), CueMatcher(load_library().cue_maps))
+def run(script, gate=None, reading_name=None):
+    detector = StreamDetector(ScriptedRecognizer(script, reading_name), CueMatcher(load_library().cue_maps))
     if gate:
         detector.gate(*gate)
     fired = []
@@ -118,3 +130,66 @@ def test_crisis_and_controls_do_not_wait_for_the_second_readings_backing():
 
 def test_without_a_second_reading_a_start_fires_as_before():
     assert run([[("help me breathe", True)]]) == [("start", "resonance-5-5", 0.1)]
+
+
+# --- with a second reader that weighs what the first heard (Hypothesis.check_fit) -------------------------
+
+
+def weighed(script):
+    return run(script, reading_name="Moonshine base-en")
+
+
+def test_a_start_that_fits_the_audio_fires_though_the_reader_wrote_other_words():
+    """Moonshine wrote "Come me dun" for "calm me down" but finds pocketsphinx's words almost as likely."""
+    assert weighed([[("calm me down", True, "Come me dun", {"calm me down": 0.3})]]) == [
+        ("start", "resonance-5-5", 0.1)]
+
+
+def test_a_start_far_short_of_the_readers_own_reading_is_dropped_though_words_overlap():
+    """The cue model put "i'm anxious" into a sentence about bread; the second reading shares "I'm" with the
+    cue, but finds the first reading's words far less likely than its own."""
+    script = [[("i'm to i can you i'm anxious it you leave season", True, "I'm trying a new brand recipe when seen",
+                {"i'm to i can you i'm anxious it you leave season": 5.2})]]
+    assert weighed(script) == []
+
+
+def test_crisis_in_a_partial_waits_for_the_final_and_fires_when_it_fits():
+    script = [[("i want to kill myself", False)], [("i want to kill myself", False)],
+              [("i want to kill myself", True, "I want to go to myself", {"i want to kill myself": 1.2})]]
+    assert weighed(script) == [("crisis", "crisis", 0.3)]
+
+
+def test_crisis_the_cue_model_made_of_talk_is_dropped_when_it_is_far_short():
+    """ "He's trying to cut down on sugar": the first reading heard "trying to kill", a partial only "suicidal"."""
+    script = [[("numb and suicidal", False)],
+              [("he's trying to kill go on children", True, "He's trying to cut down on sugar",
+                {"he's trying to kill go on children": 5.5, "numb and suicidal": 6.0})]]
+    assert weighed(script) == []
+
+
+def test_crisis_a_partial_heard_and_the_final_lost_is_weighed_too():
+    """The final pass turned "I don't want to be here anymore" into other words; the partial had it right."""
+    script = [[("i don't want to be here anymore", False)],
+              [("i'm so want to hear anymore", True, "I don't want to be running more",
+                {"i'm so want to hear anymore": 3.2, "i don't want to be here anymore": 0.8})]]
+    assert weighed(script) == [("crisis", "crisis", 0.2)]
+
+
+def test_crisis_fires_when_the_reader_cannot_weigh_it():
+    """No answer from the second reader is no reason to hold crisis language back."""
+    assert weighed([[("i want to die", True, "I want to buy", {})]]) == [("crisis", "crisis", 0.1)]
+    # and a reader that fails before the final: the held-back partial fires with the final
+    assert weighed([[("i want to die", False)], [("i want to", True)]]) == [("crisis", "crisis", 0.2)]
+
+
+def test_crisis_the_second_reading_heard_fires_whatever_the_first_heard():
+    script = [[("i want to go to my shelf", True, "I want to kill myself", {"i want to go to my shelf": 6.0})]]
+    assert weighed(script) == [("crisis", "crisis", 0.1)]
+
+
+def test_a_crisis_sentence_a_reading_nearly_said_fires_when_the_reader_finds_it_nearly_as_likely():
+    """Both readings missed "hurt": the sentence with it in place is weighed, and its shortfall in all decides."""
+    meant = "i want to hurt myself"
+    # Fit here: four tokens, `shortfall` short each; 0.5 each is 2 nats in all, 2.0 each is 8
+    assert weighed([[("what myself", True, "I want to go to myself", {meant: 0.5})]]) == [("crisis", "crisis", 0.1)]
+    assert weighed([[("what myself", True, "I want to treat myself", {meant: 2.0})]]) == []

@@ -809,6 +809,118 @@ MAX_TRAILING = 3
 _SENTENCE_OPENERS = frozenset({"i", "i'm", "im", "i've", "i'd", "i'll", "we", "you", "it's", "please"})
 
 
+# Crisis sentences as people say them. Not the detector (that is the patterns below, and they decide): they
+# teach pocketsphinx's language model the word sequences crisis language is made of, so "kill myself" or
+# "better off without me" come out as words the detector can see (sphinx.py), and they are what a reading
+# that nearly said one is compared with (near_crisis_sentences). Written as the dictionary spells.
+CRISIS_PHRASINGS = tuple(
+    line.strip()
+    for line in """
+i want to kill myself
+i am going to kill myself
+i am going to kill myself tonight
+i want to die
+i just want to die
+i wish i was dead
+i wish i were dead
+i would be better off dead
+i am better off dead
+i want to end my life
+i am going to end my life
+i want to end it all
+i am going to end it tonight
+i am going to end it all
+i keep thinking about ending it
+i have been thinking about killing myself
+i keep thinking about killing myself
+i think about suicide
+i am thinking about suicide
+i am suicidal
+i feel suicidal
+i have suicidal thoughts
+everyone would be better off without me
+everybody would be better off without me
+my family would be better off without me
+they would be better off without me
+the world would be better without me
+i do not want to be here anymore
+i do not want to be alive anymore
+i do not want to live anymore
+i do not want to wake up
+i wish i could go to sleep and never wake up
+i do not want to exist
+i can not do this anymore
+i can not go on
+i can not go on like this
+i can not take it anymore
+i can not keep going
+there is no point in living
+there is no reason to live
+i have nothing to live for
+life is not worth living
+nobody would miss me
+nobody would care if i was gone
+no one would miss me if i was gone
+i am a burden
+i am just a burden to everyone
+i am a burden to my family
+i want to disappear forever
+i want it all to stop
+i just want it all to end
+i want to give up on life
+i have written goodbye letters
+i wrote a goodbye letter
+this is goodbye
+i have been giving my things away
+i gave away all my stuff
+i want to hurt myself
+i feel like hurting myself
+i have been hurting myself
+i hurt myself again
+i cut myself
+i just cut myself
+i have been cutting myself
+i want to cut myself
+i want to cut again
+i burned myself on purpose
+i took too many pills
+i took a bunch of pills
+i swallowed a bottle of pills
+i swallowed all my pills
+i took an overdose
+i have taken an overdose
+i want to overdose
+i have the pills right here
+the pills are right here
+i have a gun
+i have a gun right here
+i bought a rope
+i am on the bridge
+i am standing on the roof
+i am on the ledge
+i want to jump
+i want to jump off the bridge
+i am going to jump
+i have a plan
+i have a plan to kill myself
+i picked a date
+i am not safe
+i do not feel safe
+i am not safe at home
+someone is hurting me
+he is hurting me
+she is hurting me
+he is going to hurt me
+i am scared he is going to hurt me
+i want to hurt someone
+i am going to hurt someone
+i want to kill him
+i am going to hurt him
+""".splitlines()
+    if line.strip()
+)
+
+
 def detect_crisis(text: str) -> CrisisMatch | None:
     """The first crisis phrase in `text`, or None. Benign figures of speech are masked before matching."""
     for variant in _variants(text):
@@ -818,6 +930,62 @@ def detect_crisis(text: str) -> CrisisMatch | None:
             if found:
                 return CrisisMatch(phrase=found.group(0).strip(), category=category)
     return None
+
+
+# How the crisis sentences are also said: a reading writes "I've been hurting myself", not "I have been".
+_SPOKEN = (
+    ("i am", "i'm"), ("i have been", "i've been"), ("i have taken", "i've taken"), ("i have written", "i've written"),
+    ("do not", "don't"), ("can not", "can't"), ("is not", "isn't"), ("he is", "he's"), ("she is", "she's"),
+    ("there is", "there's"), ("i would", "i'd"),
+)
+
+
+def _spoken_forms(sentence: str) -> list[str]:
+    contracted = f" {sentence} "
+    for full, short in _SPOKEN:
+        contracted = contracted.replace(f" {full} ", f" {short} ")
+    return list(dict.fromkeys([sentence, contracted.strip()]))
+
+
+_SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
+NEAR_MIN_SIMILARITY = 75.0  # rapidfuzz partial_ratio, 0-100, of a crisis sentence to the words heard
+NEAR_MIN_COVERAGE = 0.75  # a reading shorter than the sentence must reach this share of its letters
+NEAR_MAX_LENGTH_RATIO = 1.35  # and one up to this much longer may have been the sentence alone
+
+
+def near_crisis_sentences(heard: str, min_similarity: float = NEAR_MIN_SIMILARITY, most: int = 4) -> list[str]:
+    """What `heard` would say had it been a crisis sentence it nearly is: that sentence put in place of the
+    words it lines up with ("i've been turning myself lately" -> "i've been hurting myself lately").
+
+    A recognizer turns a word it does not expect into one it does: "hurting" into "turning", "hurt" into
+    "go to". These are candidates, not detections: the second reader weighs each against the audio
+    (detector.py), and only one it finds nearly as likely as its own reading counts. Lower case; those that
+    change the reading least first; none when `heard` is crisis language already.
+    """
+    from rapidfuzz import fuzz
+
+    text = " ".join(heard.lower().split())
+    if not text or detect_crisis(text):
+        return []
+    found: dict[str, float] = {}
+    for sentence in _SENTENCE_FORMS:
+        aligned = fuzz.partial_ratio_alignment(sentence, text, score_cutoff=min_similarity)
+        if aligned is None:
+            continue
+        candidates = []
+        if len(text) < len(sentence):  # the reading was lined up inside the sentence
+            if len(text) < NEAR_MIN_COVERAGE * len(sentence):
+                continue
+        else:  # the sentence inside the reading, widened to whole words
+            start = text.rfind(" ", 0, aligned.dest_start) + 1
+            end = text.find(" ", aligned.dest_end)
+            candidates.append(" ".join((text[:start] + sentence + (text[end:] if end >= 0 else "")).split()))
+        if len(text) <= NEAR_MAX_LENGTH_RATIO * len(sentence):
+            candidates.append(sentence)  # or the sentence was all that was said, in other words
+        for candidate in candidates:
+            if candidate not in found and candidate != text and detect_crisis(candidate):
+                found[candidate] = fuzz.ratio(candidate, text)  # how little the whole reading had to change
+    return sorted(found, key=lambda candidate: -found[candidate])[:most]
 
 
 def _variants(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.speech.crisis import near_crisis_sentences
 from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.recognizer import Hypothesis, Recognizer
 
@@ -35,6 +36,9 @@ class DetectorSettings:
 
     partial_repeats: int = 2  # a partial must give the same detection this many times in a row (finals count at once)
     crisis_partial_repeats: int = 1  # crisis language acts on its first partial: seconds matter more than a false alarm
+    # ... when there is no second reading to weigh it. With one, crisis language the first reading heard waits
+    # for the final and its second opinion (crisis_max_shortfall): on the tune split 7 of 8 false crisis alarms
+    # in ordinary talk came from partials, 5 of them from words the final no longer had.
     # Start cues wait for the utterance's final result: a partial ending in "...I'm panicking" is often the
     # middle of someone else's sentence, which the final shows whole (measured: benchmarks/README.md).
     # Nothing is playing while we wait, so it costs only the recognizer's end-of-speech delay.
@@ -49,6 +53,23 @@ class DetectorSettings:
     # report split: false start/crisis alarms 55 -> 39 in 1.69 h, start recall 496 -> 474 of 648 (tuned on
     # the tune split: 26 -> 14, 381 -> 362 of 438). 0 turns it off; no second reading, no check.
     start_support: float = 0.4
+    # ... or, better, it must fit the utterance by the second reader's model (Hypothesis.check_fit): its
+    # transcript at most this much less likely per token than the reader's own reading. Then start_support is
+    # only the fallback for when the reader cannot weigh it. On the tune split the first reading's start cues
+    # in ordinary talk fell short by 2.0 to 8.1 (median 5.1), true ones by 0 to 3.1 (median 0.06, p75 1.0).
+    start_max_shortfall: float = 3.0
+    # Crisis language only the first reading heard (in the final or in one of the utterance's partials) fires
+    # when the reader finds it at most this much short per token, or cannot say. Tune split: at 3.0, 2 false
+    # crisis alarms in 0.74 h of talk (8 before the reader weighed them) and 167 of 171 crisis items; at 2.0,
+    # none and 163; at 4.0, 3 and 167. A missed crisis is the worst failure, so not 2.0.
+    crisis_max_shortfall: float = 3.0
+    # A reading that nearly said a crisis sentence ("I've been turning myself") is weighed with that sentence
+    # in place (crisis.near_crisis_sentences); it fires when the reader finds it at most this many nats less
+    # likely in all than its own reading. Tune split: the 7 crisis items it adds fell -1.6 to 3.2 nats short
+    # (the next, 4.7); nothing said outside a crisis came nearer than 6.2 ("I can't keep going" for "okay keep
+    # going"), so no false alarm.
+    # None: not asked.
+    near_crisis_max_shortfall: float | None = 4.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -76,6 +97,7 @@ class StreamDetector:
         self.rate = recognizer.sample_rate
         self.samples_fed = 0
         self._streak: tuple[tuple[str, str], int] | None = None  # (kind, intent) of the last partial match and its count
+        self._crisis_partials: list[str] = []  # texts of this utterance's partials with crisis language, for the final
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
@@ -110,25 +132,72 @@ class StreamDetector:
             if hypothesis.is_final:
                 self._streak = None
                 self._fired_in_utterance.clear()
+                self._crisis_partials = []
         self._gate.prune(self.samples_fed - 60 * self.rate)
         return fired
 
     def _match(self, hypothesis: Hypothesis) -> Detection | None:
         detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
+        if not hypothesis.is_final:
+            if detection is not None and detection.kind == "crisis" and self._weighs_crisis():
+                if hypothesis.text not in self._crisis_partials:
+                    self._crisis_partials.append(hypothesis.text)
+                return None  # the final weighs it
+            return detection
         check = hypothesis.check_text
         if not (self.settings.use_check_reading and check is not None):
-            return detection
-        if detection is not None and detection.kind == "crisis":
-            return detection  # crisis language is never held back for want of a second opinion
+            # No second reading of this one (the reader failed just now): crisis partials it held back fire.
+            return self._weighed_crisis(hypothesis, detection) or detection
         second = self.matcher.match(check) if check.strip() else None
-        if second is not None and (detection is None or second.kind == "crisis"):
+        if second is not None and second.kind == "crisis":
+            return detection if detection is not None and detection.kind == "crisis" else second
+        crisis = self._weighed_crisis(hypothesis, detection) or self._near_crisis(hypothesis)
+        if crisis is not None:
+            return crisis
+        if detection is not None and detection.kind == "crisis":
+            detection = None  # the second reader found it far short: most often the cue model's guess in talk
+        if detection is None:
             return second
-        if (
-            detection is not None and detection.kind == "start" and self.settings.start_support > 0
-            and self.matcher.start_support(detection.intent, check) < self.settings.start_support
-        ):
-            return None  # the second reading heard none of it: most often the cue model's guess in talk
+        heard_alike = second is not None and (second.kind, second.intent) == (detection.kind, detection.intent)
+        if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
+            return second  # what the second reading heard for itself stands on its own
         return detection
+
+    def _weighs_crisis(self) -> bool:
+        """Whether crisis language on a partial waits for the final's second opinion (there is a reader)."""
+        return self.settings.use_check_reading and getattr(self.recognizer, "reading_name", None) is not None
+
+    def _weighed_crisis(self, final: Hypothesis, detection: Detection | None) -> Detection | None:
+        """Crisis language the first reading heard in this utterance (final or partials) that the second reader
+        does not find far short of its own reading; or that it cannot weigh at all."""
+        heard = [text for text in self._crisis_partials if text != final.text]
+        if detection is not None and detection.kind == "crisis":
+            heard.insert(0, final.text)
+        for text in heard:
+            fit = final.check_fit(text) if final.check_fit is not None else None
+            if fit is None or fit.shortfall_per_token <= self.settings.crisis_max_shortfall:
+                return detection if text == final.text else Detection("crisis", "crisis", text)
+        return None
+
+    def _near_crisis(self, final: Hypothesis) -> Detection | None:
+        """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""
+        most = self.settings.near_crisis_max_shortfall
+        if most is None or final.check_fit is None:
+            return None
+        candidates = near_crisis_sentences(final.check_text or "") + near_crisis_sentences(final.text)
+        for candidate in dict.fromkeys(candidates):
+            fit = final.check_fit(candidate)
+            if fit is not None and fit.reading_logprob - fit.logprob <= most:
+                return Detection("crisis", "crisis", candidate)
+        return None
+
+    def _start_backed(self, detection: Detection, final: Hypothesis) -> bool:
+        """Whether a start cue only the first reading heard fits the utterance by the second reader."""
+        fit = final.check_fit(final.text) if final.check_fit is not None else None
+        if fit is not None:
+            return fit.shortfall_per_token <= self.settings.start_max_shortfall
+        support = self.settings.start_support
+        return support <= 0 or self.matcher.start_support(detection.intent, final.check_text or "") >= support
 
     def _should_fire(self, detection: Detection, hypothesis: Hypothesis) -> bool:
         key = (detection.kind, detection.intent)

@@ -50,7 +50,8 @@ from typing import Sequence
 import numpy as np
 
 from assistant.errors import GroundingError
-from assistant.speech.recognizer import Hypothesis, SecondReading, to_int16
+from assistant.speech.crisis import CRISIS_PHRASINGS
+from assistant.speech.recognizer import Fit, Hypothesis, SecondReading, to_int16
 
 logger = logging.getLogger(__name__)
 
@@ -58,116 +59,6 @@ logger = logging.getLogger(__name__)
 class RecognizerUnavailableError(GroundingError):
     """The offline speech engine could not be loaded."""
 
-
-# Crisis language for the language model. Not a detector (that is crisis.py, and it decides): these
-# sentences teach the decoder the word sequences crisis language is made of, so "kill myself" or
-# "better off without me" come out as words the detector can see. Written as the dictionary spells.
-CRISIS_PHRASINGS = tuple(
-    line.strip()
-    for line in """
-i want to kill myself
-i am going to kill myself
-i am going to kill myself tonight
-i want to die
-i just want to die
-i wish i was dead
-i wish i were dead
-i would be better off dead
-i am better off dead
-i want to end my life
-i am going to end my life
-i want to end it all
-i am going to end it tonight
-i am going to end it all
-i keep thinking about ending it
-i have been thinking about killing myself
-i keep thinking about killing myself
-i think about suicide
-i am thinking about suicide
-i am suicidal
-i feel suicidal
-i have suicidal thoughts
-everyone would be better off without me
-everybody would be better off without me
-my family would be better off without me
-they would be better off without me
-the world would be better without me
-i do not want to be here anymore
-i do not want to be alive anymore
-i do not want to live anymore
-i do not want to wake up
-i wish i could go to sleep and never wake up
-i do not want to exist
-i can not do this anymore
-i can not go on
-i can not go on like this
-i can not take it anymore
-i can not keep going
-there is no point in living
-there is no reason to live
-i have nothing to live for
-life is not worth living
-nobody would miss me
-nobody would care if i was gone
-no one would miss me if i was gone
-i am a burden
-i am just a burden to everyone
-i am a burden to my family
-i want to disappear forever
-i want it all to stop
-i just want it all to end
-i want to give up on life
-i have written goodbye letters
-i wrote a goodbye letter
-this is goodbye
-i have been giving my things away
-i gave away all my stuff
-i want to hurt myself
-i feel like hurting myself
-i have been hurting myself
-i hurt myself again
-i cut myself
-i just cut myself
-i have been cutting myself
-i want to cut myself
-i want to cut again
-i burned myself on purpose
-i took too many pills
-i took a bunch of pills
-i swallowed a bottle of pills
-i swallowed all my pills
-i took an overdose
-i have taken an overdose
-i want to overdose
-i have the pills right here
-the pills are right here
-i have a gun
-i have a gun right here
-i bought a rope
-i am on the bridge
-i am standing on the roof
-i am on the ledge
-i want to jump
-i want to jump off the bridge
-i am going to jump
-i have a plan
-i have a plan to kill myself
-i picked a date
-i am not safe
-i do not feel safe
-i am not safe at home
-someone is hurting me
-he is hurting me
-she is hurting me
-he is going to hurt me
-i am scared he is going to hurt me
-i want to hurt someone
-i am going to hurt someone
-i want to kill him
-i am going to hurt him
-""".splitlines()
-    if line.strip()
-)
 
 # How people wrap a cue: short ones (controls) and longer ones (requests); each cue is learned inside these.
 SHORT_FRAMES = ("{}", "okay {}", "please {}", "{} please", "{} now", "can you {}", "i said {}", "{} it")
@@ -402,7 +293,9 @@ class PocketsphinxRecognizer:
     def _final(self) -> Hypothesis:
         self._decoder.end_utt()
         self._in_utterance = False
-        return Hypothesis(self._words(), True, self._samples_fed, self._read_again())
+        check_text = self._read_again()
+        check_fit = self._fit_to_reading if check_text is not None else None
+        return Hypothesis(self._words(), True, self._samples_fed, check_text, check_fit)
 
     def _read_early(self) -> None:
         """Start the second reading when the speaker has paused long enough; drop it when they go on."""
@@ -434,6 +327,17 @@ class PocketsphinxRecognizer:
             return None
         finally:
             self._last_reading_wait_s = time.perf_counter() - began
+
+    def _fit_to_reading(self, text: str) -> Fit | None:
+        """How well `text` fits the utterance just read, by the second reader (Hypothesis.check_fit)."""
+        reading, thread = self._reading, self._reader_thread
+        if reading is None or thread is None or not hasattr(reading, "fit"):
+            return None
+        try:
+            return thread.submit(reading.fit, text).result()  # in turn with the readings: one reader, one pipe
+        except Exception as error:  # a second opinion that cannot be had is no reason to stop listening
+            logger.warning("the second reader (%s) could not weigh a transcript: %s", reading.name, error)
+            return None
 
     def _open_reading(self) -> SecondReading | None:
         choice = self.settings.second_reading
