@@ -168,7 +168,7 @@ class _FileClock:
         # reading_logprob, tokens]}, the second reader's Fit of the final's text and of its utterance's partials
         # with crisis language, asked of every final here (live, only when the detector needs one).
         self.hypotheses: list[list] = []
-        self.fit_walls: list[float] = []  # wall seconds each of those took
+        self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
@@ -226,13 +226,15 @@ class _FileClock:
             if h.is_final:
                 if h.check_fit is not None:
                     # More near-crisis candidates than the detector asks about, so --replay can try other limits.
-                    near = near_crisis_sentences(h.check_text or "", 70.0, 8) + near_crisis_sentences(h.text, 70.0, 8)
-                    for text in dict.fromkeys([h.text, *self._crisis_partials, *near]):
-                        began = time.perf_counter()
-                        fit = h.check_fit(text) if text.strip() else None
-                        self.fit_walls.append(time.perf_counter() - began)
-                        if fit is not None:
-                            fits[text] = fit
+                    check = h.check_text or ""
+                    near = near_crisis_sentences(check, 70.0, 8) + near_crisis_sentences(h.text, 70.0, 8)
+                    if self.matcher is not None and not (self.matcher.match(h.text) or self.matcher.match(check)):
+                        near += self.matcher.near_cues(check, 70.0, 8) + self.matcher.near_cues(h.text, 70.0, 8)
+                    texts = [text for text in dict.fromkeys([h.text, *self._crisis_partials, *near]) if text.strip()]
+                    began = time.perf_counter()
+                    weighed = h.check_fit(texts) if texts else []
+                    self.fit_walls.append(time.perf_counter() - began)
+                    fits = {text: fit for text, fit in zip(texts, weighed) if fit is not None}
                 self._crisis_partials = []
             shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits))
             recorded = {text: [f.logprob, f.reading_logprob, f.tokens] for text, f in fits.items()}
@@ -253,7 +255,9 @@ class _FileClock:
 
 def _fits_of(fits: dict[str, Fit]):
     """A Hypothesis.check_fit that knows the answers asked already, and no others."""
-    return fits.get if fits else None
+    if not fits:
+        return None
+    return lambda texts: [fits.get(text) for text in texts]
 
 
 _WORKER: dict = {}

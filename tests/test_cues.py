@@ -448,3 +448,13 @@ def test_start_support_is_the_best_share_of_one_phrase_heard_loosely():
     assert matcher.start_support("physiological-sigh", "the boxing gym opens at six") < 0.4
     assert matcher.start_support("box-breathing", "") == 0.0
     assert matcher.start_support("no-such-exercise", "help me breathe") == 0.0
+
+
+def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
+    """Candidates for the second reader to weigh (detector.py), each one the matcher would act on."""
+    matcher = CueMatcher(load_library().cue_maps)
+    assert "help me wind down" in matcher.near_cues("Help me win town")
+    assert "hold on a second" in matcher.near_cues("Fold on a second")
+    assert all(matcher.match(candidate).kind in ("start", "control") for candidate in matcher.near_cues("Help me win town"))
+    assert matcher.near_cues("The road winds down the hill to the village") == []
+    assert matcher.near_cues("") == []

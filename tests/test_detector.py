@@ -32,11 +32,10 @@ class ScriptedRecognizer:
         return [self._hypothesis(*entry) for entry in step]
 
     def _hypothesis(self, text, is_final, check_text=None, shortfalls=None):
-        def check_fit(asked):
-            self.asked.append(asked)
-            if shortfalls is None or asked not in shortfalls:
-                return None
-            return Fit(-shortfalls[asked] * 4 - 1.0, -1.0, 4)  # four tokens, this much short each
+        def check_fit(texts):
+            self.asked.extend(texts)
+            return [Fit(-shortfalls[text] * 4 - 1.0, -1.0, 4) if text in shortfalls else None  # four tokens
+                    for text in texts]
 
         return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None)
 
@@ -193,3 +192,11 @@ def test_a_crisis_sentence_a_reading_nearly_said_fires_when_the_reader_finds_it_
     # Fit here: four tokens, `shortfall` short each; 0.5 each is 2 nats in all, 2.0 each is 8
     assert weighed([[("what myself", True, "I want to go to myself", {meant: 0.5})]]) == [("crisis", "crisis", 0.1)]
     assert weighed([[("what myself", True, "I want to treat myself", {meant: 2.0})]]) == []
+
+
+def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_as_likely():
+    """Neither reading matched; "help me wind down" in place of "win town" is weighed against the audio."""
+    meant = "help me wind down"
+    assert weighed([[("you me please now me", True, "Help me win town", {meant: 0.25})]]) == [
+        ("start", "bedside-wind-down", 0.1)]
+    assert weighed([[("you me please now me", True, "Help me win town", {meant: 1.5})]]) == []

@@ -140,15 +140,15 @@ def test_the_words_said_fit_the_audio_and_others_do_not(tmp_path):
     from assistant.speech.moonshine import MoonshineReading
 
     reading = MoonshineReading()
-    assert reading.fit("help me breathe") is None  # nothing read yet
+    assert reading.fit(["help me breathe"]) == [None]  # nothing read yet
     heard = reading.read(_spoken(tmp_path, "I want to hurt myself"), 16000)
-    said = reading.fit("i want to hurt myself")
-    other = reading.fit("i'm having a panic attack")
+    said, other, own, blank = reading.fit(["i want to hurt myself", "i'm having a panic attack", heard, "   "])
     assert said is not None and other is not None
     assert said.tokens == 6 and said.shortfall_per_token < 0.5, (heard, said)  # five words and the end
     assert other.shortfall_per_token > 1.5, other
-    assert reading.fit(heard).shortfall_per_token < 0.2  # its own reading, as words
-    assert reading.fit("   ") is None
+    assert own.shortfall_per_token < 0.2  # its own reading, as words
+    assert blank is None
+    assert reading.fit([]) == []
     reading.close()
 
 

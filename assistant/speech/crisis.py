@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.speech.nearby import MIN_SIMILARITY, nearby_phrasings
 from assistant.speech.transcript import normalize, split_clauses
 
 
@@ -948,44 +949,16 @@ def _spoken_forms(sentence: str) -> list[str]:
 
 
 _SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
-NEAR_MIN_SIMILARITY = 75.0  # rapidfuzz partial_ratio, 0-100, of a crisis sentence to the words heard
-NEAR_MIN_COVERAGE = 0.75  # a reading shorter than the sentence must reach this share of its letters
-NEAR_MAX_LENGTH_RATIO = 1.35  # and one up to this much longer may have been the sentence alone
 
 
-def near_crisis_sentences(heard: str, min_similarity: float = NEAR_MIN_SIMILARITY, most: int = 4) -> list[str]:
-    """What `heard` would say had it been a crisis sentence it nearly is: that sentence put in place of the
-    words it lines up with ("i've been turning myself lately" -> "i've been hurting myself lately").
-
-    A recognizer turns a word it does not expect into one it does: "hurting" into "turning", "hurt" into
-    "go to". These are candidates, not detections: the second reader weighs each against the audio
-    (detector.py), and only one it finds nearly as likely as its own reading counts. Lower case; those that
-    change the reading least first; none when `heard` is crisis language already.
-    """
-    from rapidfuzz import fuzz
-
-    text = " ".join(heard.lower().split())
-    if not text or detect_crisis(text):
+def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = 4) -> list[str]:
+    """Crisis sentences `heard` nearly said, each put in place of the words it lines up with ("i want to go to
+    myself" -> "i want to hurt myself"): candidates for the second reader to weigh against the audio
+    (nearby.py, detector.py), not detections. None when `heard` is crisis language already."""
+    if detect_crisis(heard):
         return []
-    found: dict[str, float] = {}
-    for sentence in _SENTENCE_FORMS:
-        aligned = fuzz.partial_ratio_alignment(sentence, text, score_cutoff=min_similarity)
-        if aligned is None:
-            continue
-        candidates = []
-        if len(text) < len(sentence):  # the reading was lined up inside the sentence
-            if len(text) < NEAR_MIN_COVERAGE * len(sentence):
-                continue
-        else:  # the sentence inside the reading, widened to whole words
-            start = text.rfind(" ", 0, aligned.dest_start) + 1
-            end = text.find(" ", aligned.dest_end)
-            candidates.append(" ".join((text[:start] + sentence + (text[end:] if end >= 0 else "")).split()))
-        if len(text) <= NEAR_MAX_LENGTH_RATIO * len(sentence):
-            candidates.append(sentence)  # or the sentence was all that was said, in other words
-        for candidate in candidates:
-            if candidate not in found and candidate != text and detect_crisis(candidate):
-                found[candidate] = fuzz.ratio(candidate, text)  # how little the whole reading had to change
-    return sorted(found, key=lambda candidate: -found[candidate])[:most]
+    return nearby_phrasings(heard, _SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
+                            min_similarity, most)
 
 
 def _variants(text: str) -> list[str]:

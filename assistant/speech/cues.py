@@ -23,6 +23,7 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CrisisMatch, detect_crisis
+from assistant.speech.nearby import MIN_SIMILARITY, nearby_phrasings
 from assistant.speech.transcript import normalize, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
@@ -143,17 +144,21 @@ class CueMatcher:
         self.fuzzy = fuzzy
         # A later map (the user's) overrides an earlier one (bundled) for the same words.
         cues: dict[tuple[str, tuple[str, ...]], _Cue] = {}
+        phrasings: list[str] = []  # as written, lower case: what near_cues offers in place of a near miss
         for cue_map in cue_maps:
             for start in cue_map.start:
                 for phrase in start.phrases:
                     words = tuple(normalize(phrase).split())
                     if words:
                         cues[("start", words)] = _Cue("start", start.exercise_id, words)
+                        phrasings.append(" ".join(phrase.lower().split()))
             for intent, phrases in cue_map.control.items():
                 for phrase in phrases:
                     words = tuple(normalize(phrase).split())
                     if words:
                         cues[("control", words)] = _Cue("control", intent, words)
+                        phrasings.append(" ".join(phrase.lower().split()))
+        self._phrasings = tuple(dict.fromkeys(phrasings))
         self._start = [cue for cue in cues.values() if cue.kind == "start"]
         self._start_intents = frozenset(cue.intent for cue in self._start)
         self._control = [cue for cue in cues.values() if cue.kind == "control"]
@@ -203,6 +208,17 @@ class CueMatcher:
                 found = sum(any(_near_word(word, other) for other in heard) for word in cue.words)
                 best = max(best, found / len(cue.words))
         return best
+
+    def near_cues(self, heard: str, min_similarity: float = MIN_SIMILARITY, most: int = 4) -> list[str]:
+        """Start and control phrases `heard` nearly said, each put in place of the words it lines up with
+        ("help me win town" -> "help me wind down"), and that would then match: candidates for the second
+        reader to weigh against the audio (nearby.py, detector.py), not detections."""
+
+        def matches(candidate: str) -> bool:
+            detection = self.match(candidate)
+            return detection is not None and detection.kind != "crisis"
+
+        return nearby_phrasings(heard, self._phrasings, matches, min_similarity, most)
 
     def crisis(self, text: str) -> CrisisMatch | None:
         """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""

@@ -3,6 +3,13 @@
 Pure glue over the Recognizer port and the CueMatcher: time is counted in
 samples fed, never from a clock, so `grounding detect FILE` (faster than real
 time) and live listening give the same detections at the same positions.
+
+With a second reader (pocketsphinx's Moonshine) a final has two readings. What
+the second heard stands on its own. What only the first heard -- the cue
+language model bends talk toward cue words -- is weighed by the second
+reader's model against the audio (`Hypothesis.check_fit`): a start or crisis
+it finds far less likely than its own reading does not fire. And a reading
+that nearly said a crisis sentence is weighed with that sentence in place.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import numpy as np
 
 from assistant.speech.crisis import near_crisis_sentences
 from assistant.speech.cues import CueMatcher, Detection
-from assistant.speech.recognizer import Hypothesis, Recognizer
+from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 
 BLOCK_SECONDS = 0.1  # live-sized blocks: vosk and pocketsphinx both want 0.1-0.2 s at a time
 
@@ -47,17 +54,15 @@ class DetectorSettings:
     # hears counts when the first reading heard nothing, or less than crisis. (pocketsphinx's comes from
     # Moonshine, SphinxSettings.second_reading; measured in benchmarks/README.md.)
     use_check_reading: bool = True
-    # A start cue the first reading heard must be backed by the second: at least this share of one of the
-    # cue's phrases' words in it (CueMatcher.start_support). The cue language model makes start cues out of
-    # ordinary talk; the second reading, with no cue list, rarely has any of their words then. Measured on the
-    # report split: false start/crisis alarms 55 -> 39 in 1.69 h, start recall 496 -> 474 of 648 (tuned on
-    # the tune split: 26 -> 14, 381 -> 362 of 438). 0 turns it off; no second reading, no check.
-    start_support: float = 0.4
-    # ... or, better, it must fit the utterance by the second reader's model (Hypothesis.check_fit): its
-    # transcript at most this much less likely per token than the reader's own reading. Then start_support is
-    # only the fallback for when the reader cannot weigh it. On the tune split the first reading's start cues
-    # in ordinary talk fell short by 2.0 to 8.1 (median 5.1), true ones by 0 to 3.1 (median 0.06, p75 1.0).
+    # A start cue only the first reading heard must fit the utterance by the second reader's model
+    # (Hypothesis.check_fit): its transcript at most this much less likely per token than the reader's own
+    # reading. The cue language model makes start cues out of ordinary talk. On the tune split its start cues
+    # in ordinary talk fell short by 2.0 to 8.1 (median 5.1), true ones by 0 to 3.1 (median 0.06, p75 1.0);
+    # against start_support below, false start alarms 7 -> 2 in 0.74 h and start recall 368 -> 374 of 438.
     start_max_shortfall: float = 3.0
+    # When the reader cannot weigh one, the older test (session 4): at least this share of one of the cue's
+    # phrases' words in the second reading (CueMatcher.start_support). 0 turns it off.
+    start_support: float = 0.4
     # Crisis language only the first reading heard (in the final or in one of the utterance's partials) fires
     # when the reader finds it at most this much short per token, or cannot say. Tune split: at 3.0, 2 false
     # crisis alarms in 0.74 h of talk (8 before the reader weighed them) and 167 of 171 crisis items; at 2.0,
@@ -65,11 +70,15 @@ class DetectorSettings:
     crisis_max_shortfall: float = 3.0
     # A reading that nearly said a crisis sentence ("I've been turning myself") is weighed with that sentence
     # in place (crisis.near_crisis_sentences); it fires when the reader finds it at most this many nats less
-    # likely in all than its own reading. Tune split: the 7 crisis items it adds fell -1.6 to 3.2 nats short
-    # (the next, 4.7); nothing said outside a crisis came nearer than 6.2 ("I can't keep going" for "okay keep
-    # going"), so no false alarm.
-    # None: not asked.
-    near_crisis_max_shortfall: float | None = 4.0
+    # likely in all than its own reading. Tune split: the 8 crisis items it adds fell -1.6 to 4.7 nats short;
+    # nothing said outside a crisis came nearer than 6.2 ("I can't keep going" for "okay keep going"), so no
+    # false alarm. (espeak-ng's "I want to hurt myself" with no silence around it: 4.1.) None: not asked.
+    near_crisis_max_shortfall: float | None = 5.0
+    # The same for start and control phrases, when neither reading matched anything (CueMatcher.near_cues).
+    # Tune split: at 3.0, start 374 -> 388 of 438 and control 244 -> 253 of 300, no new false alarm; the
+    # right ones fell -3.6 to 3.7 nats short (25 of 27 within 3.0), wrong ones 2.2 ("keep going" said of
+    # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more.
+    near_cue_max_shortfall: float | None = 3.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -157,7 +166,7 @@ class StreamDetector:
         if detection is not None and detection.kind == "crisis":
             detection = None  # the second reader found it far short: most often the cue model's guess in talk
         if detection is None:
-            return second
+            return second or self._near_cue(hypothesis)
         heard_alike = second is not None and (second.kind, second.intent) == (detection.kind, detection.intent)
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
             return second  # what the second reading heard for itself stands on its own
@@ -173,8 +182,7 @@ class StreamDetector:
         heard = [text for text in self._crisis_partials if text != final.text]
         if detection is not None and detection.kind == "crisis":
             heard.insert(0, final.text)
-        for text in heard:
-            fit = final.check_fit(text) if final.check_fit is not None else None
+        for text, fit in zip(heard, _fits(final, heard)):
             if fit is None or fit.shortfall_per_token <= self.settings.crisis_max_shortfall:
                 return detection if text == final.text else Detection("crisis", "crisis", text)
         return None
@@ -184,16 +192,27 @@ class StreamDetector:
         most = self.settings.near_crisis_max_shortfall
         if most is None or final.check_fit is None:
             return None
-        candidates = near_crisis_sentences(final.check_text or "") + near_crisis_sentences(final.text)
-        for candidate in dict.fromkeys(candidates):
-            fit = final.check_fit(candidate)
+        candidates = list(dict.fromkeys(near_crisis_sentences(final.check_text or "") + near_crisis_sentences(final.text)))
+        for candidate, fit in zip(candidates, _fits(final, candidates)):
             if fit is not None and fit.reading_logprob - fit.logprob <= most:
                 return Detection("crisis", "crisis", candidate)
         return None
 
+    def _near_cue(self, final: Hypothesis) -> Detection | None:
+        """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
+        likely as its own reading (asked only when neither reading matched anything)."""
+        most = self.settings.near_cue_max_shortfall
+        if most is None or final.check_fit is None:
+            return None
+        candidates = list(dict.fromkeys(self.matcher.near_cues(final.check_text or "") + self.matcher.near_cues(final.text)))
+        for candidate, fit in zip(candidates, _fits(final, candidates)):
+            if fit is not None and fit.reading_logprob - fit.logprob <= most:
+                return self.matcher.match(candidate)
+        return None
+
     def _start_backed(self, detection: Detection, final: Hypothesis) -> bool:
         """Whether a start cue only the first reading heard fits the utterance by the second reader."""
-        fit = final.check_fit(final.text) if final.check_fit is not None else None
+        fit = _fits(final, [final.text])[0]
         if fit is not None:
             return fit.shortfall_per_token <= self.settings.start_max_shortfall
         support = self.settings.start_support
@@ -217,3 +236,10 @@ class StreamDetector:
         if detection.kind == "start" and self._gate.covers(hypothesis.end_sample):
             return False
         return True
+
+
+def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
+    """The second reader's Fit of each text to the final's utterance, all asked at once; None where it cannot say."""
+    if not texts or final.check_fit is None:
+        return [None] * len(texts)
+    return list(final.check_fit(texts))

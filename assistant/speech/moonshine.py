@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -48,13 +49,13 @@ READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio; a 2-3 s one 
 CHILD_NICENESS = 5  # the audio player comes first
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
 # A request: what to do, and a sample rate and a count of int16 samples that follow (READ), or 0 and a count
-# of UTF-8 bytes of a transcript to weigh against the last reading (FIT).
+# of UTF-8 bytes of transcripts, one a line, to weigh against the last reading (FIT).
 _REQUEST = struct.Struct("<III")
 _READ, _FIT = 0, 1
 # A reply: payload bytes, the child's resident size in KiB, its CPU seconds; then the payload: UTF-8 text for
-# READ, a _FIT_REPLY (or nothing, when the model cannot say) for FIT.
+# READ, one _FIT_REPLY per transcript for FIT.
 _REPLY = struct.Struct("<IId")
-_FIT_REPLY = struct.Struct("<ddI")  # Fit's logprob, reading_logprob, tokens
+_FIT_REPLY = struct.Struct("<?ddI")  # whether the model could say; Fit's logprob, reading_logprob, tokens
 
 
 class ReadingUnavailableError(GroundingError):
@@ -104,10 +105,14 @@ class _Child:
         payload = self._ask(_REQUEST.pack(_READ, sample_rate, len(samples)) + samples.tobytes(), timeout_s)
         return payload.decode("utf-8", errors="replace")
 
-    def fit(self, text: str, timeout_s: float) -> Fit | None:
-        encoded = text.encode("utf-8")
+    def fit(self, texts: Sequence[str], timeout_s: float) -> list[Fit | None]:
+        encoded = "\n".join(" ".join(text.split()) for text in texts).encode("utf-8")
         payload = self._ask(_REQUEST.pack(_FIT, 0, len(encoded)) + encoded, timeout_s)
-        return Fit(*_FIT_REPLY.unpack(payload)) if payload else None
+        fits: list[Fit | None] = []
+        for offset in range(0, len(payload), _FIT_REPLY.size):
+            said, *numbers = _FIT_REPLY.unpack_from(payload, offset)
+            fits.append(Fit(*numbers) if said else None)
+        return fits
 
     def _ask(self, request: bytes, timeout_s: float) -> bytes:
         assert self.process.stdin is not None
@@ -208,19 +213,19 @@ class MoonshineReading:
             self._start_replacement()
         return words_of(text)
 
-    def fit(self, text: str) -> Fit | None:
-        """How well `text` fits the audio of the last reading, by Moonshine's model (moonshine_onnx.py); None
-        when it cannot say: no reading yet, no words, or the process that read it has been replaced."""
-        if self._read_by is None or self._read_by is not self._child or not text.split():
-            return None
+    def fit(self, texts: Sequence[str]) -> list[Fit | None]:
+        """How well each text fits the audio of the last reading, by Moonshine's model (moonshine_onnx.py);
+        None where it cannot say: no reading yet, no words, or the process that read it has been replaced."""
+        if self._read_by is None or self._read_by is not self._child or not any(text.split() for text in texts):
+            return [None] * len(texts)
         try:
-            return self._child.fit(text, READ_TIMEOUT_SECONDS)
+            return self._child.fit(texts, READ_TIMEOUT_SECONDS)
         except OSError as error:
             # A late answer would be taken for the next reading's: this process is done with.
-            logger.warning("Moonshine could not weigh a transcript (%s); starting it again", error)
+            logger.warning("Moonshine could not weigh transcripts (%s); starting it again", error)
             self._read_by = None
             self._retire(self._start())
-            return None
+            return [None] * len(texts)
 
     @property
     def resident_mib(self) -> float:
@@ -331,8 +336,12 @@ def serve() -> None:
             return  # the parent is gone
         kind, sample_rate, count = _REQUEST.unpack(header)
         if kind == _FIT:
-            fit = model.fit(stdin.read(count).decode("utf-8", errors="replace"))
-            payload = b"" if fit is None else _FIT_REPLY.pack(fit.logprob, fit.reading_logprob, fit.tokens)
+            fits = model.fit(stdin.read(count).decode("utf-8", errors="replace").split("\n"))
+            payload = b"".join(
+                _FIT_REPLY.pack(False, 0.0, 0.0, 0) if fit is None
+                else _FIT_REPLY.pack(True, fit.logprob, fit.reading_logprob, fit.tokens)
+                for fit in fits
+            )
         else:
             samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
             if sample_rate != SAMPLE_RATE:

@@ -175,30 +175,49 @@ class MoonshineOnnx:
                               heard, logprob)
         return text_of(heard, self._tokens)
 
-    def fit(self, text: str) -> Fit | None:
-        """How likely the model finds `text` as the transcript of the utterance it read last, against its
-        own reading of it (None before any reading, or for a text with no words).
+    def fit(self, texts: list[str]) -> list[Fit | None]:
+        """How likely the model finds each text as the transcript of the utterance it read last, against its
+        own reading of it (None before any reading, or for a text with no words). All in one decoder run.
 
         Text from another recognizer comes lower case and bare ("calm me down"): it is scored as the model
         writes, with a capital first letter and "I", and with or without a closing full stop, whichever
         it finds likelier.
         """
-        if self._last is None or not text.split():
-            return None
-        words = [("I" + word[1:] if word == "i" or word.startswith("i'") else word) for word in text.split()]
-        words[0] = words[0][:1].upper() + words[0][1:]
-        ids = token_ids_of(" ".join(words), self._token_ids)
+        wanted = [k for k, text in enumerate(texts) if text.split()]
+        fits: list[Fit | None] = [None] * len(texts)
+        if self._last is None or not wanted:
+            return fits
         stop = self._token_ids[b"."]
-        sequence = [_START, *ids, stop]
-        feed = {"encoder_hidden_states": self._last.hidden, "input_ids": np.array([sequence], dtype=np.int64),
+        token_lists = [token_ids_of(_as_written(texts[k]), self._token_ids) for k in wanted]
+        longest = max(len(ids) for ids in token_lists)
+        # Each row: start, the text, a full stop, then end tokens to the common length. Attention only looks
+        # back, so what pads a row's end changes none of the scores read from it.
+        rows = np.array([[_START, *ids, stop] + [_END] * (longest - len(ids)) for ids in token_lists], dtype=np.int64)
+        count = len(rows)
+        feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0), "input_ids": rows,
                 "use_cache_branch": np.array([True])}  # the reading's cross-attention cache, not computed again
         for cache_input in self._cache_inputs:
-            feed[cache_input.name] = self._last.cross_cache.get(cache_input.name, self._empty_cache)
-        scores = _log_softmax(self._decoder.run(None, feed)[0][0])
-        words_logprob = float(sum(scores[k, token] for k, token in enumerate(ids)))
-        bare = scores[len(ids), _END]
-        stopped = scores[len(ids), stop] + scores[len(ids) + 1, _END]
-        return Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+            cached = self._last.cross_cache.get(cache_input.name)
+            feed[cache_input.name] = self._empty_cache if cached is None else np.repeat(cached, count, axis=0)
+        if any(cache_input.name not in self._last.cross_cache for cache_input in self._cache_inputs):
+            empty = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)
+            for cache_input in self._cache_inputs:
+                if cache_input.name not in self._last.cross_cache:
+                    feed[cache_input.name] = empty
+        scores = _log_softmax(self._decoder.run(None, feed)[0])
+        for row, (k, ids) in enumerate(zip(wanted, token_lists)):
+            words_logprob = float(sum(scores[row, position, token] for position, token in enumerate(ids)))
+            bare = scores[row, len(ids), _END]
+            stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
+            fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+        return fits
+
+
+def _as_written(text: str) -> str:
+    """Bare lower-case words as the model writes them: "i'm so anxious" -> "I'm so anxious"."""
+    words = [("I" + word[1:] if word == "i" or word.startswith("i'") else word) for word in text.split()]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
 
 
 @dataclass

@@ -36,9 +36,10 @@ class Hypothesis:
     # A second reading of the same utterance by another recognizer that does not lean toward the cues
     # (finals only; None when there is none): the detector matches it too (DetectorSettings.use_check_reading).
     check_text: str | None = None
-    # And how well a text fits this utterance by the second reader's model (finals only; None when the reader
-    # cannot say). Ask at once, while the result is being considered: it refers to the reader's last reading.
-    check_fit: Callable[[str], Fit | None] | None = field(default=None, compare=False, repr=False)
+    # And how well texts fit this utterance by the second reader's model, one Fit (or None, when it cannot say)
+    # per text (finals only). Ask at once, while the result is being considered: it refers to the reader's
+    # last reading.
+    check_fit: Callable[[Sequence[str]], list[Fit | None]] | None = field(default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -69,8 +70,8 @@ class SecondReading(Protocol):
         """The words heard in this audio (mono int16), without punctuation; empty when none."""
         ...
 
-    def fit(self, text: str) -> Fit | None:
-        """How well `text` fits the audio of the last `read`; None when that cannot be said."""
+    def fit(self, texts: Sequence[str]) -> list[Fit | None]:
+        """How well each text fits the audio of the last `read`; None where that cannot be said."""
         ...
 
 

@@ -22,7 +22,9 @@ How it listens (each choice measured on the benchmark corpus, see benchmarks/REA
   into something else. Each closed utterance is also read by Moonshine's base
   English model (assistant/speech/moonshine.py), which has no cue list and
   makes different mistakes; its words ride on the final result
-  (`Hypothesis.check_text`) and the detector matches both. (A second
+  (`Hypothesis.check_text`) and the detector matches both. The reader can
+  also weigh any transcript against the audio it read (`Hypothesis.check_fit`):
+  the detector asks it about what only the cue model heard. (A second
   pocketsphinx decoder with the wheel's general English model was tried
   first: it added 2 of 87 crisis items for three to eight times the CPU, and
   was removed.) If Moonshine cannot be loaded, listening goes on without it
@@ -328,16 +330,16 @@ class PocketsphinxRecognizer:
         finally:
             self._last_reading_wait_s = time.perf_counter() - began
 
-    def _fit_to_reading(self, text: str) -> Fit | None:
-        """How well `text` fits the utterance just read, by the second reader (Hypothesis.check_fit)."""
+    def _fit_to_reading(self, texts: Sequence[str]) -> list[Fit | None]:
+        """How well texts fit the utterance just read, by the second reader (Hypothesis.check_fit)."""
         reading, thread = self._reading, self._reader_thread
         if reading is None or thread is None or not hasattr(reading, "fit"):
-            return None
+            return [None] * len(texts)
         try:
-            return thread.submit(reading.fit, text).result()  # in turn with the readings: one reader, one pipe
+            return thread.submit(reading.fit, texts).result()  # in turn with the readings: one reader, one pipe
         except Exception as error:  # a second opinion that cannot be had is no reason to stop listening
-            logger.warning("the second reader (%s) could not weigh a transcript: %s", reading.name, error)
-            return None
+            logger.warning("the second reader (%s) could not weigh transcripts: %s", reading.name, error)
+            return [None] * len(texts)
 
     def _open_reading(self) -> SecondReading | None:
         choice = self.settings.second_reading
