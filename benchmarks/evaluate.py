@@ -30,9 +30,11 @@ voices never tuned on, the other six long files and the human recordings. Defaul
 Engines are a small registry (ENGINES): a name and a factory taking the parsed
 arguments and the cue phrases. Per-file results go to a JSON-lines file (`--out`) so
 they can be re-scored (`--rescore FILE`) without decoding again. Each file's row also
-holds every hypothesis the recognizer gave, so `--replay FILE` can run the detector
+holds every hypothesis the recognizer gave, and the second reader's weighing of
+the texts the detector may ask about, so `--replay FILE` can run the detector
 and matcher as they are now over them (seconds, not the minutes a decode takes):
-for trying a change to cues.yaml, crisis.py or the detector on recognizer output.
+for trying a change to cues.yaml, crisis.py or the detector on recognizer output
+(a change that asks the reader about other texts needs a new decode).
 """
 
 from __future__ import annotations
@@ -165,8 +167,9 @@ class _FileClock:
         self.fed = 0
         self.finals: list[str] = []
         # [text, is_final, end_sample, check_text, fits] for --replay. fits, on finals: {text: [logprob,
-        # reading_logprob, tokens]}, the second reader's Fit of the final's text and of its utterance's partials
-        # with crisis language, asked of every final here (live, only when the detector needs one).
+        # reading_logprob, tokens]}, the second reader's Fit of the final's text, of its utterance's partials
+        # with crisis language and of near crisis and cue candidates, asked of every final here (live, only
+        # what the detector needs).
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self._crisis_partials: list[str] = []  # in the utterance under way
@@ -225,7 +228,7 @@ class _FileClock:
                     self._crisis_partials.append(h.text)
             if h.is_final:
                 if h.check_fit is not None:
-                    # More near-crisis candidates than the detector asks about, so --replay can try other limits.
+                    # More near candidates than the detector asks about, so --replay can try other limits.
                     check = h.check_text or ""
                     near = near_crisis_sentences(check, 70.0, 8) + near_crisis_sentences(h.text, 70.0, 8)
                     if self.matcher is not None and not (self.matcher.match(h.text) or self.matcher.match(check)):

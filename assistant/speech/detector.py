@@ -9,7 +9,8 @@ the second heard stands on its own. What only the first heard -- the cue
 language model bends talk toward cue words -- is weighed by the second
 reader's model against the audio (`Hypothesis.check_fit`): a start or crisis
 it finds far less likely than its own reading does not fire. And a reading
-that nearly said a crisis sentence is weighed with that sentence in place.
+that nearly said a crisis sentence or a cue phrase is weighed with it in
+place, and fires when it is nearly as likely.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ class DetectorSettings:
     # phrases' words in the second reading (CueMatcher.start_support). 0 turns it off.
     start_support: float = 0.4
     # Crisis language only the first reading heard (in the final or in one of the utterance's partials) fires
-    # when the reader finds it at most this much short per token, or cannot say. Tune split: at 3.0, 2 false
-    # crisis alarms in 0.74 h of talk (8 before the reader weighed them) and 167 of 171 crisis items; at 2.0,
-    # none and 163; at 4.0, 3 and 167. A missed crisis is the worst failure, so not 2.0.
+    # when the reader finds it at most this much short per token, or cannot say. Tune split (before the near
+    # sentences below): at 3.0, 2 false crisis alarms in 0.74 h of talk (8 before the reader weighed them) and
+    # 159 of 171 crisis items (162 before); at 2.0, none and 155; at 4.0, 3 and 160. A missed crisis is the
+    # worst failure, so not 2.0.
     crisis_max_shortfall: float = 3.0
     # A reading that nearly said a crisis sentence ("I've been turning myself") is weighed with that sentence
     # in place (crisis.near_crisis_sentences); it fires when the reader finds it at most this many nats less
