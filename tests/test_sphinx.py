@@ -218,6 +218,26 @@ def test_spoken_cue_is_detected(recognizer, matcher, tmp_path, text, kind, inten
     assert 1.0 < fired[0].time_s < 1.0 + len(speech) / RATE + 1.0  # during the speech or within a second after
 
 
+def _espeak_default(text: str, folder: Path) -> np.ndarray:
+    """espeak-ng's default voice at its default 175 words a minute, 16 kHz in [-1, 1]."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed")
+    path = folder / "default.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), "--", text], check=True, timeout=60)
+    samples, rate = read_wav(path)
+    return resample(samples, rate, RATE)
+
+
+@pytest.mark.integration
+def test_a_crisis_word_both_readings_miss_is_found_and_its_harmless_twin_is_not(recognizer, matcher, tmp_path):
+    """Both readings miss "hurt" in espeak-ng's default voice (pocketsphinx "what myself", Moonshine "I want to
+    vote myself"): "I want to hurt myself" put in place fits the audio nearly as well, so it is crisis.
+    "I want to treat myself", the same but for one sound, is heard as what it is."""
+    fired = _detect(recognizer, matcher, _padded(_espeak_default("I want to hurt myself", tmp_path)))
+    assert [(d.detection.kind, d.detection.text) for d in fired] == [("crisis", "i want to hurt myself")]
+    assert _detect(recognizer, matcher, _padded(_espeak_default("I want to treat myself", tmp_path))) == []
+
+
 @pytest.mark.integration
 def test_ordinary_real_speech_triggers_nothing(recognizer, matcher):
     """About 30 s of real read speech (LibriVox and CMU recordings from pocketsphinx-testdata) fires nothing."""
