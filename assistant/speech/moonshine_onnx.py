@@ -16,6 +16,11 @@ memory arena is off: it grows with every new tensor shape and keeps it. Our
 greedy decoding gave the same words as Moonshine's own library on 60 of 60
 corpus utterances.
 
+`fit` also weighs transcripts from elsewhere against the audio last read: the
+decoder is run over the text as if it had written it, on the cross-attention
+cache the reading left, and its log-probability is compared with that of the
+model's own reading (the detector's second opinion, detector.py).
+
 This module is loaded only in the reader's child process (moonshine.py).
 """
 
@@ -180,7 +185,7 @@ class MoonshineOnnx:
 
     def fit(self, texts: list[str]) -> list[Fit | None]:
         """How likely the model finds each text as the transcript of the utterance it read last, against its
-        own reading of it (None before any reading, or for a text with no words). All in one decoder run.
+        own reading of it (None before any reading, or for a text with no words), FIT_BATCH to a decoder run.
 
         Text from another recognizer comes lower case and bare ("calm me down"): it is scored as the model
         writes, with a capital first letter and "I", and with or without a closing full stop, whichever
@@ -204,14 +209,10 @@ class MoonshineOnnx:
         count = len(rows)
         feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0), "input_ids": rows,
                 "use_cache_branch": np.array([True])}  # the reading's cross-attention cache, not computed again
+        no_past = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)  # self-attention: none yet
         for cache_input in self._cache_inputs:
             cached = self._last.cross_cache.get(cache_input.name)
-            feed[cache_input.name] = self._empty_cache if cached is None else np.repeat(cached, count, axis=0)
-        if any(cache_input.name not in self._last.cross_cache for cache_input in self._cache_inputs):
-            empty = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)
-            for cache_input in self._cache_inputs:
-                if cache_input.name not in self._last.cross_cache:
-                    feed[cache_input.name] = empty
+            feed[cache_input.name] = no_past if cached is None else np.repeat(cached, count, axis=0)
         scores = _log_softmax(self._decoder.run(None, feed)[0])
         for row, (k, ids) in enumerate(zip(wanted, token_lists)):
             words_logprob = float(sum(scores[row, position, token] for position, token in enumerate(ids)))
