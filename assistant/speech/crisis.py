@@ -810,7 +810,7 @@ MAX_TRAILING = 3
 _SENTENCE_OPENERS = frozenset({"i", "i'm", "im", "i've", "i'd", "i'll", "we", "you", "it's", "please"})
 
 
-# Crisis sentences as people say them. Not the detector (that is the patterns below, and they decide): they
+# Crisis sentences as people say them. Not the detector (that is the patterns above, and they decide): they
 # teach pocketsphinx's language model the word sequences crisis language is made of, so "kill myself" or
 # "better off without me" come out as words the detector can see (sphinx.py), and they are what a reading
 # that nearly said one is compared with (near_crisis_sentences). Written as the dictionary spells.
