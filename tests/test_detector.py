@@ -24,7 +24,6 @@ class ScriptedRecognizer:
         self.script = list(script)
         self.fed = 0
         self.reading_name = reading_name
-        self.asked: list[str] = []
 
     def accept(self, samples):
         self.fed += len(samples)
@@ -33,7 +32,6 @@ class ScriptedRecognizer:
 
     def _hypothesis(self, text, is_final, check_text=None, shortfalls=None):
         def check_fit(texts):
-            self.asked.extend(texts)
             return [Fit(-shortfalls[text] * 4 - 1.0, -1.0, 4) if text in shortfalls else None  # four tokens
                     for text in texts]
 

@@ -16,7 +16,7 @@ place, and fires when it is nearly as likely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -191,25 +191,24 @@ class StreamDetector:
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""
-        most = self.settings.near_crisis_max_shortfall
-        if most is None or final.check_fit is None:
-            return None
-        candidates = list(dict.fromkeys(near_crisis_sentences(final.check_text or "") + near_crisis_sentences(final.text)))
-        for candidate, fit in zip(candidates, _fits(final, candidates)):
-            if fit is not None and fit.reading_logprob - fit.logprob <= most:
-                return Detection("crisis", "crisis", candidate)
-        return None
+        said = self._nearly_said(final, near_crisis_sentences, self.settings.near_crisis_max_shortfall)
+        return None if said is None else Detection("crisis", "crisis", said)
 
     def _near_cue(self, final: Hypothesis) -> Detection | None:
         """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
         likely as its own reading (asked only when neither reading matched anything)."""
-        most = self.settings.near_cue_max_shortfall
+        said = self._nearly_said(final, self.matcher.near_cues, self.settings.near_cue_max_shortfall)
+        return None if said is None else self.matcher.match(said)
+
+    def _nearly_said(self, final: Hypothesis, near: Callable[[str], list[str]], most: float | None) -> str | None:
+        """The first of the candidates `near` offers for either reading that the second reader finds at most
+        `most` nats less likely in all than its own reading; None when none is, or it is not asked."""
         if most is None or final.check_fit is None:
             return None
-        candidates = list(dict.fromkeys(self.matcher.near_cues(final.check_text or "") + self.matcher.near_cues(final.text)))
+        candidates = list(dict.fromkeys(near(final.check_text or "") + near(final.text)))
         for candidate, fit in zip(candidates, _fits(final, candidates)):
-            if fit is not None and fit.reading_logprob - fit.logprob <= most:
-                return self.matcher.match(candidate)
+            if fit is not None and fit.shortfall <= most:
+                return candidate
         return None
 
     def _start_backed(self, detection: Detection, final: Hypothesis) -> bool:

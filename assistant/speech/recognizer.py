@@ -21,9 +21,14 @@ class Fit:
     tokens: int  # in the transcript asked about, its end included
 
     @property
+    def shortfall(self) -> float:
+        """How much less likely than its own reading the model finds the transcript, in nats in all."""
+        return self.reading_logprob - self.logprob
+
+    @property
     def shortfall_per_token(self) -> float:
-        """How much less likely than its own reading the model finds the transcript, per token (0: as likely)."""
-        return max(0.0, self.reading_logprob - self.logprob) / max(1, self.tokens)
+        """The same per token, and 0 when the transcript is as likely or likelier."""
+        return max(0.0, self.shortfall) / max(1, self.tokens)
 
 
 @dataclass(frozen=True)
