@@ -231,9 +231,10 @@ class Listener:
 class OutputFeed:
     """The output stream's source in `grounding listen`: the conductor's blocks, noting our own words as they go out.
 
-    Each speech event about to be heard is added to the listener's SpokenLog in
-    microphone samples (the detector's clock plus `delay_seconds`, the time from
-    pull to speaker), so our own voice is not taken for the person's.
+    Each speech event about to be heard is added to the listener's SpokenLog and
+    the detector's gate in microphone samples (the detector's clock plus
+    `delay_seconds`, the time from pull to speaker), so our own voice is not
+    taken for the person's.
     """
 
     def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector, out_rate: int, delay_seconds: float = 0.25):
@@ -257,7 +258,9 @@ class OutputFeed:
         for event in session.timeline.of_kind("speech"):
             if before <= event.start < session.position:
                 start = self.detector.samples_fed + round(((event.start - before) / out_rate + self.delay_seconds) * mic_rate)
-                listener.spoken.add(start, start + round((event.end - event.start) / out_rate * mic_rate), event.text)
+                end = start + round((event.end - event.start) / out_rate * mic_rate)
+                listener.spoken.add(start, end, event.text)
+                self.detector.gate(start, end)  # controls the cue model hears over it are weighed first
                 listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
         return block
 

@@ -91,6 +91,10 @@ def test_control_intents_are_the_models():
         ("i dont know what im feeling", "rain"),
         ("5-4-3-2-1", "grounding-5-4-3-2-1"),
         ("4 7 8", "breathing-4-7-8"),
+        ("478", "breathing-4-7-8"),  # Moonshine writes "four seven eight" so
+        ("Let's do 478 breathing.", "breathing-4-7-8"),
+        ("478 with no hold", "breathing-4-7-8-no-hold"),
+        ("54321", "grounding-5-4-3-2-1"),
     ],
 )
 def test_contractions_and_spellings_start_the_same_exercise(matcher, transcript, exercise_id):
@@ -458,3 +462,8 @@ def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
     assert all(matcher.match(candidate).kind in ("start", "control") for candidate in matcher.near_cues("Help me win town"))
     assert matcher.near_cues("The road winds down the hill to the village") == []
     assert matcher.near_cues("") == []
+
+
+def test_a_number_in_crisis_language_stays_a_number(matcher):
+    """Digits are spaced apart for start phrases only: "I took 145 pills" is still an amount."""
+    assert matcher.match("I took 145 pills").kind == "crisis"

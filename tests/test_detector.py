@@ -132,8 +132,8 @@ def test_without_a_second_reading_a_start_fires_as_before():
 # --- with a second reader that weighs what the first heard (Hypothesis.check_fit) -------------------------
 
 
-def weighed(script):
-    return run(script, reading_name="Moonshine base-en")
+def weighed(script, gate=None):
+    return run(script, gate, reading_name="Moonshine base-en")
 
 
 def test_a_start_that_fits_the_audio_fires_though_the_reader_wrote_other_words():
@@ -198,3 +198,55 @@ def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_
     assert weighed([[("you me please now me", True, "Help me win town", {meant: 0.25})]]) == [
         ("start", "bedside-wind-down", 0.1)]
     assert weighed([[("you me please now me", True, "Help me win town", {meant: 1.5})]]) == []
+
+
+# --- over the assistant's own voice ---------------------------------------------------------------------------
+
+OWN_SPEECH = (0, 10 * RATE)
+
+
+def test_a_control_the_cue_model_made_of_our_own_voice_is_dropped():
+    """The soak: pocketsphinx heard "again please" in our own "Gently"; Moonshine finds it far short."""
+    script = [[("again please", False)], [("again please", False)],
+              [("again please", True, "Gently", {"again please": 2.0})]]
+    assert weighed(script, OWN_SPEECH) == []
+    # the same words away from our own speech act on the partials, as before
+    assert weighed(script) == [("control", "repeat", 0.2)]
+
+
+def test_over_our_own_voice_a_control_is_weighed_by_its_shortfall_in_all():
+    """The soak: "stop it is" in our own "just as it is", read "Just a little", 1.8 nats short per token of four
+    (7.2 in all); away from our voice a control is not weighed at all."""
+    script = [[("stop it is", True, "Just a little", {"stop it is": 1.8})]]
+    assert weighed(script, OWN_SPEECH) == []
+    assert weighed(script) == [("control", "stop", 0.1)]
+    assert weighed([[("stop it is", True, "Just a little", {"stop it is": 1.4})]], OWN_SPEECH) == [
+        ("control", "stop", 0.1)]  # 5.6 in all
+
+
+def test_a_stop_over_our_own_voice_waits_for_the_final_and_fires_when_it_fits():
+    script = [[("stop", False)], [("stop", False)], [("stop", True, "Breathe in stop", {"stop": 1.4})]]
+    assert weighed(script, OWN_SPEECH) == [("control", "stop", 0.3)]
+
+
+def test_a_stop_over_our_own_voice_that_both_readings_heard_fires_unweighed():
+    assert weighed([[("okay stop", True, "Okay, stop.", {})]], OWN_SPEECH) == [("control", "stop", 0.1)]
+
+
+def test_a_stop_over_our_own_voice_fires_when_the_reader_cannot_weigh_it():
+    assert weighed([[("stop", True, "Gently", {})]], OWN_SPEECH) == [("control", "stop", 0.1)]
+    # the reader failed before the final: the held partial fires with the final
+    assert weighed([[("stop", False)], [("please", True)]], OWN_SPEECH) == [("control", "stop", 0.2)]
+
+
+def test_a_stop_a_partial_heard_over_our_voice_and_the_final_lost_is_weighed_too():
+    script = [[("okay stop", False)], [("okay stop now to", True, "Okay, shop now.",
+                                         {"okay stop now to": 1.6, "okay stop": 0.4})]]
+    assert weighed(script, OWN_SPEECH) == [("control", "stop", 0.2)]
+
+
+def test_no_near_cue_is_tried_over_our_own_voice():
+    """Our own lines are near many phrases: "a game please" is not weighed as "again please" over our voice."""
+    script = [[("", True, "A game, please.", {"again please": 0.1})]]
+    assert weighed(script) == [("control", "repeat", 0.1)]
+    assert weighed(script, OWN_SPEECH) == []

@@ -109,17 +109,26 @@ def test_crisis_language_while_the_crisis_script_plays_does_not_restart_it(loop)
 
 
 def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(loop):
-    """The crisis script played twice: its words are noted both times (one audio object, two passes)."""
+    """The crisis script played twice: its words are noted both times (one audio object, two passes), for the
+    listener's echo check and for the detector's gate alike."""
     from assistant.listen import OutputFeed
 
-    class Clock:  # the detector's side of OutputFeed: its rate and how much microphone audio it has had
+    class Clock:  # the detector's side of OutputFeed: its rate, how much microphone audio it has had, its gate
         rate = MIC_RATE
         samples_fed = 0
+        gated = []
+
+        def gate(self, start_sample, end_sample):
+            self.gated.append((start_sample, end_sample))
 
     listener, conductor, _ = loop
-    noted = []
-    listener.spoken.add = lambda start, end, text: noted.append(text)
-    feed = OutputFeed(conductor, listener, Clock(), RATE)
+    noted, ranges = [], []
+    def note(start, end, text):
+        noted.append(text)
+        ranges.append((start, end))
+    listener.spoken.add = note
+    clock = Clock()
+    feed = OutputFeed(conductor, listener, clock, RATE)
     words = [event.text for event in listener.crisis_audio.timeline.of_kind("speech")]
     listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
     while conductor.current is not None:
@@ -128,6 +137,7 @@ def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(lo
     while conductor.current is not None:
         feed(400)
     assert noted == words + words
+    assert clock.gated == ranges
 
 
 def test_im_fine_does_not_end_crisis_support(loop):

@@ -24,7 +24,7 @@ from typing import Sequence
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CrisisMatch, detect_crisis
 from assistant.speech.nearby import MIN_SIMILARITY, nearby_phrasings
-from assistant.speech.transcript import normalize, split_clauses
+from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
 
@@ -264,6 +264,7 @@ class CueMatcher:
         Softeners the cue does not have are skipped in what was heard; a wish not to hold the breath
         puts each found exercise's -no-hold twin first.
         """
+        text = spell_digit_runs(text)
         heard = normalize(text).split()
         clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
         exact: dict[_Cue, bool] = {}

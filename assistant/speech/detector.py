@@ -15,6 +15,8 @@ place, and fires when it is nearly as likely.
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -81,21 +83,41 @@ class DetectorSettings:
     # right ones fell -3.6 to 3.7 nats short (25 of 27 within 3.0), wrong ones 2.2 ("keep going" said of
     # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more.
     near_cue_max_shortfall: float | None = 3.0
+    # Over our own speech (what `gate` was told, and gate_tail_seconds after) the cue model also hears control
+    # words in what the assistant itself says: the soak's false "again please" where Moonshine read "Gently",
+    # "stop it is" in our "just as it is". There a control only the first reading heard waits for the final
+    # (with any partial that had it) and fires when the reader finds it at most this many nats less likely in
+    # all than its own reading, or cannot say; near cues are not tried, as our own lines are near many phrases.
+    # In all, not per token: "stop it is" fell 7.4 short, but only 1.8 per token, within what true controls
+    # fell short per token. Tune split, every control weighed as if heard over our speech: of the true ones
+    # only the first reading heard (56; 138 more both heard) 50 fell at most 6.0 short, the next 7.5; the
+    # false ones 6.6 and more. None: controls over our speech are treated like any other.
+    own_speech_control_max_shortfall: float | None = 6.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
 
 @dataclass
 class _Gate:
-    """Sample ranges of the stream during which the assistant itself was talking."""
+    """Sample ranges of the stream during which the assistant itself was talking.
+
+    Filled from the output thread as words go out (listen.OutputFeed) and read on the input thread.
+    """
 
     ranges: list[tuple[int, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, start: int, end: int) -> None:
+        with self.lock:
+            self.ranges.append((start, end))
 
     def covers(self, sample: int) -> bool:
-        return any(start <= sample < end for start, end in self.ranges)
+        with self.lock:
+            return any(start <= sample < end for start, end in self.ranges)
 
     def prune(self, before: int) -> None:
-        self.ranges = [(s, e) for s, e in self.ranges if e > before]
+        with self.lock:
+            self.ranges = [(s, e) for s, e in self.ranges if e > before]
 
 
 class StreamDetector:
@@ -108,19 +130,22 @@ class StreamDetector:
         self.rate = recognizer.sample_rate
         self.samples_fed = 0
         self._streak: tuple[tuple[str, str], int] | None = None  # (kind, intent) of the last partial match and its count
-        self._crisis_partials: list[str] = []  # texts of this utterance's partials with crisis language, for the final
+        # This utterance's partials whose crisis language (or control over our own speech) waits for the final
+        self._held: list[Detection] = []
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
 
     def gate(self, start_sample: int, end_sample: int) -> None:
-        """Ignore what is heard over [start, end) of the stream (plus a tail): the assistant's own voice.
+        """The assistant's own voice is heard over [start, end) of the stream (plus a tail).
 
-        Only start cues are gated: control words and crisis language must be
-        heard even while the assistant speaks.
+        Start cues heard there are ignored. Control words and crisis language
+        must be heard even while the assistant speaks; a control only the cue
+        model heard there is weighed first (own_speech_control_max_shortfall).
+        Safe to call from another thread.
         """
         tail = round(self.settings.gate_tail_seconds * self.rate)
-        self._gate.ranges.append((start_sample, end_sample + tail))
+        self._gate.add(start_sample, end_sample + tail)
 
     def feed(self, samples: np.ndarray) -> list[TimedDetection]:
         """The next block of mono audio at the recognizer's rate; any detections that fired."""
@@ -143,30 +168,35 @@ class StreamDetector:
             if hypothesis.is_final:
                 self._streak = None
                 self._fired_in_utterance.clear()
-                self._crisis_partials = []
+                self._held = []
         self._gate.prune(self.samples_fed - 60 * self.rate)
         return fired
 
     def _match(self, hypothesis: Hypothesis) -> Detection | None:
         detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
         if not hypothesis.is_final:
-            if detection is not None and detection.kind == "crisis" and self._weighs_crisis():
-                if hypothesis.text not in self._crisis_partials:
-                    self._crisis_partials.append(hypothesis.text)
+            if detection is not None and self._waits_for_final(detection, hypothesis):
+                if detection not in self._held:
+                    self._held.append(detection)
                 return None  # the final weighs it
             return detection
         check = hypothesis.check_text
         if not (self.settings.use_check_reading and check is not None):
-            # No second reading of this one (the reader failed just now): crisis partials it held back fire.
-            return self._weighed_crisis(hypothesis, detection) or detection
+            # No second reading of this one (the reader failed just now): the partials held back fire.
+            unweighed = math.inf
+            return self._weighed_held("crisis", hypothesis, detection, unweighed) or self._weighed_held(
+                "control", hypothesis, detection, unweighed) or detection
         second = self.matcher.match(check) if check.strip() else None
         if second is not None and second.kind == "crisis":
             return detection if detection is not None and detection.kind == "crisis" else second
-        crisis = self._weighed_crisis(hypothesis, detection) or self._near_crisis(hypothesis)
+        crisis = self._weighed_held("crisis", hypothesis, detection, self.settings.crisis_max_shortfall)
+        crisis = crisis or self._near_crisis(hypothesis)
         if crisis is not None:
             return crisis
         if detection is not None and detection.kind == "crisis":
             detection = None  # the second reader found it far short: most often the cue model's guess in talk
+        if self._weighs_controls(hypothesis):
+            return self._over_own_speech(hypothesis, detection, second)
         if detection is None:
             return second or self._near_cue(hypothesis)
         heard_alike = second is not None and (second.kind, second.intent) == (detection.kind, detection.intent)
@@ -174,20 +204,41 @@ class StreamDetector:
             return second  # what the second reading heard for itself stands on its own
         return detection
 
-    def _weighs_crisis(self) -> bool:
-        """Whether crisis language on a partial waits for the final's second opinion (there is a reader)."""
+    def _has_reader(self) -> bool:
+        """Whether finals come with a second reading that can weigh what the first heard."""
         return self.settings.use_check_reading and getattr(self.recognizer, "reading_name", None) is not None
 
-    def _weighed_crisis(self, final: Hypothesis, detection: Detection | None) -> Detection | None:
-        """Crisis language the first reading heard in this utterance (final or partials) that the second reader
-        does not find far short of its own reading; or that it cannot weigh at all."""
-        heard = [text for text in self._crisis_partials if text != final.text]
-        if detection is not None and detection.kind == "crisis":
-            heard.insert(0, final.text)
-        for text, fit in zip(heard, _fits(final, heard)):
-            if fit is None or fit.shortfall_per_token <= self.settings.crisis_max_shortfall:
-                return detection if text == final.text else Detection("crisis", "crisis", text)
+    def _weighs_controls(self, hypothesis: Hypothesis) -> bool:
+        """Whether a control heard here is weighed first: it is heard over our own speech."""
+        return self.settings.own_speech_control_max_shortfall is not None and self._gate.covers(hypothesis.end_sample)
+
+    def _waits_for_final(self, detection: Detection, partial: Hypothesis) -> bool:
+        """Whether this partial's detection waits for the final's second opinion instead of acting now."""
+        if not self._has_reader():
+            return False
+        return detection.kind == "crisis" or (detection.kind == "control" and self._weighs_controls(partial))
+
+    def _weighed_held(
+        self, kind: str, final: Hypothesis, detection: Detection | None, most: float, per_token: bool = True
+    ) -> Detection | None:
+        """The first detection of `kind` the first reading heard in this utterance (final, then held partials)
+        that the second reader finds at most `most` short of its own reading (per token, or in all), or cannot
+        weigh."""
+        heard = [held for held in self._held if held.kind == kind and held.text != final.text]
+        if detection is not None and detection.kind == kind:
+            heard.insert(0, detection)
+        for candidate, fit in zip(heard, _fits(final, [held.text for held in heard])):
+            if fit is None or (fit.shortfall_per_token if per_token else fit.shortfall) <= most:
+                return candidate
         return None
+
+    def _over_own_speech(self, final: Hypothesis, detection: Detection | None, second: Detection | None) -> Detection | None:
+        """A final heard over our own voice: what the second reading heard stands, a control only the first
+        heard (now or in a held partial) is weighed, and no near cue is tried."""
+        if detection is not None and second is not None and (detection.kind, detection.intent) == (second.kind, second.intent):
+            return detection
+        most = self.settings.own_speech_control_max_shortfall
+        return self._weighed_held("control", final, detection, most, per_token=False) or second
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""

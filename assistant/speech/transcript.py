@@ -13,6 +13,7 @@ import unicodedata
 
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`]")
 _UNKNOWN = re.compile(r"\[unk\]|<unk>|\[noise\]|<noise>|\[laughter\]")
+_DIGIT_RUN = re.compile(r"\b\d{3,5}\b")
 _CLAUSE_BREAK = re.compile(r"[.!?;:,\u2026\u2013\u2014\n]+|\s-\s")
 
 # "'s" means "is" after these; elsewhere it is a possessive and only loses its apostrophe.
@@ -82,6 +83,16 @@ def normalize(text: str) -> str:
             word = _NUMBERS[int(word)]
         words.extend(_WORDS.get(word, word).split())
     return " ".join(_join_split_pairs(words))
+
+
+def spell_digit_runs(text: str) -> str:
+    """Digits written together spaced apart: "478 with no hold" -> "4 7 8 with no hold".
+
+    A recognizer writes "four seven eight", said as a name, as "478", and "five four three two one" as
+    "54321": for the exercises named so. Only where amounts do not matter (start phrases, not crisis
+    language, where "45 pills" is a number).
+    """
+    return _DIGIT_RUN.sub(lambda run: " ".join(run.group()), text)
 
 
 def _join_split_pairs(words: list[str]) -> list[str]:
