@@ -228,11 +228,12 @@ class _FileClock:
                     self._crisis_partials.append(h.text)
             if h.is_final:
                 if h.check_fit is not None:
-                    # More near candidates than the detector asks about, so --replay can try other limits.
+                    # Every near candidate the detector might ask about, weighed whether it asks or not, so that
+                    # --replay can try other limits on the shortfall.
                     check = h.check_text or ""
-                    near = near_crisis_sentences(check, 70.0, 8) + near_crisis_sentences(h.text, 70.0, 8)
+                    near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
                     if self.matcher is not None and not (self.matcher.match(h.text) or self.matcher.match(check)):
-                        near += self.matcher.near_cues(check, 70.0, 8) + self.matcher.near_cues(h.text, 70.0, 8)
+                        near += self.matcher.near_cues(check) + self.matcher.near_cues(h.text)
                     texts = [text for text in dict.fromkeys([h.text, *self._crisis_partials, *near]) if text.strip()]
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []

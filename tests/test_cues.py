@@ -460,7 +460,9 @@ def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
     assert "help me wind down" in matcher.near_cues("Help me win town")
     assert "hold on a second" in matcher.near_cues("Fold on a second")
     assert all(matcher.match(candidate).kind in ("start", "control") for candidate in matcher.near_cues("Help me win town"))
-    assert matcher.near_cues("The road winds down the hill to the village") == []
+    assert matcher.near_cues("The jigsaw puzzle has a thousand pieces") == []
+    # Talk nearer a phrase is offered, for the reader to find far short: "i need to sigh my passport..."
+    assert "i need to sigh my passport before the summer" in matcher.near_cues("I need to renew my passport before the summer")
     assert matcher.near_cues("") == []
 
 

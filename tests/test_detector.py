@@ -125,6 +125,15 @@ def test_crisis_and_controls_do_not_wait_for_the_second_readings_backing():
     assert run([[("stop", True, "Top")]]) == [("control", "stop", 0.1)]
 
 
+def test_when_the_readings_heard_different_cues_a_control_far_short_gives_way():
+    """Tune split: the cue model's "can we quit it" (stop) for "a quick reset", 5.3 nats short per token of
+    four, 21 in all: the second reading's start stands. Nearly as likely, the control stands."""
+    script = [[("can we quit it", True, "A quick reset", {"can we quit it": 5.3})]]
+    assert weighed(script) == [("start", "physiological-sigh", 0.1)]
+    script = [[("can we quit it", True, "A quick reset", {"can we quit it": 1.0})]]
+    assert weighed(script) == [("control", "stop", 0.1)]
+
+
 def test_without_a_second_reading_a_start_fires_as_before():
     assert run([[("help me breathe", True)]]) == [("start", "resonance-5-5", 0.1)]
 

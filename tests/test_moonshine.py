@@ -19,6 +19,7 @@ from assistant.speech.moonshine_onnx import (
     read_token_list,
     text_of,
     token_ids_of,
+    without_trailing_loop,
 )
 
 
@@ -35,6 +36,23 @@ from assistant.speech.moonshine_onnx import (
 def test_sentences_become_words_as_the_matcher_expects(sentence, words):
     """Punctuation is the model's guess, not a pause: it goes, apostrophes stay."""
     assert words_of(sentence) == words
+
+
+@pytest.mark.parametrize(
+    "reading, kept",
+    [
+        ("One moment One moment", "One moment"),  # tune split, 10 dB: these readings went round
+        ("Slow down green. Slow down green.", "Slow down green."),
+        ("So you can't go slower So you can't go slower So", "So you can't go slower"),
+        ("But also that's a valid valid valid valid valid", "But also that's a valid"),
+        ("Stop. Stop.", "Stop. Stop."),  # a word said twice is said
+        ("I want to die, I want to die, and nobody cares", "I want to die, I want to die, and nobody cares"),
+        ("Hello", "Hello"),
+        ("", ""),
+    ],
+)
+def test_a_reading_that_goes_round_is_cut_back_to_its_first_saying(reading, kept):
+    assert without_trailing_loop(reading) == kept
 
 
 def test_a_package_without_the_model_is_named_with_what_to_install(tmp_path):

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.speech.nearby import MIN_SIMILARITY, nearby_phrasings
+from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
 from assistant.speech.transcript import normalize, split_clauses
 
 
@@ -951,7 +951,7 @@ def _spoken_forms(sentence: str) -> list[str]:
 _SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
 
 
-def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = 4) -> list[str]:
+def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
     """Crisis sentences `heard` nearly said, each put in place of the words it lines up with ("i want to go to
     myself" -> "i want to hurt myself"): candidates for the second reader to weigh against the audio
     (nearby.py, detector.py), not detections. None when `heard` is crisis language already."""

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CrisisMatch, detect_crisis
-from assistant.speech.nearby import MIN_SIMILARITY, nearby_phrasings
+from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
@@ -209,7 +209,7 @@ class CueMatcher:
                 best = max(best, found / len(cue.words))
         return best
 
-    def near_cues(self, heard: str, min_similarity: float = MIN_SIMILARITY, most: int = 4) -> list[str]:
+    def near_cues(self, heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
         """Start and control phrases `heard` nearly said, each put in place of the words it lines up with
         ("help me win town" -> "help me wind down"), and that would then match: candidates for the second
         reader to weigh against the audio (nearby.py, detector.py), not detections."""

@@ -81,18 +81,23 @@ class DetectorSettings:
     # The same for start and control phrases, when neither reading matched anything (CueMatcher.near_cues).
     # Tune split: at 3.0, start 374 -> 388 of 438 and control 244 -> 253 of 300, no new false alarm; the
     # right ones fell -3.6 to 3.7 nats short (25 of 27 within 3.0), wrong ones 2.2 ("keep going" said of
-    # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more.
-    near_cue_max_shortfall: float | None = 3.0
-    # Over our own speech (what `gate` was told, and gate_tail_seconds after) the cue model also hears control
-    # words in what the assistant itself says: the soak's false "again please" where Moonshine read "Gently",
-    # "stop it is" in our "just as it is". There a control only the first reading heard waits for the final
-    # (with any partial that had it) and fires when the reader finds it at most this many nats less likely in
-    # all than its own reading, or cannot say; near cues are not tried, as our own lines are near many phrases.
+    # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more. At 4.0, with 8
+    # candidates from 70 (nearby.py): 3 more right ones ("hold on a second" 3.2, "wind down" 3.7, "why
+    # hasn't he answered" 3.7), no new false alarm.
+    near_cue_max_shortfall: float | None = 4.0
+    # Controls act on partials, unweighed, except in two cases. Over our own speech (what `gate` was told, and
+    # gate_tail_seconds after) the cue model also hears control words in what the assistant itself says: the
+    # soak's false "again please" where Moonshine read "Gently", "stop it is" in our "just as it is". There a
+    # control only the first reading heard waits for the final (with any partial that had it) and fires when
+    # the reader finds it at most this many nats less likely in all than its own reading, or cannot say; near
+    # cues are not tried, as our own lines are near many phrases. And when the second reading heard another
+    # cue ("can we quit it" for its "A quick reset", "go on" for "Hold on"), a control only the first heard
+    # must pass the same test at the final, or the second reading's cue stands.
     # In all, not per token: "stop it is" fell 7.4 short, but only 1.8 per token, within what true controls
-    # fell short per token. Tune split, every control weighed as if heard over our speech: of the true ones
-    # only the first reading heard (56; 138 more both heard) 50 fell at most 6.0 short, the next 7.5; the
-    # false ones 6.6 and more. None: controls over our speech are treated like any other.
-    own_speech_control_max_shortfall: float | None = 6.0
+    # fell short per token. Tune split, every control weighed: of the true ones only the first reading heard
+    # (56; 138 more both heard) 50 fell at most 6.0 short, the next 7.5; the false ones 6.6 and more, all
+    # four where the second reading heard another cue, which was the right one. None: not weighed.
+    control_max_shortfall: float | None = 6.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -141,7 +146,7 @@ class StreamDetector:
 
         Start cues heard there are ignored. Control words and crisis language
         must be heard even while the assistant speaks; a control only the cue
-        model heard there is weighed first (own_speech_control_max_shortfall).
+        model heard there is weighed first (control_max_shortfall).
         Safe to call from another thread.
         """
         tail = round(self.settings.gate_tail_seconds * self.rate)
@@ -202,6 +207,10 @@ class StreamDetector:
         heard_alike = second is not None and (second.kind, second.intent) == (detection.kind, detection.intent)
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
             return second  # what the second reading heard for itself stands on its own
+        if detection.kind == "control" and second is not None and not heard_alike:
+            most = self.settings.control_max_shortfall
+            if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
+                return second
         return detection
 
     def _has_reader(self) -> bool:
@@ -210,7 +219,7 @@ class StreamDetector:
 
     def _weighs_controls(self, hypothesis: Hypothesis) -> bool:
         """Whether a control heard here is weighed first: it is heard over our own speech."""
-        return self.settings.own_speech_control_max_shortfall is not None and self._gate.covers(hypothesis.end_sample)
+        return self.settings.control_max_shortfall is not None and self._gate.covers(hypothesis.end_sample)
 
     def _waits_for_final(self, detection: Detection, partial: Hypothesis) -> bool:
         """Whether this partial's detection waits for the final's second opinion instead of acting now."""
@@ -237,7 +246,7 @@ class StreamDetector:
         heard (now or in a held partial) is weighed, and no near cue is tried."""
         if detection is not None and second is not None and (detection.kind, detection.intent) == (second.kind, second.intent):
             return detection
-        most = self.settings.own_speech_control_max_shortfall
+        most = self.settings.control_max_shortfall
         return self._weighed_held("control", final, detection, most, per_token=False) or second
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:

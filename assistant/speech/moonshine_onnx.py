@@ -181,7 +181,13 @@ class MoonshineOnnx:
                     feed[name] = value
         self._last = _Reading(hidden, {name: feed[name] for name, every_step in self._next_inputs if not every_step},
                               heard, logprob)
-        return text_of(heard, self._tokens)
+        text = text_of(heard, self._tokens)
+        kept = without_trailing_loop(text)
+        if kept != text:
+            # What fit compares with is then the likelihood of the words kept, ended there.
+            self._last.token_ids = token_ids_of(kept, self._token_ids)
+            self._last.logprob = self.fit([kept])[0].logprob
+        return kept
 
     def fit(self, texts: list[str]) -> list[Fit | None]:
         """How likely the model finds each text as the transcript of the utterance it read last, against its
@@ -219,6 +225,28 @@ class MoonshineOnnx:
             bare = scores[row, len(ids), _END]
             stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
             fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+
+
+def without_trailing_loop(text: str) -> str:
+    """The reading up to where it starts going round: "One moment One moment" -> "One moment".
+
+    In noise the model sometimes repeats the words it heard until it runs out of steps ("Slow down green
+    Slow down green", "So you can't go slower So you can't go slower So"): at 10 and 20 dB on the tune split,
+    21 of 219 readings of control phrases did. A run of two words or more said again, or one word said three
+    times, is cut back to its first saying when nothing but the run follows. Words are compared without
+    case or punctuation.
+    """
+    words = text.split()
+    bare = ["".join(ch for ch in word.lower() if ch.isalnum() or ch == "'") for word in words]
+    for start in range(len(bare) - 1):
+        for size in range(1, (len(bare) - start) // 2 + 1):
+            follows = bare[start + size:]
+            if size == 1 and len(follows) < 2:
+                continue  # "stop stop" is said; "valid valid valid valid" is a loop
+            if follows[:size] == bare[start:start + size] and all(
+                    word == bare[start + k % size] for k, word in enumerate(follows)):
+                return " ".join(words[:start + size])
+    return text
 
 
 def _as_written(text: str) -> str:

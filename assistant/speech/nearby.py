@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-MIN_SIMILARITY = 75.0  # rapidfuzz partial_ratio, 0-100, of a phrase to the part of the reading it lines up with
+# rapidfuzz partial_ratio, 0-100, of a phrase to the part of the reading it lines up with, and how many
+# candidates at most. Tune split, against 75 and 4: start 392 -> 397 of 438, control 255 -> 258 of 300, crisis
+# 168 -> 169 of 171 (with near_cue_max_shortfall 4.0), no new false alarm; the weighing costs 15-25 ms per 4.
+MIN_SIMILARITY = 70.0
+MOST_CANDIDATES = 8
 MIN_COVERAGE = 0.75  # a reading shorter than the phrase must reach this share of its letters
 MAX_LENGTH_RATIO = 1.35  # and one up to this much longer may have been the phrase alone, in other words
 
 
 def nearby_phrasings(
     heard: str, phrasings: Iterable[str], keep: Callable[[str], bool], min_similarity: float = MIN_SIMILARITY,
-    most: int = 4,
+    most: int = MOST_CANDIDATES,
 ) -> list[str]:
     """Each phrasing much like part of `heard`, put in its place and widened to whole words ("so i've been
     turning myself lately" -> "so i've been hurting myself lately"), or alone when `heard` is about its
