@@ -260,7 +260,7 @@ class OutputFeed:
                 start = self.detector.samples_fed + round(((event.start - before) / out_rate + self.delay_seconds) * mic_rate)
                 end = start + round((event.end - event.start) / out_rate * mic_rate)
                 listener.spoken.add(start, end, event.text)
-                self.detector.gate(start, end)  # controls the cue model hears over it are weighed first
+                self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
                 listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
         return block
 

@@ -469,3 +469,41 @@ def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
 def test_a_number_in_crisis_language_stays_a_number(matcher):
     """Digits are spaced apart for start phrases only: "I took 145 pills" is still an amount."""
     assert matcher.match("I took 145 pills").kind == "crisis"
+
+
+SAYING = ["Let this feeling be there, just as it is."]
+
+
+@pytest.mark.parametrize(
+    "reading, ending",
+    [
+        ("Let this ceiling be there just as it is stop", "stop"),  # Moonshine, "stop" said as our line ends
+        ("let's this feeling be can't stop it is stop now", "stop now"),  # pocketsphinx, the same
+        ("just as it is please stop", "please stop"),
+        ("Let this feeling be there just as it is okay stop", "okay stop"),
+        ("Let this feeling be there just as it is Wait", "wait"),
+    ],
+)
+def test_a_control_said_as_our_own_line_ends_is_found_after_our_words(matcher, reading, ending):
+    detection, words = matcher.control_after(reading, SAYING)
+    assert detection.kind == "control" and words == ending
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        "Let this feeling be there just as it is",  # our line alone ("can't stop it is" is ours, misheard)
+        "just as it is don't stop",  # a negation is still one
+        "My sister said stop it",  # not our words before it
+        "stop",  # nothing of ours: the plain matcher's case
+        "Let this feeling be there just as it is",
+    ],
+)
+def test_nothing_is_found_after_our_words_unless_a_command_follows_them(matcher, reading):
+    assert matcher.control_after(reading, SAYING) is None
+    assert matcher.control_after("Let this ceiling be there just as it is stop", []) is None  # we said nothing
+
+
+def test_our_own_words_at_the_end_are_ours_even_when_they_make_a_command(matcher):
+    """The crisis script asks "say repeat"; read back, the "repeat" it ends with is ours (the soak replayed it)."""
+    assert matcher.control_after("If you would like to hear this again, say repeat", ["Say repeat to hear this again."]) is None

@@ -259,3 +259,27 @@ def test_no_near_cue_is_tried_over_our_own_voice():
     script = [[("", True, "A game, please.", {"again please": 0.1})]]
     assert weighed(script) == [("control", "repeat", 0.1)]
     assert weighed(script, OWN_SPEECH) == []
+
+
+def test_a_stop_said_as_our_line_ends_in_the_same_utterance_fires():
+    """One utterance, our echo then the person's "stop": no command as a whole, one after our words."""
+    saying = (0, 10 * RATE, "Let this feeling be there, just as it is.")
+    script = [[("let's this feeling be can't stop it is stop", True, "Let this ceiling be there just as it is stop",
+                {})]]
+    assert weighed(script, saying) == [("control", "stop", 0.1)]
+    # only the first reading has it: the second reading with "stop now" in place of its own last words is weighed
+    script = [[("let's this feeling be can't stop it is stop now", True, "Let this feeling be there just as it is Hop now",
+                {"Let this feeling be there just as it is stop now": 0.5})]]
+    assert weighed(script, saying) == [("control", "stop", 0.1)]
+    script = [[("let's this feeling be can't stop it is stop now", True, "Let this feeling be there just as it is Hop now",
+                {"Let this feeling be there just as it is stop now": 3.0})]]  # 12 nats short in all
+    assert weighed(script, saying) == []
+
+
+def test_an_utterance_that_began_over_our_voice_is_weighed_though_its_final_comes_after():
+    """Our line (and its echo tail) ended before the final, but the utterance began over it."""
+    saying = (0, 2 * RATE, "Gently now.")  # 2.5 s with the tail; the final comes at 3.0 s
+    script = [[] for _ in range(24)] + [[("again please", False)], [("again please", False)], [], [], [], [],
+                                        [("again please", True, "Gently", {"again please": 2.0})]]
+    assert weighed(script, saying) == []
+    assert weighed(script) == [("control", "repeat", 2.6)]

@@ -118,14 +118,14 @@ def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(lo
         samples_fed = 0
         gated = []
 
-        def gate(self, start_sample, end_sample):
-            self.gated.append((start_sample, end_sample))
+        def gate(self, start_sample, end_sample, text):
+            self.gated.append((start_sample, end_sample, text))
 
     listener, conductor, _ = loop
     noted, ranges = [], []
     def note(start, end, text):
         noted.append(text)
-        ranges.append((start, end))
+        ranges.append((start, end, text))
     listener.spoken.add = note
     clock = Clock()
     feed = OutputFeed(conductor, listener, clock, RATE)

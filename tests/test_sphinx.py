@@ -239,6 +239,30 @@ def test_a_crisis_word_both_readings_miss_is_found_and_its_harmless_twin_is_not(
 
 
 @pytest.mark.integration
+def test_a_stop_said_as_our_own_line_ends_is_heard(recognizer, matcher, tmp_path):
+    """The assistant's own line comes back through the microphone 10 dB down and the person says "stop" over
+    its end: one utterance, "let this feeling be there just as it is stop", no command as a whole. The detector
+    knows the line is ours (its gate) and finds the stop after our words, within a second of its end."""
+    from assistant.speech.detector import StreamDetector
+
+    line = "Let this feeling be there, just as it is."
+    ours = _espeak_default(line, tmp_path) * 10 ** (-10 / 20)
+    stop = _synthesise("stop", tmp_path)
+    begins = RATE + len(ours) - RATE // 2  # half a second before our line ends
+    audio = np.zeros(begins + len(stop) + RATE)
+    audio[RATE:RATE + len(ours)] += ours
+    audio[begins:begins + len(stop)] += stop
+    detector = StreamDetector(recognizer, matcher)
+    detector.gate(RATE, RATE + len(ours), line)
+    fired = []
+    for start in range(0, len(audio), RATE // 10):
+        fired += detector.feed(audio[start : start + RATE // 10])
+    fired += detector.finish()
+    assert [(d.detection.kind, d.detection.intent) for d in fired] == [("control", "stop")], [d.to_json() for d in fired]
+    assert fired[0].time_s < (begins + len(stop)) / RATE + 1.0
+
+
+@pytest.mark.integration
 def test_ordinary_real_speech_triggers_nothing(recognizer, matcher):
     """About 30 s of real read speech (LibriVox and CMU recordings from pocketsphinx-testdata) fires nothing."""
     clips = []

@@ -220,6 +220,40 @@ class CueMatcher:
 
         return nearby_phrasings(heard, self._phrasings, matches, min_similarity, most)
 
+    def control_after(self, reading: str, said: Sequence[str], most_words: int = 4) -> tuple[Detection, str] | None:
+        """A control the reading ends with, after our own words: (the detection, the words it is in).
+
+        A person who says "stop" as the assistant's own line ends is one utterance with it through the
+        microphone: "let this feeling be there just as it is stop", which is no command as a whole (story
+        words before it). `said` is what we were saying; a word is ours when near one of its words (loosely:
+        the recognizer mishears our voice too). The words after the last of ours are matched alone, then
+        with up to two words before them ("stop it" when "it" is ours), at most `most_words` in all; the
+        words before must be mostly ours. An ending all of whose words are ours is ours: the crisis script's
+        "say repeat" read back must not replay it (the soak), so a person's "stop it" after a line that has
+        both words is missed here.
+        """
+        words = normalize(reading).split()
+        ours = {word for text in said for word in normalize(text).split()}
+        if not ours:
+            return None
+
+        def is_ours(word: str) -> bool:
+            return any(_near_word(word, own) for own in ours)
+
+        first_new = len(words)
+        while first_new > 0 and not is_ours(words[first_new - 1]):
+            first_new -= 1
+        if first_new == len(words):
+            return None
+        for start in range(first_new, max(first_new - 3, 0), -1):
+            before, ending = words[:start], words[start:]
+            if not ending or len(ending) > most_words or 2 * sum(not is_ours(word) for word in before) > len(before):
+                continue
+            detection = self.match(" ".join(ending))
+            if detection is not None and detection.kind == "control":
+                return detection, " ".join(ending)
+        return None
+
     def crisis(self, text: str) -> CrisisMatch | None:
         """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""
         return detect_crisis(text)

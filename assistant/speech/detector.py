@@ -10,7 +10,9 @@ language model bends talk toward cue words -- is weighed by the second
 reader's model against the audio (`Hypothesis.check_fit`): a start or crisis
 it finds far less likely than its own reading does not fire. And a reading
 that nearly said a crisis sentence or a cue phrase is weighed with it in
-place, and fires when it is nearly as likely.
+place, and fires when it is nearly as likely. Controls act at once, but are
+weighed too when heard over the assistant's own voice (`gate`), where the cue
+model finds control words in what we say ourselves.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 
 BLOCK_SECONDS = 0.1  # live-sized blocks: vosk and pocketsphinx both want 0.1-0.2 s at a time
+UTTERANCE_LEAD_SECONDS = 0.5  # an utterance's first result comes up to this long after its speech began
 
 
 @dataclass(frozen=True)
@@ -109,20 +112,26 @@ class _Gate:
     Filled from the output thread as words go out (listen.OutputFeed) and read on the input thread.
     """
 
-    ranges: list[tuple[int, int]] = field(default_factory=list)
+    ranges: list[tuple[int, int, str]] = field(default_factory=list)  # start, end, what we said
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, start: int, end: int) -> None:
+    def add(self, start: int, end: int, text: str) -> None:
         with self.lock:
-            self.ranges.append((start, end))
+            self.ranges.append((start, end, text))
 
     def covers(self, sample: int) -> bool:
         with self.lock:
-            return any(start <= sample < end for start, end in self.ranges)
+            return any(start <= sample < end for start, end, _ in self.ranges)
+
+    def said_over(self, first: int, last: int) -> list[str] | None:
+        """What we said over samples [first, last]; None when we said nothing then."""
+        with self.lock:
+            said = [text for start, end, text in self.ranges if start <= last and first < end]
+        return said or None
 
     def prune(self, before: int) -> None:
         with self.lock:
-            self.ranges = [(s, e) for s, e in self.ranges if e > before]
+            self.ranges = [(s, e, t) for s, e, t in self.ranges if e > before]
 
 
 class StreamDetector:
@@ -137,20 +146,22 @@ class StreamDetector:
         self._streak: tuple[tuple[str, str], int] | None = None  # (kind, intent) of the last partial match and its count
         # This utterance's partials whose crisis language (or control over our own speech) waits for the final
         self._held: list[Detection] = []
+        self._utterance_from: int | None = None  # about where the utterance under way began (its first result)
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
 
-    def gate(self, start_sample: int, end_sample: int) -> None:
-        """The assistant's own voice is heard over [start, end) of the stream (plus a tail).
+    def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
+        """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
 
         Start cues heard there are ignored. Control words and crisis language
         must be heard even while the assistant speaks; a control only the cue
-        model heard there is weighed first (control_max_shortfall).
-        Safe to call from another thread.
+        model heard there is weighed first (control_max_shortfall), and one
+        said as our line ends, in the same utterance, is looked for after our
+        words (CueMatcher.control_after). Safe to call from another thread.
         """
         tail = round(self.settings.gate_tail_seconds * self.rate)
-        self._gate.add(start_sample, end_sample + tail)
+        self._gate.add(start_sample, end_sample + tail, text)
 
     def feed(self, samples: np.ndarray) -> list[TimedDetection]:
         """The next block of mono audio at the recognizer's rate; any detections that fired."""
@@ -164,6 +175,9 @@ class StreamDetector:
     def _consider(self, hypotheses: Sequence[Hypothesis]) -> list[TimedDetection]:
         fired: list[TimedDetection] = []
         for hypothesis in hypotheses:
+            if self._utterance_from is None:
+                # The first result comes a few tenths of a second into the speech.
+                self._utterance_from = hypothesis.end_sample - round(UTTERANCE_LEAD_SECONDS * self.rate)
             detection = self._match(hypothesis)
             if detection is not None and self._should_fire(detection, hypothesis):
                 key = (detection.kind, detection.intent)
@@ -174,6 +188,7 @@ class StreamDetector:
                 self._streak = None
                 self._fired_in_utterance.clear()
                 self._held = []
+                self._utterance_from = None
         self._gate.prune(self.samples_fed - 60 * self.rate)
         return fired
 
@@ -218,8 +233,13 @@ class StreamDetector:
         return self.settings.use_check_reading and getattr(self.recognizer, "reading_name", None) is not None
 
     def _weighs_controls(self, hypothesis: Hypothesis) -> bool:
-        """Whether a control heard here is weighed first: it is heard over our own speech."""
-        return self.settings.control_max_shortfall is not None and self._gate.covers(hypothesis.end_sample)
+        """Whether a control heard here is weighed first: the utterance is heard over our own speech."""
+        return self.settings.control_max_shortfall is not None and self._said_over(hypothesis) is not None
+
+    def _said_over(self, hypothesis: Hypothesis) -> list[str] | None:
+        """What we said (our own voice, `gate`) during the utterance up to this result; None when nothing."""
+        first = hypothesis.end_sample if self._utterance_from is None else self._utterance_from
+        return self._gate.said_over(first, hypothesis.end_sample)
 
     def _waits_for_final(self, detection: Detection, partial: Hypothesis) -> bool:
         """Whether this partial's detection waits for the final's second opinion instead of acting now."""
@@ -243,11 +263,33 @@ class StreamDetector:
 
     def _over_own_speech(self, final: Hypothesis, detection: Detection | None, second: Detection | None) -> Detection | None:
         """A final heard over our own voice: what the second reading heard stands, a control only the first
-        heard (now or in a held partial) is weighed, and no near cue is tried."""
+        heard (now or in a held partial) is weighed, and no near cue is tried. Then a control said after our
+        own words in the same utterance: as the second reading heard it, or as the first did when the second
+        reading with it in place of its own last words is nearly as likely."""
         if detection is not None and second is not None and (detection.kind, detection.intent) == (second.kind, second.intent):
             return detection
         most = self.settings.control_max_shortfall
-        return self._weighed_held("control", final, detection, most, per_token=False) or second
+        found = self._weighed_held("control", final, detection, most, per_token=False) or second
+        if found is not None and found.kind != "start":  # (a start is not acted on over our voice)
+            return found
+        said = self._said_over(final) or []
+        check = final.check_text or ""
+        after = self.matcher.control_after(check, said)
+        if after is not None:
+            return after[0]
+        after = self.matcher.control_after(final.text, said)
+        if after is None:
+            return found
+        # The first reading's ending in place of the second's last words (as many, or one more or fewer).
+        kept = check.split()
+        ending = after[1].split()
+        candidates = list(dict.fromkeys(
+            " ".join(kept[:len(kept) - drop] + ending) for drop in range(max(0, len(ending) - 1), len(ending) + 2)
+            if drop <= len(kept)))
+        fits = _fits(final, candidates)
+        if all(fit is None for fit in fits) or any(fit is not None and fit.shortfall <= most for fit in fits):
+            return after[0]  # (a reader that cannot say is no reason to miss a stop)
+        return found
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""
