@@ -19,6 +19,10 @@ from typing import Callable, Iterable
 # 168 -> 169 of 171 (with near_cue_max_shortfall 4.0), no new false alarm; the weighing costs 15-25 ms per 4.
 MIN_SIMILARITY = 70.0
 MOST_CANDIDATES = 8
+# A one-word phrase is 67 like a word one letter off it ("stop" and "hop" in "please hop"): short phrasings
+# are lined up from this instead.
+SHORT_PHRASING_LETTERS = 6
+SHORT_MIN_SIMILARITY = 60.0
 MIN_COVERAGE = 0.75  # a reading shorter than the phrase must reach this share of its letters
 MAX_LENGTH_RATIO = 1.35  # and one up to this much longer may have been the phrase alone, in other words
 
@@ -37,7 +41,8 @@ def nearby_phrasings(
         return []
     found: dict[str, float] = {}
     for phrasing in phrasings:
-        aligned = fuzz.partial_ratio_alignment(phrasing, text, score_cutoff=min_similarity)
+        cutoff = min(min_similarity, SHORT_MIN_SIMILARITY) if len(phrasing) <= SHORT_PHRASING_LETTERS else min_similarity
+        aligned = fuzz.partial_ratio_alignment(phrasing, text, score_cutoff=cutoff)
         if aligned is None:
             continue
         candidates = []
