@@ -459,6 +459,7 @@ def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
     matcher = CueMatcher(load_library().cue_maps)
     assert "help me wind down" in matcher.near_cues("Help me win town")
     assert "hold on a second" in matcher.near_cues("Fold on a second")
+    assert "please stop" in matcher.near_cues("Please hop")  # festival's "please stop", as Moonshine read it
     assert all(matcher.match(candidate).kind in ("start", "control") for candidate in matcher.near_cues("Help me win town"))
     assert matcher.near_cues("The jigsaw puzzle has a thousand pieces") == []
     # Talk nearer a phrase is offered, for the reader to find far short: "i need to sigh my passport..."
