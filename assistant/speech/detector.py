@@ -215,11 +215,13 @@ class StreamDetector:
             return crisis
         if detection is not None and detection.kind == "crisis":
             detection = None  # the second reader found it far short: most often the cue model's guess in talk
-        if self._weighs_controls(hypothesis):
-            return self._over_own_speech(hypothesis, detection, second)
+        heard_alike = (detection is not None and second is not None
+                       and (second.kind, second.intent) == (detection.kind, detection.intent))
+        said = self._said_over(hypothesis)
+        if said is not None:
+            return self._over_own_speech(hypothesis, detection, second, heard_alike, said)
         if detection is None:
             return second or self._near_cue(hypothesis)
-        heard_alike = second is not None and (second.kind, second.intent) == (detection.kind, detection.intent)
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
             return second  # what the second reading heard for itself stands on its own
         if detection.kind == "control" and second is not None and not heard_alike:
@@ -232,12 +234,11 @@ class StreamDetector:
         """Whether finals come with a second reading that can weigh what the first heard."""
         return self.settings.use_check_reading and getattr(self.recognizer, "reading_name", None) is not None
 
-    def _weighs_controls(self, hypothesis: Hypothesis) -> bool:
-        """Whether a control heard here is weighed first: the utterance is heard over our own speech."""
-        return self.settings.control_max_shortfall is not None and self._said_over(hypothesis) is not None
-
     def _said_over(self, hypothesis: Hypothesis) -> list[str] | None:
-        """What we said (our own voice, `gate`) during the utterance up to this result; None when nothing."""
+        """What we said (our own voice, `gate`) during the utterance up to this result, when controls heard
+        over it are weighed first; None when we said nothing then, or they are not weighed."""
+        if self.settings.control_max_shortfall is None:
+            return None
         first = hypothesis.end_sample if self._utterance_from is None else self._utterance_from
         return self._gate.said_over(first, hypothesis.end_sample)
 
@@ -245,7 +246,7 @@ class StreamDetector:
         """Whether this partial's detection waits for the final's second opinion instead of acting now."""
         if not self._has_reader():
             return False
-        return detection.kind == "crisis" or (detection.kind == "control" and self._weighs_controls(partial))
+        return detection.kind == "crisis" or (detection.kind == "control" and self._said_over(partial) is not None)
 
     def _weighed_held(
         self, kind: str, final: Hypothesis, detection: Detection | None, most: float, per_token: bool = True
@@ -261,18 +262,19 @@ class StreamDetector:
                 return candidate
         return None
 
-    def _over_own_speech(self, final: Hypothesis, detection: Detection | None, second: Detection | None) -> Detection | None:
+    def _over_own_speech(
+        self, final: Hypothesis, detection: Detection | None, second: Detection | None, heard_alike: bool, said: list[str]
+    ) -> Detection | None:
         """A final heard over our own voice: what the second reading heard stands, a control only the first
         heard (now or in a held partial) is weighed, and no near cue is tried. Then a control said after our
         own words in the same utterance: as the second reading heard it, or as the first did when the second
         reading with it in place of its own last words is nearly as likely."""
-        if detection is not None and second is not None and (detection.kind, detection.intent) == (second.kind, second.intent):
+        if heard_alike:
             return detection
         most = self.settings.control_max_shortfall
         found = self._weighed_held("control", final, detection, most, per_token=False) or second
         if found is not None and found.kind != "start":  # (a start is not acted on over our voice)
             return found
-        said = self._said_over(final) or []
         check = final.check_text or ""
         after = self.matcher.control_after(check, said)
         if after is not None:
