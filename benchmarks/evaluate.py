@@ -232,7 +232,7 @@ class _FileClock:
                     # --replay can try other limits on the shortfall.
                     check = h.check_text or ""
                     near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
-                    if self.matcher is not None and not (self.matcher.match(h.text) or self.matcher.match(check)):
+                    if self.matcher is not None:
                         near += self.matcher.near_cues(check) + self.matcher.near_cues(h.text)
                     texts = [text for text in dict.fromkeys([h.text, *self._crisis_partials, *near]) if text.strip()]
                     began = time.perf_counter()

@@ -159,6 +159,15 @@ def test_a_start_far_short_of_the_readers_own_reading_is_dropped_though_words_ov
     assert weighed(script) == []
 
 
+def test_a_start_far_short_gives_way_to_a_cue_a_reading_nearly_said():
+    """Tune split, 10 dB babble: "repeat that" heard by the cue model as "i'm zoning out repeat hurt him" (a
+    start, far short) and read by Moonshine as "Repeat hair": "repeat that" in its place is weighed and fires."""
+    heard = "i'm zoning out repeat hurt him"
+    assert weighed([[(heard, True, "Repeat hair", {heard: 4.0, "repeat that": 0.3})]]) == [
+        ("control", "repeat", 0.1)]
+    assert weighed([[(heard, True, "Repeat hair", {heard: 4.0, "repeat that": 1.5})]]) == []
+
+
 def test_crisis_in_a_partial_waits_for_the_final_and_fires_when_it_fits():
     script = [[("i want to kill myself", False)], [("i want to kill myself", False)],
               [("i want to kill myself", True, "I want to go to myself", {"i want to kill myself": 1.2})]]

@@ -223,7 +223,8 @@ class StreamDetector:
         if detection is None:
             return second or self._near_cue(hypothesis)
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
-            return second  # what the second reading heard for itself stands on its own
+            # What the second reading heard for itself stands on its own; else a cue either nearly said.
+            return second or self._near_cue(hypothesis)
         if detection.kind == "control" and second is not None and not heard_alike:
             most = self.settings.control_max_shortfall
             if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
