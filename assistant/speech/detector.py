@@ -81,12 +81,14 @@ class DetectorSettings:
     # nothing said outside a crisis came nearer than 6.2 ("I can't keep going" for "okay keep going"), so no
     # false alarm. (espeak-ng's "I want to hurt myself" with no silence around it: 4.1.) None: not asked.
     near_crisis_max_shortfall: float | None = 5.0
-    # The same for start and control phrases, when neither reading matched anything (CueMatcher.near_cues).
+    # The same for start and control phrases, when neither reading matched anything or the start the first
+    # heard fell far short (CueMatcher.near_cues).
     # Tune split: at 3.0, start 374 -> 388 of 438 and control 244 -> 253 of 300, no new false alarm; the
     # right ones fell -3.6 to 3.7 nats short (25 of 27 within 3.0), wrong ones 2.2 ("keep going" said of
     # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more. At 4.0, with 8
     # candidates from 70 (nearby.py): 3 more right ones ("hold on a second" 3.2, "wind down" 3.7, "why
-    # hasn't he answered" 3.7), no new false alarm.
+    # hasn't he answered" 3.7), no new false alarm. Trying them after a start far short too: start 399 -> 404,
+    # control 265 -> 266, no new false alarm.
     near_cue_max_shortfall: float | None = 4.0
     # Controls act on partials, unweighed, except in two cases. Over our own speech (what `gate` was told, and
     # gate_tail_seconds after) the cue model also hears control words in what the assistant itself says: the
@@ -301,7 +303,8 @@ class StreamDetector:
 
     def _near_cue(self, final: Hypothesis) -> Detection | None:
         """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
-        likely as its own reading (asked only when neither reading matched anything)."""
+        likely as its own reading (asked when neither reading matched anything, or the first reading's start fell
+        far short)."""
         said = self._nearly_said(final, self.matcher.near_cues, self.settings.near_cue_max_shortfall)
         return None if said is None else self.matcher.match(said)
 
