@@ -190,6 +190,20 @@ def test_crisis_a_partial_heard_and_the_final_lost_is_weighed_too():
     assert weighed(script) == [("crisis", "crisis", 0.2)]
 
 
+def test_crisis_in_a_partial_the_final_revised_into_what_the_second_reading_heard_does_not_fire():
+    """espeak-ng's en+f5 voice (outside the corpus): pocketsphinx's partials went "i want to kill" on the way
+    to a final "i want to call him again", which Moonshine read word for word; the partial alone is 9.7 nats
+    short, 2.4 per token of four, within the crisis limit. Two readings agreeing outweigh a passing partial."""
+    script = [[("i want to kill", False)], [("i want to kill him again", False)],
+              [("i want to call him again", True, "I want to call him again",
+                {"i want to call him again": 0.0, "i want to kill": 2.4})]]
+    assert weighed(script) == [("start", "pause-before-texting", 0.3)]
+    # the same partial, when the readings of the final differ, is weighed and fires
+    script[-1] = [("i want to call him again", True, "I want to call him a gun",
+                   {"i want to call him again": 0.5, "i want to kill": 2.4})]
+    assert weighed(script) == [("crisis", "crisis", 0.3)]
+
+
 def test_crisis_fires_when_the_reader_cannot_weigh_it():
     """No answer from the second reader is no reason to hold crisis language back."""
     assert weighed([[("i want to die", True, "I want to buy", {})]]) == [("crisis", "crisis", 0.1)]

@@ -27,6 +27,7 @@ import numpy as np
 from assistant.speech.crisis import near_crisis_sentences
 from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
+from assistant.speech.transcript import normalize
 
 BLOCK_SECONDS = 0.1  # live-sized blocks: vosk and pocketsphinx both want 0.1-0.2 s at a time
 UTTERANCE_LEAD_SECONDS = 0.5  # an utterance's first result comes up to this long after its speech began
@@ -211,7 +212,11 @@ class StreamDetector:
         second = self.matcher.match(check) if check.strip() else None
         if second is not None and second.kind == "crisis":
             return detection if detection is not None and detection.kind == "crisis" else second
-        crisis = self._weighed_held("crisis", hypothesis, detection, self.settings.crisis_max_shortfall)
+        crisis = None
+        if normalize(check) != normalize(hypothesis.text):
+            # Crisis language in a partial that the final then revised, into the very words the second reading
+            # heard for itself, was a passing guess: "i want to kill" on the way to "i want to call him again".
+            crisis = self._weighed_held("crisis", hypothesis, detection, self.settings.crisis_max_shortfall)
         crisis = crisis or self._near_crisis(hypothesis)
         if crisis is not None:
             return crisis
