@@ -202,6 +202,8 @@ def test_crisis_in_a_partial_the_final_revised_into_what_the_second_reading_hear
     script[-1] = [("i want to call him again", True, "I want to call him a gun",
                    {"i want to call him again": 0.5, "i want to kill": 2.4})]
     assert weighed(script) == [("crisis", "crisis", 0.3)]
+    # and when both readings of the final are empty, they agree on nothing
+    assert weighed([[("i want to die", False)], [("", True, "", {"i want to die": 0.5})]]) == [("crisis", "crisis", 0.2)]
 
 
 def test_crisis_fires_when_the_reader_cannot_weigh_it():

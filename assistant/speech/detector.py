@@ -81,6 +81,7 @@ class DetectorSettings:
     # likely in all than its own reading. Tune split: the 8 crisis items it adds fell -1.6 to 4.7 nats short;
     # nothing said outside a crisis came nearer than 6.2 ("I can't keep going" for "okay keep going"), so no
     # false alarm. (espeak-ng's "I want to hurt myself" with no silence around it: 4.1.) None: not asked.
+    # espeak-ng's en+f5, outside the corpus, brought "okay keep going" to 4.1 (benchmarks/README, session 8).
     near_crisis_max_shortfall: float | None = 5.0
     # The same for start and control phrases, when neither reading matched anything or the start the first
     # heard fell far short (CueMatcher.near_cues).
@@ -213,9 +214,10 @@ class StreamDetector:
         if second is not None and second.kind == "crisis":
             return detection if detection is not None and detection.kind == "crisis" else second
         crisis = None
-        if normalize(check) != normalize(hypothesis.text):
+        if not check.strip() or normalize(check) != normalize(hypothesis.text):
             # Crisis language in a partial that the final then revised, into the very words the second reading
             # heard for itself, was a passing guess: "i want to kill" on the way to "i want to call him again".
+            # (Two empty readings agree on nothing: the partials are weighed.)
             crisis = self._weighed_held("crisis", hypothesis, detection, self.settings.crisis_max_shortfall)
         crisis = crisis or self._near_crisis(hypothesis)
         if crisis is not None:
