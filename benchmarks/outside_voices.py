@@ -18,17 +18,19 @@ import argparse
 import collections
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
 import yaml
+
+from assistant.audio.wavio import write_wav
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "corpus"))
 
 import evaluate  # noqa: E402
+from levels import rms  # noqa: E402
 from voices import SAMPLE_RATE, VOICES, Voice, synthesize  # noqa: E402
 
 LEVEL_DBFS = -18.0
@@ -55,15 +57,8 @@ def phrasings(every: int) -> list[tuple[str, str, str]]:
 
 
 def write_item(path: Path, clip: np.ndarray, rate: int) -> None:
-    clip = np.asarray(clip, dtype=np.float64)
-    level = np.sqrt(np.mean(clip * clip)) or 1.0
     pad = np.zeros(round(PAD_SECONDS * rate))
-    audio = np.concatenate([pad, clip * (10 ** (LEVEL_DBFS / 20) / level), pad])
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
+    write_wav(path, np.concatenate([pad, clip * (10 ** (LEVEL_DBFS / 20) / (rms(clip) or 1.0)), pad]), rate)
 
 
 def main(argv: list[str] | None = None) -> None:
