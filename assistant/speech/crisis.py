@@ -953,12 +953,14 @@ _SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoke
 
 def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
     """Crisis sentences `heard` nearly said, each put in place of the words it lines up with ("i want to go to
-    myself" -> "i want to hurt myself"): candidates for the second reader to weigh against the audio
-    (nearby.py, detector.py), not detections. None when `heard` is crisis language already."""
+    myself" -> "i want to hurt myself") or merged into it keeping the speaker's own words inside it ("i
+    swallowed a whole battle of kills" -> "...a whole bottle of pills"): candidates for the second reader to
+    weigh against the audio (nearby.py, detector.py), not detections. None when `heard` is crisis language
+    already."""
     if detect_crisis(heard):
         return []
     return nearby_phrasings(heard, _SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
-                            min_similarity, most)
+                            min_similarity, most, keep_extra_words=True)
 
 
 def _variants(text: str) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CrisisMatch, detect_crisis
-from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
+from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
@@ -211,16 +211,20 @@ class CueMatcher:
                 best = max(best, found / len(cue.words))
         return best
 
-    def near_cues(self, heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
+    def near_cues(
+        self, heard: str, min_similarity: float = CUE_MIN_SIMILARITY, most: int = MOST_CANDIDATES,
+        keep_extra_words: bool = True,
+    ) -> list[str]:
         """Start and control phrases `heard` nearly said, each put in place of the words it lines up with
-        ("help me win town" -> "help me wind down"), and that would then match: candidates for the second
-        reader to weigh against the audio (nearby.py, detector.py), not detections."""
+        ("help me win town" -> "help me wind down"), or merged into it keeping the speaker's own words inside
+        it ("i really need to come down" -> "i really need to calm down"), and that would then match:
+        candidates for the second reader to weigh against the audio (nearby.py, detector.py), not detections."""
 
         def matches(candidate: str) -> bool:
             detection = self.match(candidate)
             return detection is not None and detection.kind != "crisis"
 
-        return nearby_phrasings(heard, self._phrasings, matches, min_similarity, most)
+        return nearby_phrasings(heard, self._phrasings, matches, min_similarity, most, keep_extra_words)
 
     def control_after(self, reading: str, said: Sequence[str], most_words: int = 4) -> tuple[Detection, str] | None:
         """A control the reading ends with, after our own words: (the detection, the words it is in).

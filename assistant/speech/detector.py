@@ -90,7 +90,8 @@ class DetectorSettings:
     # "please calm me down") and then 4.5 and more, and in ordinary talk 5.8 and more. At 4.0, with 8
     # candidates from 70 (nearby.py): 3 more right ones ("hold on a second" 3.2, "wind down" 3.7, "why
     # hasn't he answered" 3.7), no new false alarm. Trying them after a start far short too: start 399 -> 404,
-    # control 265 -> 266, no new false alarm.
+    # control 265 -> 266, no new false alarm. Lined up from 60 and merged word by word (session 9, nearby.py):
+    # start 406 -> 418, control 266 -> 268, no new false alarm.
     near_cue_max_shortfall: float | None = 4.0
     # Controls act on partials, unweighed, except in two cases. Over our own speech (what `gate` was told, and
     # gate_tail_seconds after) the cue model also hears control words in what the assistant itself says: the

@@ -18,6 +18,11 @@ from typing import Callable, Iterable
 # candidates at most. Tune split, against 75 and 4: start 392 -> 397 of 438, control 255 -> 258 of 300, crisis
 # 168 -> 169 of 171 (with near_cue_max_shortfall 4.0), no new false alarm; the weighing costs 15-25 ms per 4.
 MIN_SIMILARITY = 70.0
+# Start and control phrases are lined up from lower: the reader's fit, not the letters, tells them from talk.
+# Tune split (session 9), with the merges below, against 70: start 406 -> 418 of 438 (10 dB 126 -> 132),
+# control 266 -> 268 of 300, no new false alarm; in ordinary talk the nearest candidate came 5.4 nats short
+# (limit 4.0; 5.8 at 70). 55 with 12 or 16 candidates gained no more, 50 less (better ones pushed out).
+CUE_MIN_SIMILARITY = 60.0
 MOST_CANDIDATES = 8
 # A one-word phrase is 67 like a word one letter off it ("stop" and "hop" in "please hop"): short phrasings
 # are lined up from this instead.
@@ -29,11 +34,15 @@ MAX_LENGTH_RATIO = 1.35  # and one up to this much longer may have been the phra
 
 def nearby_phrasings(
     heard: str, phrasings: Iterable[str], keep: Callable[[str], bool], min_similarity: float = MIN_SIMILARITY,
-    most: int = MOST_CANDIDATES,
+    most: int = MOST_CANDIDATES, keep_extra_words: bool = False,
 ) -> list[str]:
     """Each phrasing much like part of `heard`, put in its place and widened to whole words ("so i've been
     turning myself lately" -> "so i've been hurting myself lately"), or alone when `heard` is about its
-    length; only those `keep` accepts. Lower case; those that change the reading least first."""
+    length; only those `keep` accepts. Lower case; those that change the reading least first.
+
+    With `keep_extra_words`, also the phrasing merged word by word into what was heard, keeping the words
+    heard inside it that it lacks ("i swallowed a whole battle of kills" -> "i swallowed a whole bottle of
+    pills", which putting "i swallowed a bottle of pills" in place loses "whole" from)."""
     from rapidfuzz import fuzz
 
     text = " ".join(heard.lower().split())
@@ -55,7 +64,71 @@ def nearby_phrasings(
             candidates.append(" ".join((text[:start] + phrasing + (text[end:] if end >= 0 else "")).split()))
         if len(text) <= MAX_LENGTH_RATIO * len(phrasing):
             candidates.append(phrasing)
+        if keep_extra_words:
+            candidates += merged_in(phrasing, text)
         for candidate in candidates:
             if candidate not in found and candidate != text and keep(candidate):
                 found[candidate] = fuzz.ratio(candidate, text)  # how little the whole reading had to change
     return sorted(found, key=lambda candidate: -found[candidate])[:most]
+
+
+# Word alignment costs for merged_in: a word heard inside the phrase and kept, a phrase word heard as nothing,
+# and a word heard for a phrase word (0 when the same, up to 1 when nothing alike). A word of one's own inside a
+# phrase ("really", "whole") is commoner than one misheard past all likeness ("really" for "i've"), and a
+# phrase word misheard commoner than one dropped ("pills" for "water" at the end of the phrase).
+_KEPT_COST = 0.6
+_MISSING_COST = 1.25
+MOST_KEPT_WORDS = 2  # a phrase with more words of the reading's own inside it is another sentence
+MERGE_MARGIN = 0.5  # in alignment cost: about one word kept, or a word paired that is not much alike
+
+
+def merged_in(phrasing: str, heard: str) -> list[str]:
+    """`phrasing` lined up word by word with a run of `heard` (an edit alignment in which words are alike by
+    their letters), and the words heard inside that run but not in the phrasing kept in their places: "i
+    swallowed a whole battle of kills" with "i swallowed a bottle of pills" gives "i swallowed a whole bottle
+    of pills". One merge for the run the phrasing fits best, and for each run ending elsewhere that fits
+    nearly as well (MERGE_MARGIN): "my chest is really tied" fits "my chest is tight" best as "my chest is
+    [really for tight] tied", but "my chest is really tight" is what was said. Only merges that keep one to
+    MOST_KEPT_WORDS words (with none, putting the phrasing in place gives the same)."""
+    from rapidfuzz import fuzz
+
+    wanted, words = phrasing.split(), heard.split()
+    if not wanted or not words:
+        return []
+    rows, columns = len(wanted) + 1, len(words) + 1
+    # cost[i][j]: the phrasing's first i words lined up with a run of heard words ending before j (any start).
+    cost = [[0.0] * columns for _ in range(rows)]
+    step = [[""] * columns for _ in range(rows)]
+    for i in range(1, rows):
+        cost[i][0], step[i][0] = i * _MISSING_COST, "missing"
+        for j in range(1, columns):
+            alike = 1.0 - fuzz.ratio(wanted[i - 1], words[j - 1]) / 100.0
+            # On a tie a pair wins: a phrase word heard as another word is the recognizer's usual mistake.
+            cost[i][j], _, step[i][j] = min(
+                (cost[i - 1][j - 1] + alike, 0, "pair"),
+                (cost[i - 1][j] + _MISSING_COST, 1, "missing"),
+                (cost[i][j - 1] + _KEPT_COST, 2, "kept"),
+            )
+    best = min(cost[rows - 1])
+    found = []
+    for end in sorted(range(columns), key=lambda j: cost[rows - 1][j]):
+        if cost[rows - 1][end] > best + MERGE_MARGIN:
+            break
+        merged: list[str] = []
+        kept = 0
+        i, j = rows - 1, end
+        while i > 0:
+            move = step[i][j]
+            if move == "pair":
+                merged.append(wanted[i - 1])
+                i, j = i - 1, j - 1
+            elif move == "missing":
+                merged.append(wanted[i - 1])
+                i -= 1
+            else:
+                merged.append(words[j - 1])
+                kept += 1
+                j -= 1
+        if 0 < kept <= MOST_KEPT_WORDS:
+            found.append(" ".join(words[:j] + merged[::-1] + words[end:]))
+    return found
