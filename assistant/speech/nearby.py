@@ -67,9 +67,16 @@ def nearby_phrasings(
         if keep_extra_words:
             candidates += merged_in(phrasing, text)
         for candidate in candidates:
-            if candidate not in found and candidate != text and keep(candidate):
+            if candidate not in found and candidate != text:
                 found[candidate] = fuzz.ratio(candidate, text)  # how little the whole reading had to change
-    return sorted(found, key=lambda candidate: -found[candidate])[:most]
+    # `keep` (a matcher, some milliseconds a text) is asked only until `most` are kept.
+    kept: list[str] = []
+    for candidate in sorted(found, key=lambda candidate: -found[candidate]):
+        if len(kept) == most:
+            break
+        if keep(candidate):
+            kept.append(candidate)
+    return kept
 
 
 # Word alignment costs for merged_in: a word heard inside the phrase and kept, a phrase word heard as nothing,
