@@ -24,6 +24,7 @@ MIN_SIMILARITY = 70.0
 # (limit 4.0; 5.8 at 70). 55 with 12 or 16 candidates gained no more, 50 less (better ones pushed out).
 CUE_MIN_SIMILARITY = 60.0
 MOST_CANDIDATES = 8
+MOST_MERGES = 4  # merged candidates (merged_in) offered besides those
 # A one-word phrase is 67 like a word one letter off it ("stop" and "hop" in "please hop"): short phrasings
 # are lined up from this instead.
 SHORT_PHRASING_LETTERS = 6
@@ -48,7 +49,8 @@ def nearby_phrasings(
     text = " ".join(heard.lower().split())
     if not text:
         return []
-    found: dict[str, float] = {}
+    placed: dict[str, float] = {}  # candidate: how little the whole reading had to change (rapidfuzz ratio)
+    merged: dict[str, float] = {}
     for phrasing in phrasings:
         cutoff = min(min_similarity, SHORT_MIN_SIMILARITY) if len(phrasing) <= SHORT_PHRASING_LETTERS else min_similarity
         aligned = fuzz.partial_ratio_alignment(phrasing, text, score_cutoff=cutoff)
@@ -64,15 +66,24 @@ def nearby_phrasings(
             candidates.append(" ".join((text[:start] + phrasing + (text[end:] if end >= 0 else "")).split()))
         if len(text) <= MAX_LENGTH_RATIO * len(phrasing):
             candidates.append(phrasing)
-        if keep_extra_words:
-            candidates += merged_in(phrasing, text)
-        for candidate in candidates:
-            if candidate not in found and candidate != text:
-                found[candidate] = fuzz.ratio(candidate, text)  # how little the whole reading had to change
-    # `keep` (a matcher, some milliseconds a text) is asked only until `most` are kept.
+        for found, offered in ((placed, candidates), (merged, merged_in(phrasing, text) if keep_extra_words else [])):
+            for candidate in offered:
+                if candidate not in found and candidate != text:
+                    found[candidate] = fuzz.ratio(candidate, text)
+    # Merges come on top of the phrases put in place, never instead: ranked with them, they kept more of the
+    # reading and pushed right ones out ("i want to go hurt myself" out-ranking "i want to hurt myself").
+    chosen = _best_kept(placed, keep, most)
+    chosen += _best_kept({c: r for c, r in merged.items() if c not in placed}, keep, MOST_MERGES if most else 0)
+    everything = placed | merged
+    return sorted(chosen, key=lambda candidate: -everything[candidate])
+
+
+def _best_kept(found: dict[str, float], keep: Callable[[str], bool], most: int) -> list[str]:
+    """The `most` candidates nearest the reading that `keep` accepts. `keep` (a matcher, some milliseconds a
+    text) is asked only until it has them."""
     kept: list[str] = []
     for candidate in sorted(found, key=lambda candidate: -found[candidate]):
-        if len(kept) == most:
+        if len(kept) >= most:
             break
         if keep(candidate):
             kept.append(candidate)
