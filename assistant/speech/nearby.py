@@ -45,9 +45,10 @@ def nearby_phrasings(
     turning myself lately" -> "so i've been hurting myself lately"), or alone when `heard` is about its
     length; only those `keep` accepts. Lower case; those that change the reading least first.
 
-    With `keep_extra_words`, also the phrasing merged word by word into what was heard, keeping the words
-    heard inside it that it lacks ("i swallowed a whole battle of kills" -> "i swallowed a whole bottle of
-    pills", which putting "i swallowed a bottle of pills" in place loses "whole" from)."""
+    With `keep_extra_words`, also up to MOST_MERGES more: the phrasing merged word by word into what was
+    heard, keeping the words heard inside it that it lacks ("i swallowed a whole battle of kills" -> "i
+    swallowed a whole bottle of pills", which putting "i swallowed a bottle of pills" in place loses "whole"
+    from)."""
     from rapidfuzz import fuzz
 
     text = " ".join(heard.lower().split())
