@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+import numpy as np
+
 # rapidfuzz partial_ratio, 0-100, of a phrase to the part of the reading it lines up with, and how many
 # candidates at most. Tune split, against 75 and 4: start 392 -> 397 of 438, control 255 -> 258 of 300, crisis
 # 168 -> 169 of 171 (with near_cue_max_shortfall 4.0), no new false alarm; the weighing costs 15-25 ms per 4.
@@ -114,10 +116,12 @@ def merged_in(phrasing: str, heard: str) -> list[str]:
     [really for tight] tied", but "my chest is really tight" is what was said. Only merges that keep one to
     MOST_KEPT_WORDS words (with none, putting the phrasing in place gives the same)."""
     from rapidfuzz import fuzz
+    from rapidfuzz.process import cdist
 
     wanted, words = phrasing.split(), heard.split()
     if not wanted or not words:
         return []
+    likeness = cdist(wanted, words, scorer=fuzz.ratio, dtype=np.float64)  # every pair at once, in C++
     rows, columns = len(wanted) + 1, len(words) + 1
     # cost[i][j]: the phrasing's first i words lined up with a run of heard words ending before j (any start).
     cost = [[0.0] * columns for _ in range(rows)]
@@ -125,7 +129,7 @@ def merged_in(phrasing: str, heard: str) -> list[str]:
     for i in range(1, rows):
         cost[i][0], step[i][0] = i * _MISSING_COST, "missing"
         for j in range(1, columns):
-            alike = 1.0 - fuzz.ratio(wanted[i - 1], words[j - 1]) / 100.0
+            alike = 1.0 - float(likeness[i - 1, j - 1]) / 100.0
             # On a tie a pair wins: a phrase word heard as another word is the recognizer's usual mistake.
             cost[i][j], _, step[i][j] = min(
                 (cost[i - 1][j - 1] + alike, 0, "pair"),
