@@ -307,10 +307,19 @@ class CueMatcher:
         text = spell_digit_runs(text)
         heard = normalize(text).split()
         clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
+        # Softeners out of each clause once, and each clause's words as a set: most phrases' first word is too
+        # short to be misspelt (MIN_FUZZY_LETTERS), and a phrase whose first word is not there is not looked for.
+        plain = [([word for word in clause if word not in _SOFTENERS], set(clause)) for clause in clauses]
         exact: dict[_Cue, bool] = {}
         for cue in self._start:
-            for clause in clauses:
-                words = [word for word in clause if word not in _SOFTENERS or word in cue.words]
+            first = cue.words[0]
+            for clause, (softened, present) in zip(clauses, plain):
+                if first not in present and not (self.fuzzy and len(first) >= MIN_FUZZY_LETTERS):
+                    continue
+                if _SOFTENERS.isdisjoint(cue.words):
+                    words = softened
+                else:
+                    words = [word for word in clause if word not in _SOFTENERS or word in cue.words]
                 for start in self._occurrences(cue.words, words, fuzzy=self.fuzzy):
                     if not _NEGATIONS.intersection(
                         words[max(0, start - START_NEGATION_WINDOW) : start]
@@ -359,11 +368,18 @@ class CueMatcher:
         """Where `phrase` starts in `words`, word for word (a long word may differ a little when fuzzy)."""
         fuzzy = fuzzy and self.fuzzy
         size = len(phrase)
-        return [
-            i
-            for i in range(len(words) - size + 1)
-            if all(_same_word(cue, heard, fuzzy) for cue, heard in zip(phrase, words[i : i + size]))
-        ]
+        first, rest = phrase[0], phrase[1:]
+        # The first word is tested inline, and _same_word called only where it could be near: each match
+        # looks for some 250 phrases at every word, and near_cues asks the matcher about each candidate.
+        first_fuzzy = fuzzy and len(first) >= MIN_FUZZY_LETTERS
+        found = []
+        for i in range(len(words) - size + 1):
+            heard = words[i]
+            if heard != first and not (first_fuzzy and heard[:1] == first[:1] and _same_word(first, heard, True)):
+                continue
+            if all(_same_word(cue, word, fuzzy) for cue, word in zip(rest, words[i + 1 : i + size])):
+                found.append(i)
+        return found
 
 
 _MAX_ITEM_WORDS = 6  # no lead-in, filler or tail is longer ("it is time to" and "i would like to" are 4)

@@ -8,10 +8,10 @@ against its own reading (`Hypothesis.check_fit`). This module only proposes:
 each phrase much like part of what was heard, put in place of the words it
 lines up with, or merged into them word by word. Pure string work: the
 100 crisis sentences take under a millisecond a reading; the 249 start and
-control phrasings, lined up from 60 and merged, p50 18 ms and p95 59 ms a
-reading (5.6 and 21 ms from 70 without merges), most of it the matcher
-checking candidates and the word alignment in Python (measured with the two
-cores busy, session 9).
+control phrasings, lined up from 60 and merged, p50 9 ms and p95 33 ms a
+reading (`python benchmarks/matcher_speed.py`, session 10; 20 and 90 ms before
+the matcher's phrase search was made cheaper), most of it the matcher checking
+candidates and the word alignment in Python.
 """
 
 from __future__ import annotations
