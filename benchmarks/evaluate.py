@@ -21,6 +21,12 @@ Scoring
   memory   peak resident set (ru_maxrss) of the worker processes
   idle     CPU share of one core while listening to 60 s of near-silence and 60 s of quiet room noise
 
+State: every file starts from the state of a recognizer that has listened for a while
+(half a minute of tune-split cues, restored before each file). `--fresh` starts each
+from a recognizer just opened instead, as `grounding detect FILE` hears it; and
+`--room-seconds S` lets it hear S seconds of the file's own room (its lead-in before
+the speech, repeated) first, as if the noise had been on all along.
+
 Split (so figures are not reported on what was tuned): `tune` holds every file spoken
 only by the tune voices (TUNE_VOICES: three espeak-ng voices and one festival voice,
 and the two long ordinary files they alone speak); `report` holds all the rest, six
@@ -176,6 +182,7 @@ class _FileClock:
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
         self.warm = None  # the recognizer's adaptation after the warm-up, restored before every file
+        self.cold = None  # and before it
 
     def warm_up(self, audio: np.ndarray) -> None:
         """Let the recognizer hear `audio`, then keep what it learnt as every file's starting point.
@@ -186,16 +193,29 @@ class _FileClock:
         """
         if not hasattr(self.inner, "adaptation"):
             return
+        self.cold = self.inner.adaptation()  # as a recognizer just opened, for --fresh
+        # pocketsphinx decodes its first seconds of speech twice (SphinxSettings.settle_seconds), and each
+        # second pass leaves its running mean weighted a little differently: the warm-up is heard without
+        # them, so the state every file starts from is the one earlier sessions measured from, and is
+        # counted as settled (half a minute of speech).
+        settings = getattr(self.inner, "settings", None)
+        settle = getattr(settings, "settle_seconds", None)
+        if settle is not None:
+            self.inner.settings = dataclasses.replace(settings, settle_seconds=0.0)
         block = round(BLOCK_SECONDS * self.sample_rate)
         for start in range(0, len(audio), block):
             self.accept(audio[start : start + block])
         self.flush()
         self.warm = self.inner.adaptation()
+        if settle is not None:
+            self.inner.settings = settings
+            self.warm = (*self.warm[:-1], settle)
 
-    def start_file(self) -> None:
-        if self.warm is not None:
+    def start_file(self, restore: bool = True) -> None:
+        """Count from here; with `restore`, first back to the warm-up state (or reset)."""
+        if restore and self.warm is not None:
             self.inner.restore(self.warm)
-        else:
+        elif restore:
             self.inner.reset()
         self.base = self.fed
         self.finals = []
@@ -278,7 +298,10 @@ def _init_worker(engine: str, args: argparse.Namespace) -> None:
     _WORKER["matcher"] = CueMatcher(library.cue_maps)
     _WORKER["clock"] = _FileClock(recognizer, _WORKER["matcher"])
     _WORKER["corpus"] = Path(args.corpus)
+    _WORKER["room_seconds"] = args.room_seconds
     _WORKER["clock"].warm_up(warm_up_audio(Path(args.corpus)))
+    if args.fresh:  # every file heard as `grounding detect` hears it, by a recognizer that has heard nothing
+        _WORKER["clock"].warm = _WORKER["clock"].cold
 
 
 def warm_up_audio(corpus: Path) -> np.ndarray:
@@ -294,14 +317,33 @@ def warm_up_audio(corpus: Path) -> np.ndarray:
     return np.concatenate([read_pcm16(corpus / e["file"]) for e in chosen])
 
 
+ROOM_MARGIN_SECONDS = 0.3  # the file's lead-in up to this long before the speech is the room alone
+
+
+def room_before(samples: np.ndarray, entry: dict, seconds: float, sample_rate: int) -> np.ndarray:
+    """`seconds` of the room the file is set in, as heard before anyone spoke: its lead-in before the speech,
+    repeated. In the corpus the noise starts with the file, 1 s before the words, so a recognizer that
+    adapted to a quiet room takes the noise's onset for speech and reads it with the words; in a real room
+    the fan or the television was on long before. Empty when `seconds` is 0 or the lead-in is too short."""
+    lead = samples[: round(max(0.0, entry["speech_start_s"] - ROOM_MARGIN_SECONDS) * sample_rate)]
+    wanted = round(seconds * sample_rate)
+    if wanted <= 0 or len(lead) < round(BLOCK_SECONDS * sample_rate):
+        return samples[:0]
+    return np.tile(lead, -(-wanted // len(lead)))[:wanted]
+
+
 def _decode(entry: dict) -> dict:
     clock: _FileClock = _WORKER["clock"]
     samples = read_pcm16(_WORKER["corpus"] / entry["file"])
     clock.start_file()
+    block = round(BLOCK_SECONDS * clock.sample_rate)
+    room = room_before(samples, entry, _WORKER["room_seconds"], clock.sample_rate)
+    for start in range(0, len(room), block):
+        clock.accept(room[start : start + block])  # heard, not scored: the room before the file
+    clock.start_file(restore=False)
     # The recognizer's own stream position is ahead of this file's start by clock.base; the wrapper
     # shifts hypotheses back, and the detector counts from zero.
     detector = StreamDetector(clock, _WORKER["matcher"])
-    block = round(BLOCK_SECONDS * clock.sample_rate)
     detections = []
     began, reading_began = time.process_time(), clock.reading_costs()["cpu_s"]
     for start in range(0, len(samples), block):
@@ -622,6 +664,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rescore", help="score an earlier --out file instead of decoding")
     parser.add_argument("--replay", help="run today's detector and matcher over an earlier --out file's hypotheses")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-listening CPU measurement")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start every file from the state of a recognizer just opened, as `grounding detect` "
+                             "does, instead of one that has heard the warm-up (as a listener running for a while)")
+    parser.add_argument("--room-seconds", type=float, default=0.0,
+                        help="let the recognizer hear this much of each file's room (its lead-in before the speech, "
+                             "repeated) before the file, as if the noise had been on all along (default: 0, none)")
     parser.add_argument("--false-alarms", action="store_true", help="list every false alarm and confusion (stderr)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="engine setting (pocketsphinx: SphinxSettings)")
     args = parser.parse_args(argv)

@@ -434,3 +434,38 @@ def test_restore_makes_a_file_heard_the_same_whatever_came_before(tmp_path, phra
     recognizer.restore(snapshot)
     assert hear(recognizer, cue) == first
     assert any(final for _, final, _ in first)
+
+
+def _espeak(text: str, voice: str, folder: Path) -> np.ndarray:
+    """espeak-ng's `voice` saying `text`, at 16 kHz, about -16 dBFS peak."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed")
+    path = folder / "espeak.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), "--", text], check=True, timeout=60)
+    samples, rate = read_wav(path)
+    samples = resample(samples, rate, RATE)
+    return samples / max(1e-9, float(np.max(np.abs(samples)))) * 0.3
+
+
+@pytest.mark.integration
+def test_a_recognizer_just_opened_hears_its_first_words_again_with_the_mean_they_taught_it(tmp_path, phrases):
+    """`grounding detect`, and the first thing said to `grounding listen`, meet a decoder whose cepstral mean is
+    still the model's own: in espeak-ng's en-us+f3 voice it heard "I'm about to snap at him" as "i cannot to
+    text him" (no cue). Decoded again with the mean that utterance taught it, it is heard as the stop-practice
+    start (SphinxSettings.settle_seconds). (In en-us the same flip depends on the last bit of the audio.)"""
+    voice = "en-us+f3"
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
+
+    audio = _padded(_espeak("I'm about to snap at him", voice, tmp_path))
+    once = PocketsphinxRecognizer(phrases, SphinxSettings(second_reading="none", settle_seconds=0))
+    twice = PocketsphinxRecognizer(phrases, SphinxSettings(second_reading="none"))
+    heard_once = " ".join(h.text for h in _hear(once, audio) if h.is_final)
+    heard_twice = " ".join(h.text for h in _hear(twice, audio) if h.is_final)
+    matcher = CueMatcher(load_library().cue_maps)
+    assert matcher.match(heard_once) is None, heard_once
+    assert (matcher.match(heard_twice).kind, matcher.match(heard_twice).intent) == ("start", "stop-practice"), heard_twice
+    # The second pass leaves the mean as the utterance taught it (counted once), and counts the speech heard.
+    assert once.adaptation()[0] == twice.adaptation()[0]
+    assert once.adaptation()[2] == 0.0 and twice.adaptation()[2] > 1.0
