@@ -452,13 +452,13 @@ def test_a_recognizer_just_opened_hears_its_first_words_again_with_the_mean_they
     """`grounding detect`, and the first thing said to `grounding listen`, meet a decoder whose cepstral mean is
     still the model's own: in espeak-ng's en-us+f3 voice it heard "I'm about to snap at him" as "i cannot to
     text him" (no cue). Decoded again with the mean that utterance taught it, it is heard as the stop-practice
-    start (SphinxSettings.settle_seconds). (In en-us the same flip depends on the last bit of the audio.)"""
-    voice = "en-us+f3"
+    start (SphinxSettings.settle_seconds). (In the en-us voice the same flip came and went with small
+    differences in how the audio was scaled, so it is not tested there.)"""
     from assistant.library.loader import load_library
     from assistant.speech.cues import CueMatcher
     from assistant.speech.sphinx import PocketsphinxRecognizer, SphinxSettings
 
-    audio = _padded(_espeak("I'm about to snap at him", voice, tmp_path))
+    audio = _padded(_espeak("I'm about to snap at him", "en-us+f3", tmp_path))
     once = PocketsphinxRecognizer(phrases, SphinxSettings(second_reading="none", settle_seconds=0))
     twice = PocketsphinxRecognizer(phrases, SphinxSettings(second_reading="none"))
     heard_once = " ".join(h.text for h in _hear(once, audio) if h.is_final)
