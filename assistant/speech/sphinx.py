@@ -323,7 +323,8 @@ class PocketsphinxRecognizer:
         utterance as it ends. A recognizer just opened (`grounding detect`, and the first thing said to
         `grounding listen`, often the cue that matters most) heard its first words with a mean that fits
         neither this microphone nor this voice. So until it has heard settle_seconds of speech, the
-        utterance is decoded again with the mean it has just learnt, about a tenth of its length in time.
+        utterance is decoded again with the mean it has just learnt: a tenth to a seventh of its length in
+        time (benchmarks/README.md), partly hidden behind the wait for the second reading.
         """
         audio, self._utterance_bytes = b"".join(self._utterance_bytes), []
         words = self._words()
