@@ -211,12 +211,18 @@ class _FileClock:
             self.inner.settings = settings
             self.warm = (*self.warm[:-1], settle)
 
-    def start_file(self, restore: bool = True) -> None:
-        """Count from here; with `restore`, first back to the warm-up state (or reset)."""
-        if restore and self.warm is not None:
+    def start_file(self, room: np.ndarray | None = None) -> None:
+        """Back to the warm-up state (or reset), let the recognizer hear `room` unrecorded and unweighed
+        (`room_before`), and count from there."""
+        if self.warm is not None:
             self.inner.restore(self.warm)
-        elif restore:
+        else:
             self.inner.reset()
+        if room is not None:
+            block = round(BLOCK_SECONDS * self.sample_rate)
+            for start in range(0, len(room), block):
+                self.inner.accept(room[start : start + block])
+            self.fed += len(room)
         self.base = self.fed
         self.finals = []
         self.hypotheses = []
@@ -335,15 +341,11 @@ def room_before(samples: np.ndarray, entry: dict, seconds: float, sample_rate: i
 def _decode(entry: dict) -> dict:
     clock: _FileClock = _WORKER["clock"]
     samples = read_pcm16(_WORKER["corpus"] / entry["file"])
-    clock.start_file()
-    block = round(BLOCK_SECONDS * clock.sample_rate)
-    room = room_before(samples, entry, _WORKER["room_seconds"], clock.sample_rate)
-    for start in range(0, len(room), block):
-        clock.accept(room[start : start + block])  # heard, not scored: the room before the file
-    clock.start_file(restore=False)
+    clock.start_file(room_before(samples, entry, _WORKER["room_seconds"], clock.sample_rate))
     # The recognizer's own stream position is ahead of this file's start by clock.base; the wrapper
     # shifts hypotheses back, and the detector counts from zero.
     detector = StreamDetector(clock, _WORKER["matcher"])
+    block = round(BLOCK_SECONDS * clock.sample_rate)
     detections = []
     began, reading_began = time.process_time(), clock.reading_costs()["cpu_s"]
     for start in range(0, len(samples), block):

@@ -312,11 +312,12 @@ class CueMatcher:
         plain = [([word for word in clause if word not in _SOFTENERS], set(clause)) for clause in clauses]
         exact: dict[_Cue, bool] = {}
         for cue in self._start:
-            first = cue.words[0]
+            first_anywhere = _may_be_misspelt(cue.words[0], self.fuzzy)
+            softener_free = _SOFTENERS.isdisjoint(cue.words)
             for clause, (softened, present) in zip(clauses, plain):
-                if first not in present and not (self.fuzzy and len(first) >= MIN_FUZZY_LETTERS):
+                if cue.words[0] not in present and not first_anywhere:
                     continue
-                if _SOFTENERS.isdisjoint(cue.words):
+                if softener_free:
                     words = softened
                 else:
                     words = [word for word in clause if word not in _SOFTENERS or word in cue.words]
@@ -369,13 +370,13 @@ class CueMatcher:
         fuzzy = fuzzy and self.fuzzy
         size = len(phrase)
         first, rest = phrase[0], phrase[1:]
-        # The first word is tested inline, and _same_word called only where it could be near: each match
+        # The first word is tested inline, and _same_word called only where it may be misspelt: each match
         # looks for some 250 phrases at every word, and near_cues asks the matcher about each candidate.
-        first_fuzzy = fuzzy and len(first) >= MIN_FUZZY_LETTERS
+        first_fuzzy = _may_be_misspelt(first, fuzzy)
         found = []
         for i in range(len(words) - size + 1):
             heard = words[i]
-            if heard != first and not (first_fuzzy and heard[:1] == first[:1] and _same_word(first, heard, True)):
+            if heard != first and not (first_fuzzy and _same_word(first, heard, True)):
                 continue
             if all(_same_word(cue, word, fuzzy) for cue, word in zip(rest, words[i + 1 : i + size])):
                 found.append(i)
@@ -404,6 +405,11 @@ def _run_of(item: re.Pattern, words: list[str]) -> bool:
             return False  # no run reaches this far, so none can reach the end
         reachable[end] = any(reachable[start] and item.fullmatch(" ".join(words[start:end])) for start in range(first, end))
     return reachable[-1]
+
+
+def _may_be_misspelt(cue_word: str, fuzzy: bool) -> bool:
+    """Whether _same_word may take another word for `cue_word`: only long words are matched fuzzily."""
+    return fuzzy and len(cue_word) >= MIN_FUZZY_LETTERS
 
 
 def _same_word(cue: str, heard: str, fuzzy: bool) -> bool:

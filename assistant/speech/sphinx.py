@@ -166,7 +166,8 @@ class PocketsphinxRecognizer:
         self._await_reading()
         if self.missing_words:
             logger.warning("no pronunciation for %s: phrases with them cannot be heard", ", ".join(self.missing_words))
-        self._utterance_audio: list[bytes] = []  # what the decoder heard of this utterance, for the second reading
+        # What the decoder heard of this utterance: for the second reading, and for a second pass (_settled_words).
+        self._utterance_audio: list[bytes] = []
         self._rng = np.random.default_rng(0)  # the added noise floor, the same on every run
         self._frame = round(self.settings.frame_seconds * self.sample_rate)
         self._gate = SpeechGate(
@@ -188,7 +189,6 @@ class PocketsphinxRecognizer:
         self._utterance_samples = 0
         self._since_partial = 0
         self._speech_heard_s = 0.0  # utterance audio the decoder has heard since it opened (or was restored)
-        self._utterance_bytes: list[bytes] = []  # this utterance's audio while that is under settle_seconds
         if self.settings.search == "keyphrase":
             self._decoder.start_utt()
 
@@ -303,10 +303,8 @@ class PocketsphinxRecognizer:
 
     def _process(self, audio: bytes) -> None:
         self._decoder.process_raw(audio, False, False)
-        if self._reading is not None:
+        if self._reading is not None or self._speech_heard_s < self.settings.settle_seconds:
             self._utterance_audio.append(audio)
-        if self._speech_heard_s < self.settings.settle_seconds:
-            self._utterance_bytes.append(audio)
 
     def _final(self) -> Hypothesis:
         self._decoder.end_utt()
@@ -326,10 +324,10 @@ class PocketsphinxRecognizer:
         utterance is decoded again with the mean it has just learnt: a tenth to a seventh of its length in
         time (benchmarks/README.md), partly hidden behind the wait for the second reading.
         """
-        audio, self._utterance_bytes = b"".join(self._utterance_bytes), []
         words = self._words()
-        if not audio or self._speech_heard_s >= self.settings.settle_seconds:
+        if self._speech_heard_s >= self.settings.settle_seconds or not self._utterance_audio:
             return words
+        audio = b"".join(self._utterance_audio)  # (_read_again lets it go, after this)
         self._speech_heard_s += len(audio) / 2 / self.sample_rate
         learnt = self._decoder.get_cmn(False)
         self._decoder.start_utt()
@@ -421,7 +419,6 @@ class PocketsphinxRecognizer:
     def _forget_audio(self) -> None:
         self._pending = np.zeros(0, dtype=np.int16)
         self._utterance_audio = []
-        self._utterance_bytes = []
         self._early_reading = None
         self._gate.end_speech()
         self._recent_frames.clear()
