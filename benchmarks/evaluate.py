@@ -67,9 +67,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.library.loader import load_library  # noqa: E402
-from assistant.speech.crisis import near_crisis_sentences  # noqa: E402
+from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
-from assistant.speech.detector import BLOCK_SECONDS, StreamDetector  # noqa: E402
+from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector  # noqa: E402
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -172,12 +172,15 @@ class _FileClock:
         self.base = 0
         self.fed = 0
         self.finals: list[str] = []
-        # [text, is_final, end_sample, check_text, fits] for --replay. fits, on finals: {text: [logprob,
+        # [text, is_final, end_sample, check_text, fits, spots] for --replay. fits, on finals: {text: [logprob,
         # reading_logprob, tokens]}, the second reader's Fit of the final's text, of its utterance's partials
         # with crisis language and of near crisis and cue candidates, asked of every final here (live, only
-        # what the detector needs).
+        # what the detector needs). spots: {"cue" or "crisis": [[text, logprob, reading_logprob, tokens], ...]},
+        # what the second reader spotted of the cue phrasings and of the crisis sentences (Hypothesis.check_spot)
+        # down to the detector's limits, asked of every final too.
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
+        self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
         self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
@@ -229,6 +232,7 @@ class _FileClock:
         self.reading_walls = []
         self.reading_waits = []
         self.fit_walls = []
+        self.spot_walls = []
         self._crisis_partials = []
 
     @property
@@ -266,9 +270,22 @@ class _FileClock:
                     self.fit_walls.append(time.perf_counter() - began)
                     fits = {text: fit for text, fit in zip(texts, weighed) if fit is not None}
                 self._crisis_partials = []
-            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits))
+            spots: dict[str, list[tuple[str, Fit]]] = {}
+            if h.is_final and h.check_spot is not None and self.matcher is not None:
+                settings = DetectorSettings()
+                began = time.perf_counter()
+                for kind, phrasings, most in (("cue", self.matcher.phrasings, settings.spot_max_shortfall),
+                                              ("crisis", CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall)):
+                    if most is not None:
+                        spots[kind] = h.check_spot(phrasings, most)
+                self.spot_walls.append(time.perf_counter() - began)
+            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits),
+                                          check_spot=_spots_of(spots) if h.is_final else None)
             recorded = {text: [f.logprob, f.reading_logprob, f.tokens] for text, f in fits.items()}
-            self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text, recorded])
+            spotted = {kind: [[text, f.logprob, f.reading_logprob, f.tokens] for text, f in found]
+                       for kind, found in spots.items()}
+            self.hypotheses.append(
+                [shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text, recorded, spotted])
             out.append(shifted)
         return out
 
@@ -288,6 +305,16 @@ def _fits_of(fits: dict[str, Fit]):
     if not fits:
         return None
     return lambda texts: [fits.get(text) for text in texts]
+
+
+def _spots_of(spots: dict[str, list[tuple[str, Fit]]]):
+    """A Hypothesis.check_spot that gives back what was spotted already: for the crisis sentences, or else for
+    the cue phrasings ([] where that search was not recorded)."""
+    def spot(phrasings, most_shortfall: float) -> list[tuple[str, Fit]]:
+        found = spots.get("crisis" if tuple(phrasings) == CRISIS_SENTENCE_FORMS else "cue", [])
+        return [(text, fit) for text, fit in found if fit.shortfall <= most_shortfall]
+
+    return spot
 
 
 _WORKER: dict = {}
@@ -360,6 +387,7 @@ def _decode(entry: dict) -> dict:
         "reading_walls_s": clock.reading_walls,
         "reading_waits_s": clock.reading_waits,
         "fit_walls_s": clock.fit_walls,
+        "spot_walls_s": clock.spot_walls,
         "reading_rss_mib": reading["resident_mib"],
         "detections": [d.to_json() for d in detections],
         "finals": clock.finals,
@@ -439,9 +467,13 @@ class _Recorded:
         self._queue = []
         # Whether the decode had a second reader, which changes what the detector does with partials.
         self.reading_name = "recorded" if any(h[3] is not None for h in hypotheses) else None
-        for text, final, end, check, *fits in hypotheses:  # runs before session 6 recorded no fits
+        for text, final, end, check, *fits in hypotheses:  # runs before session 6 recorded no fits, before 11 no spots
             recorded = {text: Fit(*fit) for text, fit in ((fits[0] or {}) if fits else {}).items()}
-            self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded)))
+            spotted = None
+            if len(fits) > 1:
+                spotted = {kind: [(spot[0], Fit(*spot[1:])) for spot in found] for kind, found in fits[1].items()}
+            self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded),
+                                          _spots_of(spotted) if spotted is not None and final else None))
         self._fed = 0
 
     def accept(self, samples):
@@ -458,7 +490,8 @@ class _Recorded:
         pass
 
 
-def replay(results: dict[str, dict], entries: list[dict], matcher: CueMatcher) -> dict[str, dict]:
+def replay(results: dict[str, dict], entries: list[dict], matcher: CueMatcher,
+           settings: DetectorSettings | None = None) -> dict[str, dict]:
     """Each file's recorded hypotheses through today's StreamDetector and matcher: new detections, same audio."""
     replayed = {}
     for entry in entries:
@@ -468,7 +501,7 @@ def replay(results: dict[str, dict], entries: list[dict], matcher: CueMatcher) -
         if "hypotheses" not in row:
             raise SystemExit(f"--replay: {entry['file']} has no recorded hypotheses (decoded before they were kept)")
         recorded = _Recorded(row["hypotheses"])
-        detector = StreamDetector(recorded, matcher)
+        detector = StreamDetector(recorded, matcher, settings)
         block = round(BLOCK_SECONDS * recorded.sample_rate)
         detections = []
         for _ in range(math.ceil(entry["duration_s"] * recorded.sample_rate / block)):
@@ -674,7 +707,17 @@ def main(argv: list[str] | None = None) -> None:
                              "repeated) before the file, as if the noise had been on all along (default: 0, none)")
     parser.add_argument("--false-alarms", action="store_true", help="list every false alarm and confusion (stderr)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="engine setting (pocketsphinx: SphinxSettings)")
+    parser.add_argument("--detector", action="append", metavar="KEY=VALUE",
+                        help="with --replay: a DetectorSettings value (JSON: 4.0, null for off)")
     args = parser.parse_args(argv)
+    detector_settings = DetectorSettings()
+    for item in args.detector or []:
+        key, _, value = item.partition("=")
+        if not hasattr(detector_settings, key):
+            parser.error(f"--detector {key}: not a DetectorSettings field (assistant/speech/detector.py)")
+        detector_settings = dataclasses.replace(detector_settings, **{key: json.loads(value)})
+    if args.detector and not args.replay:
+        parser.error("--detector needs --replay (a decode asks what the detector asks by default)")
 
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     if not set(conditions) <= set(CONDITIONS):
@@ -692,7 +735,7 @@ def main(argv: list[str] | None = None) -> None:
             row = json.loads(line)
             results[row["file"]] = row
         if args.replay:
-            results = replay(results, entries, CueMatcher(load_library().cue_maps))
+            results = replay(results, entries, CueMatcher(load_library().cue_maps), detector_settings)
     else:
         print(f"{args.engine}: decoding {len(entries)} files on {args.jobs} worker(s)...", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -713,7 +756,7 @@ def main(argv: list[str] | None = None) -> None:
             print("FALSE", *row, sep=" | ", file=sys.stderr)
         for key, count in sorted(figures["confusions"].items(), key=lambda kv: -kv[1]):
             print("CONFUSED", key, count, sep=" | ", file=sys.stderr)
-    settings = " ".join(args.set or [])
+    settings = " ".join((args.set or []) + (args.detector or []))
     print(report(figures, f"{args.engine} on the {args.split} split {settings}".strip(), idle))
 
 

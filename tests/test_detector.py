@@ -8,14 +8,16 @@ from assistant.library.loader import load_library
 from assistant.speech.cues import CueMatcher
 from assistant.speech.detector import StreamDetector
 from assistant.speech.recognizer import Fit, Hypothesis
+from assistant.speech.transcript import normalize
 
 RATE = 16000
 BLOCK = 1600
 
 
 class ScriptedRecognizer:
-    """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text[, shortfalls]]):
-    shortfalls, {text: per token}, are what the second reader answers when a final's fit is asked."""
+    """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text[, shortfalls[,
+    spots]]]): shortfalls, {text: per token}, are what the second reader answers when a final's fit is asked;
+    spots, [(text, shortfall in all)], what it spots in the audio when asked (Hypothesis.check_spot)."""
 
     name = "scripted"
     sample_rate = RATE
@@ -24,18 +26,26 @@ class ScriptedRecognizer:
         self.script = list(script)
         self.fed = 0
         self.reading_name = reading_name
+        self.spot_asked = []  # (phrasings, most_shortfall) of every check_spot call
 
     def accept(self, samples):
         self.fed += len(samples)
         step = self.script.pop(0) if self.script else []
         return [self._hypothesis(*entry) for entry in step]
 
-    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None):
+    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None):
         def check_fit(texts):
             return [Fit(-shortfalls[text] * 4 - 1.0, -1.0, 4) if text in shortfalls else None  # four tokens
                     for text in texts]
 
-        return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None)
+        def check_spot(phrasings, most_shortfall):
+            # as the reader does: the transcripts with one of the phrasings in them (the limit is the detector's)
+            self.spot_asked.append((tuple(phrasings), most_shortfall))
+            return [(spotted, Fit(-1.0 - shortfall, -1.0, 6)) for spotted, shortfall in spots
+                    if any(f" {normalize(phrasing)} " in f" {normalize(spotted)} " for phrasing in phrasings)]
+
+        return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None,
+                          check_spot if spots is not None else None)
 
     def flush(self):
         return []
@@ -166,6 +176,68 @@ def test_a_start_far_short_gives_way_to_a_cue_a_reading_nearly_said():
     assert weighed([[(heard, True, "Repeat hair", {heard: 4.0, "repeat that": 0.3})]]) == [
         ("control", "repeat", 0.1)]
     assert weighed([[(heard, True, "Repeat hair", {heard: 4.0, "repeat that": 1.5})]]) == []
+
+
+def test_a_cue_the_second_reader_spots_in_the_audio_fires_when_nothing_else_was_found():
+    """Tune split, 10 dB: "I feel so ashamed of myself" heard as "thank so ashamed help myself" and read as "I
+    think also ashamed of myself"; no near cue fits, but the likeliest transcript with a cue phrase in it is
+    1.8 nats short of Moonshine's own reading."""
+    heard, read = "thank so ashamed help myself", "I think also ashamed of myself"
+    spotted = [("I think I'm so ashamed of myself", 1.8)]
+    recognizer = ScriptedRecognizer([[(heard, True, read, {}, spotted)]], reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [(d.detection.kind, d.detection.intent) for d in detector.feed(np.zeros(BLOCK, np.int16))] == [
+        ("start", "self-compassion-break")]
+    ((phrasings, most),) = recognizer.spot_asked
+    assert "i'm so ashamed" in phrasings and "stop" in phrasings and most == detector.settings.spot_max_shortfall
+    assert detector.feed(np.zeros(BLOCK, np.int16)) == []  # then crisis language is searched for: none
+    crisis_sentences, most = recognizer.spot_asked[-1]
+    assert "i want to kill myself" in crisis_sentences and most == detector.settings.spot_crisis_max_shortfall
+    # more than the limit short: nothing (whatever the reader gives back)
+    assert weighed([[(heard, True, read, {}, [("I think I'm so ashamed of myself", 4.5)])]]) == []
+    # a crisis sentence in what was spotted is no cue here (crisis language has its own, more careful paths)
+    assert weighed([[(heard, True, read, {}, [("I want to die", 0.5), ("I'm so ashamed", 1.0)])]]) == [
+        ("start", "self-compassion-break", 0.1)]
+
+
+def test_spotting_cues_is_not_asked_when_a_reading_heard_a_cue_nor_acted_on_over_our_own_voice():
+    recognizer = ScriptedRecognizer([[("stop", True, "Stop.", {}, [("Box breathing", 0.0)])]],
+                                    reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [d.detection.intent for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["stop"]
+    assert recognizer.spot_asked == []  # (crisis language is searched for with the next block)
+    # our own words, misheard, spotted as a start while we speak: not a start, and no control in it
+    script = [[("a time to settle", True, "A time to settle", {}, [("A quick reset", 0.2), ("Stop", 0.1)])]]
+    assert weighed(script, gate=(0, 3200, "a time to settle")) == []
+
+
+def test_crisis_language_the_second_reader_spots_fires_and_outranks_a_cue_spotted_with_it():
+    """Tune split, 10 dB fan: "I've been hurting myself" read as "I've been furving myself"; the likeliest
+    transcript with a crisis sentence in it is 3.2 nats short."""
+    heard, read = "i've been for being myself", "I've been furving myself"
+    spotted = [("I've been hurting myself", 3.2), ("I've been breathing myself", 1.0)]
+    assert weighed([[(heard, True, read, {}, spotted)]]) == [("crisis", "crisis", 0.1)]
+    assert weighed([[(heard, True, read, {}, [("I've been hurting myself", 5.5)])]]) == []  # far short
+
+
+def test_crisis_language_is_searched_for_after_a_cue_that_fired_and_wins_a_block_later():
+    """A cue acts at once; the search for crisis language in the same utterance comes with the next block."""
+    script = [[("stop", True, "Stop it", {}, [("I want it all to stop", 2.0)])], [], []]
+    assert weighed(script) == [("control", "stop", 0.1), ("crisis", "crisis", 0.1)]
+    recognizer = ScriptedRecognizer(script, reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [d.detection.kind for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["control"]
+    assert recognizer.spot_asked == []
+    later = detector.feed(np.zeros(BLOCK, np.int16))
+    assert [(d.detection.kind, d.time_s) for d in later] == [("crisis", 0.1)]
+    assert len(recognizer.spot_asked) == 1
+    # with nothing to find, the next block has nothing to add; at the end of a stream it is asked at once
+    assert weighed([[("stop", True, "Stop it", {}, [])], []]) == [("control", "stop", 0.1)]
+    recognizer = ScriptedRecognizer([[("stop", True, "Stop it", {}, [("I want it all to stop", 2.0)])]],
+                                    reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    detector.feed(np.zeros(BLOCK, np.int16))
+    assert [d.detection.kind for d in detector.finish()] == ["crisis"]
 
 
 def test_crisis_in_a_partial_waits_for_the_final_and_fires_when_it_fits():

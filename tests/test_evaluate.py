@@ -1,4 +1,5 @@
-"""benchmarks/evaluate.py's own helpers: the room a file is set in, heard before the file."""
+"""benchmarks/evaluate.py's own helpers: the room a file is set in, heard before the file; what a decode
+recorded, given back to a replay."""
 
 import sys
 from pathlib import Path
@@ -7,7 +8,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, room_before  # noqa: E402
+from assistant.speech.crisis import CRISIS_SENTENCE_FORMS  # noqa: E402
+from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, _Recorded, room_before  # noqa: E402
 
 RATE = 16000
 
@@ -27,3 +29,23 @@ def test_no_room_when_none_is_asked_or_the_lead_in_is_too_short():
     assert len(room_before(samples, {"speech_start_s": 1.0}, 0.0, RATE)) == 0
     too_short = ROOM_MARGIN_SECONDS + BLOCK_SECONDS / 2
     assert len(room_before(samples, {"speech_start_s": too_short}, 3.0, RATE)) == 0
+
+
+def test_a_replay_gives_back_what_the_reader_weighed_and_spotted_and_nothing_else():
+    spotted = {"cue": [["That's enough for now", -2.0, -1.0, 6], ["That's enough for you", -3.5, -1.0, 6]],
+               "crisis": [["I want it all to stop", -4.0, -1.0, 7]]}
+    recorded = _Recorded([
+        ["thanks enough one now", False, 1600, None, {}, {}],
+        ["thanks enough one now", True, 3200, "Let's see", {"stop": [-9.0, -1.0, 2]}, spotted],
+        ["stop", True, 6400, "Stop", {}],  # decoded before spots were recorded
+    ])
+    partial, final = recorded.accept(np.zeros(3200, np.int16))
+    assert partial.check_spot is None and partial.check_fit is None
+    assert [fit.shortfall for fit in final.check_fit(["stop", "pause"]) if fit] == [8.0]
+    assert [(text, fit.shortfall) for text, fit in final.check_spot(("stop",), 4.0)] == [
+        ("That's enough for now", 1.0), ("That's enough for you", 2.5)]
+    assert [text for text, _ in final.check_spot(("stop",), 2.0)] == ["That's enough for now"]
+    assert [(text, fit.shortfall) for text, fit in final.check_spot(CRISIS_SENTENCE_FORMS, 5.0)] == [
+        ("I want it all to stop", 3.0)]
+    (older,) = recorded.flush()
+    assert older.check_spot is None

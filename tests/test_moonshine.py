@@ -171,6 +171,52 @@ def test_the_words_said_fit_the_audio_and_others_do_not(tmp_path):
 
 
 @pytest.mark.integration
+def test_a_cue_phrase_misread_is_spotted_in_the_audio(tmp_path):
+    """espeak-ng's en-us says two cues that Moonshine misreads into no cue at all; searching the audio for the
+    likeliest transcript with a cue phrase in it finds each, nearly as likely as (or likelier than) the
+    reading, through the child process as the detector asks."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.moonshine import MoonshineReading
+
+    matcher = CueMatcher(load_library().cue_maps)
+    reading = MoonshineReading()
+    assert reading.spot(matcher.phrasings, 4.0) == []  # nothing read yet
+    for said, intent in (("I'm about to snap at him", "stop-practice"), ("that's enough for now", "stop")):
+        heard = reading.read(_spoken(tmp_path, said), 16000)
+        assert matcher.match(heard) is None, heard  # ("I'm about to snare pet him", "Let's see how far they are")
+        spotted = reading.spot(matcher.phrasings, 4.0)
+        assert spotted and all(fit.shortfall <= 4.0 for _, fit in spotted), spotted
+        text, fit = spotted[0]
+        assert text.lower() == said.lower() and matcher.match(text).intent == intent, spotted
+        assert fit.tokens > len(said.split())  # its tokens and the end
+        # transcripts are given back as words, once each however they were punctuated
+        assert len({words.lower() for words, _ in spotted}) == len(spotted)
+        # phrases that were not said are not found within the limit
+        assert reading.spot(("box breathing", "help me sleep"), 4.0) == []
+    reading.close()
+
+
+@pytest.mark.integration
+def test_a_crisis_sentence_misread_is_spotted_in_the_audio(tmp_path):
+    """The same search over the crisis sentences: Moonshine reads "I've taken an overdose" as "I'm taking an old
+    redust" and "I've been hurting myself" as "...turning myself"; both are found, and an ordinary sentence
+    holds no crisis sentence within the limit."""
+    from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, detect_crisis
+    from assistant.speech.moonshine import MoonshineReading
+
+    reading = MoonshineReading()
+    for said in ("I've taken an overdose", "I've been hurting myself"):
+        heard = reading.read(_spoken(tmp_path, said), 16000)
+        assert detect_crisis(heard) is None, heard
+        text, fit = reading.spot(CRISIS_SENTENCE_FORMS, 5.0)[0]
+        assert text == said and detect_crisis(text) is not None and fit.shortfall <= 5.0, (text, fit)
+    reading.read(_spoken(tmp_path, "I have been turning the soil in the garden"), 16000)
+    assert reading.spot(CRISIS_SENTENCE_FORMS, 5.0) == []
+    reading.close()
+
+
+@pytest.mark.integration
 def test_a_grown_child_is_replaced_and_reading_goes_on(tmp_path):
     """Past its size limit a fresh child loads beside the old one and takes over; no reading is lost."""
     import time

@@ -948,7 +948,9 @@ def _spoken_forms(sentence: str) -> list[str]:
     return list(dict.fromkeys([sentence, contracted.strip()]))
 
 
-_SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
+# Every crisis sentence as written and as said: what nearby readings are compared with, and what the second
+# reader searches the audio for (detector.StreamDetector, Hypothesis.check_spot).
+CRISIS_SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
 
 
 def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
@@ -959,7 +961,7 @@ def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, mo
     already."""
     if detect_crisis(heard):
         return []
-    return nearby_phrasings(heard, _SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
+    return nearby_phrasings(heard, CRISIS_SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
                             min_similarity, most, keep_extra_words=True)
 
 

@@ -171,6 +171,11 @@ class CueMatcher:
         short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
         self._short_tail_item = re.compile(short_tail)
 
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every start and control phrase, as written, in lower case."""
+        return self._phrasings
+
     def match(self, text: str) -> Detection | None:
         """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
         crisis = detect_crisis(text)

@@ -10,13 +10,16 @@ language model bends talk toward cue words -- is weighed by the second
 reader's model against the audio (`Hypothesis.check_fit`): a start or crisis
 it finds far less likely than its own reading does not fire. And a reading
 that nearly said a crisis sentence or a cue phrase is weighed with it in
-place, and fires when it is nearly as likely. Controls act at once, but are
+place, and fires when it is nearly as likely. When still nothing is found, the
+second reader searches the audio itself for the likeliest transcript with a
+cue phrase in it (`Hypothesis.check_spot`). Controls act at once, but are
 weighed too when heard over the assistant's own voice (`gate`), where the cue
 model finds control words in what we say ourselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.speech.crisis import near_crisis_sentences
+from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, detect_crisis, near_crisis_sentences
 from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 from assistant.speech.transcript import normalize
@@ -93,6 +96,15 @@ class DetectorSettings:
     # control 265 -> 266, no new false alarm. Lined up from 60 and merged word by word (session 9, nearby.py):
     # start 406 -> 418, control 266 -> 268, no new false alarm.
     near_cue_max_shortfall: float | None = 4.0
+    # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
+    # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
+    # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
+    # than its own reading. Not over our own voice. None: not asked.
+    spot_max_shortfall: float | None = 4.0
+    # And for crisis language, whenever none was found otherwise: the likeliest transcript with a crisis
+    # sentence in it fires when at most this many nats short. When a cue was found, it is acted on first
+    # and the crisis search comes with the next block, so cues lose no time to it.
+    spot_crisis_max_shortfall: float | None = 5.0
     # Controls act on partials, unweighed, except in two cases. Over our own speech (what `gate` was told, and
     # gate_tail_seconds after) the cue model also hears control words in what the assistant itself says: the
     # soak's false "again please" where Moonshine read "Gently", "stop it is" in our "just as it is". There a
@@ -155,6 +167,7 @@ class StreamDetector:
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
+        self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
@@ -170,12 +183,15 @@ class StreamDetector:
 
     def feed(self, samples: np.ndarray) -> list[TimedDetection]:
         """The next block of mono audio at the recognizer's rate; any detections that fired."""
+        fired = self._spot_crisis_left()  # (before the recognizer hears more: the reader still holds that audio)
         self.samples_fed += len(samples)
-        return self._consider(self.recognizer.accept(samples))
+        return fired + self._consider(self.recognizer.accept(samples))
 
     def finish(self) -> list[TimedDetection]:
         """End of the stream: whatever the last utterance held."""
-        return self._consider(self.recognizer.flush())
+        fired = self._spot_crisis_left()
+        fired += self._consider(self.recognizer.flush())
+        return fired + self._spot_crisis_left()
 
     def _consider(self, hypotheses: Sequence[Hypothesis]) -> list[TimedDetection]:
         fired: list[TimedDetection] = []
@@ -198,6 +214,27 @@ class StreamDetector:
         return fired
 
     def _match(self, hypothesis: Hypothesis) -> Detection | None:
+        detection = self._match_heard(hypothesis)
+        if not hypothesis.is_final or (detection is not None and detection.kind == "crisis"):
+            return detection
+        if detection is None:
+            return self._spotted_crisis(hypothesis)
+        self._crisis_to_spot = hypothesis
+        return detection
+
+    def _spot_crisis_left(self) -> list[TimedDetection]:
+        """Crisis language the second reader spots in the last final, whose cue was acted on first."""
+        final, self._crisis_to_spot = self._crisis_to_spot, None
+        crisis = None if final is None else self._spotted_crisis(final)
+        if crisis is None:
+            return []
+        now = dataclasses.replace(final, end_sample=self.samples_fed)
+        if not self._should_fire(crisis, now):
+            return []
+        self._last_fired[(crisis.kind, crisis.intent)] = now.end_sample
+        return [TimedDetection(crisis, now.end_sample / self.rate)]
+
+    def _match_heard(self, hypothesis: Hypothesis) -> Detection | None:
         detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
         if not hypothesis.is_final:
             if detection is not None and self._waits_for_final(detection, hypothesis):
@@ -231,10 +268,11 @@ class StreamDetector:
         if said is not None:
             return self._over_own_speech(hypothesis, detection, second, heard_alike, said)
         if detection is None:
-            return second or self._near_cue(hypothesis)
+            return second or self._near_cue(hypothesis) or self._spotted(hypothesis)
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
-            # What the second reading heard for itself stands on its own; else a cue either nearly said.
-            return second or self._near_cue(hypothesis)
+            # What the second reading heard for itself stands on its own; else a cue either nearly said, or
+            # one the second reader finds in the audio.
+            return second or self._near_cue(hypothesis) or self._spotted(hypothesis)
         if detection.kind == "control" and second is not None and not heard_alike:
             most = self.settings.control_max_shortfall
             if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
@@ -315,6 +353,29 @@ class StreamDetector:
         far short)."""
         said = self._nearly_said(final, self.matcher.near_cues, self.settings.near_cue_max_shortfall)
         return None if said is None else self.matcher.match(said)
+
+    def _spotted_crisis(self, final: Hypothesis) -> Detection | None:
+        """Crisis language in the likeliest transcript with a crisis sentence in it that the second reader
+        finds for the utterance, when that is nearly as likely as its own reading."""
+        most = self.settings.spot_crisis_max_shortfall
+        if most is None or final.check_spot is None:
+            return None
+        for words, fit in final.check_spot(CRISIS_SENTENCE_FORMS, most):
+            if fit.shortfall <= most and detect_crisis(words) is not None:
+                return Detection("crisis", "crisis", words)
+        return None
+
+    def _spotted(self, final: Hypothesis) -> Detection | None:
+        """The start or control in the likeliest transcript with a cue phrase in it that the second reader
+        finds for the utterance (Hypothesis.check_spot), when that is nearly as likely as its own reading."""
+        most = self.settings.spot_max_shortfall
+        if most is None or final.check_spot is None:
+            return None
+        for words, fit in final.check_spot(self.matcher.phrasings, most):
+            detection = self.matcher.match(words) if fit.shortfall <= most else None
+            if detection is not None and detection.kind != "crisis":
+                return detection
+        return None
 
     def _nearly_said(self, final: Hypothesis, near: Callable[[str], list[str]], most: float | None) -> str | None:
         """The first of the candidates `near` offers for either reading that the second reader finds at most

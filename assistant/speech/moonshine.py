@@ -5,7 +5,9 @@ what it hears toward cue words; on voices its acoustic model fits badly it
 turns a crisis sentence into something else. Moonshine (a small
 encoder-decoder network run by onnxruntime) hears with no cue list at all, so
 its mistakes are different ones: the detector matches both readings of every
-final (`Hypothesis.check_text`). Measured in benchmarks/README.md.
+final (`Hypothesis.check_text`). The child also weighs other transcripts
+against the audio it read last (`fit`) and searches that audio for cue phrases
+(`spot`). Measured in benchmarks/README.md.
 
 The model is Moonshine's `base-en`, from inside the `moonshine-cpp` wheel,
 run by onnxruntime (moonshine_onnx.py): nothing is downloaded, ever. Until
@@ -49,13 +51,15 @@ READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio; a 2-3 s one 
 CHILD_NICENESS = 5  # the audio player comes first
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
 # A request: what to do, and a sample rate and a count of int16 samples that follow (READ), or 0 and a count
-# of UTF-8 bytes of transcripts, one a line, to weigh against the last reading (FIT).
+# of UTF-8 bytes of transcripts, one a line, to weigh against the last reading (FIT), or of a shortfall and
+# then phrasings, one a line, to spot in it (SPOT).
 _REQUEST = struct.Struct("<III")
-_READ, _FIT = 0, 1
+_READ, _FIT, _SPOT = 0, 1, 2
 # A reply: payload bytes, the child's resident size in KiB, its CPU seconds; then the payload: UTF-8 text for
-# READ, one _FIT_REPLY per transcript for FIT.
+# READ, one _FIT_REPLY per transcript for FIT, one _SPOT_REPLY and its text's UTF-8 bytes per transcript for SPOT.
 _REPLY = struct.Struct("<IId")
 _FIT_REPLY = struct.Struct("<?ddI")  # whether the model could say; Fit's logprob, reading_logprob, tokens
+_SPOT_REPLY = struct.Struct("<ddII")  # Fit's logprob, reading_logprob, tokens; the text's length in bytes
 
 
 class ReadingUnavailableError(GroundingError):
@@ -113,6 +117,19 @@ class _Child:
             said, *numbers = _FIT_REPLY.unpack_from(payload, offset)
             fits.append(Fit(*numbers) if said else None)
         return fits
+
+    def spot(self, phrasings: Sequence[str], most_shortfall: float, timeout_s: float) -> list[tuple[str, Fit]]:
+        encoded = "\n".join([repr(float(most_shortfall)), *phrasings]).encode("utf-8")
+        payload = self._ask(_REQUEST.pack(_SPOT, 0, len(encoded)) + encoded, timeout_s)
+        found: list[tuple[str, Fit]] = []
+        offset = 0
+        while offset < len(payload):
+            logprob, reading_logprob, tokens, length = _SPOT_REPLY.unpack_from(payload, offset)
+            offset += _SPOT_REPLY.size
+            text = payload[offset:offset + length].decode("utf-8", errors="replace")
+            offset += length
+            found.append((text, Fit(logprob, reading_logprob, tokens)))
+        return found
 
     def _ask(self, request: bytes, timeout_s: float) -> bytes:
         assert self.process.stdin is not None
@@ -226,6 +243,21 @@ class MoonshineReading:
             self._read_by = None
             self._retire(self._start())
             return [None] * len(texts)
+
+    def spot(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
+        """The likeliest transcripts of the last reading's audio with one of `phrasings` in them, words only,
+        each with its Fit, at most `most_shortfall` nats short of Moonshine's own reading (moonshine_onnx.py);
+        [] where it cannot say."""
+        if self._read_by is None or self._read_by is not self._child or not phrasings:
+            return []
+        try:
+            found = self._child.spot(phrasings, most_shortfall, READ_TIMEOUT_SECONDS)
+        except OSError as error:
+            logger.warning("Moonshine could not spot phrases (%s); starting it again", error)
+            self._read_by = None
+            self._retire(self._start())
+            return []
+        return [(words_of(text), fit) for text, fit in found]
 
     @property
     def resident_mib(self) -> float:
@@ -342,6 +374,12 @@ def serve() -> None:
                 else _FIT_REPLY.pack(True, fit.logprob, fit.reading_logprob, fit.tokens)
                 for fit in fits
             )
+        elif kind == _SPOT:
+            most_shortfall, *phrasings = stdin.read(count).decode("utf-8", errors="replace").split("\n")
+            payload = b""
+            for text, fit in model.spot(tuple(phrasings), float(most_shortfall)):
+                encoded = text.encode("utf-8")
+                payload += _SPOT_REPLY.pack(fit.logprob, fit.reading_logprob, fit.tokens, len(encoded)) + encoded
         else:
             samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
             if sample_rate != SAMPLE_RATE:

@@ -19,14 +19,21 @@ corpus utterances.
 `fit` also weighs transcripts from elsewhere against the audio last read: the
 decoder is run over the text as if it had written it, on the cross-attention
 cache the reading left, and its log-probability is compared with that of the
-model's own reading (the detector's second opinion, detector.py).
+model's own reading (the detector's second opinion, detector.py). And `spot`
+searches, on the same cache, for the likeliest transcripts that contain one of
+a list of phrases: the model's own words up to where a phrase begins, the
+phrase token by token, then whatever words it finds likeliest after it. A
+reading of "I think I'm having a pearly cut egg" is one search away from "...a
+panic attack", which the model finds likelier still.
 
 This module is loaded only in the reader's child process (moonshine.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +49,24 @@ TOKENS_PER_SECOND = 6.5  # Moonshine's own bound on the words in a second of spe
 # Texts weighed in one decoder run: each needs its own copy of the reading's cross-attention cache, and a run
 # of 8 costs as much as 8 runs of one (the vocabulary projection dominates), so a few at a time bounds memory.
 FIT_BATCH = 4
+# Spotting (`spot`): how many transcripts with a phrase in them are followed at once, and how many other
+# next tokens are tried after the phrase. Each step is one decoder run over all of them.
+SPOT_BEAM = 4
+SPOT_OTHER_TOKENS = 2
+SPOT_MOST = 3  # transcripts given back, best first
+# Steps a search may take past the reading's own length: a phrase of this many tokens where the reading ends
+# (the longest cue phrase is 10, the longest crisis sentence 12; a longer one would need more).
+SPOT_ROOM_TOKENS = 12
+SPOT_LISTS_KEPT = 4  # lists of phrasings kept ready (the detector asks about two)
+# In noise the model ends a transcript early at little cost: "My sister used to get panic attack" and an
+# end came 1.6 nats likelier than its own 16-word reading at 10 dB. A transcript with fewer tokens than
+# this share of the reading's is not offered (tune split, 10 dB: 3 false cues in ordinary talk -> 1, no
+# true one lost).
+SPOT_MIN_COVERAGE = 0.5
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
+_BARE_WORDS = re.compile(r"[^\w\s']+")  # what is not part of a word, as moonshine.words_of drops it
 
 
 class ModelMissingError(Exception):
@@ -133,6 +155,9 @@ class MoonshineOnnx:
         self._tokens = read_token_list(folder / MODEL_FILES[2])
         self._token_ids = {piece: token_id for token_id, piece in enumerate(self._tokens)}
         self._last: _Reading | None = None
+        # Each list of phrasings spotted (the cues, the crisis sentences) as tries, at a transcript's start and
+        # inside it: 25-35 ms to build, so kept.
+        self._spot_tries: dict[tuple[str, ...], tuple[_Trie, _Trie]] = {}
         self._cache_inputs = [i for i in self._decoder.get_inputs() if i.name.startswith("past_key_values.")]
         # Each step's cache outputs ("present.N...") feed the next step's inputs ("past_key_values.N..."): the
         # cross-attention ones are computed at the first step only, the self-attention ones grow every step.
@@ -205,6 +230,107 @@ class MoonshineOnnx:
             self._fit_rows(texts, wanted[first:first + FIT_BATCH], fits)
         return fits
 
+    def spot(self, phrasings: tuple[str, ...], most_shortfall: float, most: int = SPOT_MOST) -> list[tuple[str, Fit]]:
+        """The likeliest transcripts of the utterance read last that contain one of `phrasings` (bare lower
+        case), each with its Fit, at most `most_shortfall` nats less likely than the model's own reading; best
+        first, [] before any reading.
+
+        A beam search on the reading's cross-attention cache: the model's own tokens up to where a phrase
+        begins (at any of them), the phrase, then the end or the SPOT_OTHER_TOKENS likeliest next tokens,
+        SPOT_BEAM transcripts at a time. Log-probabilities only fall as tokens are added, so a transcript
+        already `most_shortfall` below the reading is dropped at once: in talk that is most of them, early.
+        """
+        if self._last is None or not phrasings:
+            return []
+        if phrasings not in self._spot_tries:
+            if len(self._spot_tries) >= SPOT_LISTS_KEPT:
+                self._spot_tries.clear()
+            self._spot_tries[phrasings] = (_phrase_trie(phrasings, self._token_ids, True),
+                                           _phrase_trie(phrasings, self._token_ids, False))
+        at_start, inside = self._spot_tries[phrasings]
+        reading = self._last.token_ids
+        floor = self._last.logprob - most_shortfall
+        alive = [_Spotting(0.0, ())]
+        self_cache: dict[str, np.ndarray] | None = None
+        ended: dict[tuple[int, ...], float] = {}
+        for _ in range(len(reading) + SPOT_ROOM_TOKENS):
+            scores, present = self._step_all(alive, self_cache)
+            following, own = [], []
+            for row, spotting in enumerate(alive):
+                own_next, more = self._next_spottings(spotting, scores[row], reading, at_start, inside, floor, ended)
+                own += [(row, next_one) for next_one in own_next]
+                following += [(row, next_one) for next_one in more]
+            following.sort(key=lambda pair: -pair[1].logprob)
+            chosen = own + following[:SPOT_BEAM]
+            if not chosen:
+                break
+            rows = np.array([row for row, _ in chosen])
+            self_cache = {name: value[rows] for name, value in present.items()}
+            alive = [spotting for _, spotting in chosen]
+        least_tokens = SPOT_MIN_COVERAGE * len(reading)
+        found: list[tuple[str, Fit]] = []
+        words_found: set[str] = set()
+        for tokens, logprob in sorted(ended.items(), key=lambda item: -item[1]):
+            text = text_of(list(tokens), self._tokens)
+            words = " ".join(_BARE_WORDS.sub(" ", text.lower()).split())  # "Stop." and "Stop" are one transcript
+            if len(tokens) >= least_tokens and words not in words_found:
+                words_found.add(words)
+                found.append((text, Fit(logprob, self._last.logprob, len(tokens) + 1)))
+            if len(found) == most:
+                break
+        return found
+
+    def _step_all(self, alive: list[_Spotting], self_cache: dict[str, np.ndarray] | None):
+        """One decoder step for every transcript followed: their next-token log-probabilities and new caches."""
+        assert self._last is not None
+        count = len(alive)
+        feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0),
+                "input_ids": np.array([[s.tokens[-1] if s.tokens else _START] for s in alive], dtype=np.int64),
+                "use_cache_branch": np.array([True])}
+        no_past = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)
+        for cache_input in self._cache_inputs:
+            cached = self._last.cross_cache.get(cache_input.name)
+            if cached is not None:
+                feed[cache_input.name] = np.repeat(cached, count, axis=0)
+            else:
+                feed[cache_input.name] = no_past if self_cache is None else self_cache[cache_input.name]
+        logits, *present = self._decoder.run(None, feed)
+        grown = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
+        return _log_softmax(logits[:, -1]), grown
+
+    @staticmethod
+    def _next_spottings(spotting: _Spotting, scores: np.ndarray, reading: list[int], at_start: _Trie,
+                        inside: _Trie, floor: float, ended: dict[tuple[int, ...], float]):
+        """Where one transcript can go next: (the model's own reading, one token on; others above `floor`).
+        A transcript that may end here is put in `ended`."""
+        def extended(token: int, **change) -> _Spotting:
+            return dataclasses.replace(spotting, logprob=spotting.logprob + float(scores[token]),
+                                       tokens=spotting.tokens + (token,), **change)
+
+        own: list[_Spotting] = []
+        others: list[_Spotting] = []
+        if spotting.trie is None and not spotting.after:  # still the model's own words
+            if len(spotting.tokens) < len(reading):
+                own.append(extended(reading[len(spotting.tokens)]))
+            trie = inside if spotting.tokens else at_start
+            others += [extended(token, trie=trie, in_phrase=(token,)) for token in trie.following[()]
+                       if spotting.logprob + scores[token] >= floor]
+            return own, others
+        if spotting.trie is not None:  # inside a phrase
+            trie = spotting.trie
+            others += [extended(token, in_phrase=spotting.in_phrase + (token,))
+                       for token in trie.following.get(spotting.in_phrase, ())
+                       if spotting.logprob + scores[token] >= floor]
+            if spotting.in_phrase not in trie.ends:
+                return own, others
+        end = spotting.logprob + float(scores[_END])
+        if end >= floor and end > ended.get(spotting.tokens, -np.inf):
+            ended[spotting.tokens] = end
+        for token in np.argpartition(-scores, SPOT_OTHER_TOKENS)[:SPOT_OTHER_TOKENS + 1]:
+            if token != _END and spotting.logprob + scores[token] >= floor:
+                others.append(extended(int(token), trie=None, in_phrase=(), after=True))
+        return own, others
+
     def _fit_rows(self, texts: list[str], wanted: list[int], fits: list[Fit | None]) -> None:
         stop = self._token_ids[b"."]
         token_lists = [token_ids_of(_as_written(texts[k]), self._token_ids) for k in wanted]
@@ -225,6 +351,20 @@ class MoonshineOnnx:
             bare = scores[row, len(ids), _END]
             stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
             fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+
+
+def _phrase_trie(phrasings: tuple[str, ...], token_ids: dict[bytes, int], first: bool) -> _Trie:
+    """The phrasings' tokens as a prefix tree, written as at a transcript's start (`first`) or inside it."""
+    following: dict[tuple[int, ...], set[int]] = {}
+    ends: set[tuple[int, ...]] = set()
+    for phrasing in phrasings:
+        written = _as_written(phrasing) if first else _as_written_inside(phrasing)
+        ids = tuple(token_ids_of(written, token_ids))
+        if ids:
+            for k in range(len(ids)):
+                following.setdefault(ids[:k], set()).add(ids[k])
+            ends.add(ids)
+    return _Trie({prefix: sorted(tokens) for prefix, tokens in following.items()}, ends)
 
 
 def without_trailing_loop(text: str) -> str:
@@ -251,9 +391,31 @@ def without_trailing_loop(text: str) -> str:
 
 def _as_written(text: str) -> str:
     """Bare lower-case words as the model writes them: "i'm so anxious" -> "I'm so anxious"."""
-    words = [("I" + word[1:] if word == "i" or word.startswith("i'") else word) for word in text.split()]
+    words = _as_written_inside(text).split()
     words[0] = words[0][:1].upper() + words[0][1:]
     return " ".join(words)
+
+
+def _as_written_inside(text: str) -> str:
+    """The same inside a sentence: "I" capitalised, nothing else."""
+    return " ".join(("I" + word[1:] if word == "i" or word.startswith("i'") else word) for word in text.split())
+
+
+@dataclass
+class _Trie:
+    following: dict[tuple[int, ...], list[int]]  # a phrase's first tokens: the tokens that may come next
+    ends: set[tuple[int, ...]]  # whole phrases
+
+
+@dataclass
+class _Spotting:
+    """One transcript being followed by `spot`."""
+
+    logprob: float
+    tokens: tuple[int, ...]
+    trie: _Trie | None = None  # while inside a phrase: the tree it is in, and the phrase's tokens so far
+    in_phrase: tuple[int, ...] = ()
+    after: bool = False  # a whole phrase is in it: free words or the end follow
 
 
 @dataclass

@@ -45,6 +45,10 @@ class Hypothesis:
     # per text (finals only). Ask at once, while the result is being considered: it refers to the reader's
     # last reading.
     check_fit: Callable[[Sequence[str]], list[Fit | None]] | None = field(default=None, compare=False, repr=False)
+    # And the second reader's likeliest transcripts of this utterance that contain one of some phrasings, with
+    # their Fits, down to a shortfall: check_spot(phrasings, most_shortfall) (finals only; ask at once, too).
+    check_spot: Callable[[Sequence[str], float], list[tuple[str, Fit]]] | None = field(
+        default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -77,6 +81,10 @@ class SecondReading(Protocol):
 
     def fit(self, texts: Sequence[str]) -> list[Fit | None]:
         """How well each text fits the audio of the last `read`; None where that cannot be said."""
+        ...
+
+    def spot(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
+        """The likeliest transcripts of the last `read` with one of the phrasings in them, and their Fits."""
         ...
 
 

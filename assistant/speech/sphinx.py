@@ -312,7 +312,8 @@ class PocketsphinxRecognizer:
         words = self._settled_words()
         check_text = self._read_again()
         check_fit = self._fit_to_reading if check_text is not None else None
-        return Hypothesis(words, True, self._samples_fed, check_text, check_fit)
+        check_spot = self._spot_in_reading if check_text is not None else None
+        return Hypothesis(words, True, self._samples_fed, check_text, check_fit, check_spot)
 
     def _settled_words(self) -> str:
         """The utterance's words; while the decoder is new to the voice and the room, from a second pass.
@@ -377,6 +378,18 @@ class PocketsphinxRecognizer:
         except Exception as error:  # a second opinion that cannot be had is no reason to stop listening
             logger.warning("the second reader (%s) could not weigh transcripts: %s", reading.name, error)
             return [None] * len(texts)
+
+    def _spot_in_reading(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
+        """Transcripts of the utterance just read with a phrasing in them, by the second reader
+        (Hypothesis.check_spot)."""
+        reading, thread = self._reading, self._reader_thread
+        if reading is None or thread is None or not hasattr(reading, "spot"):
+            return []
+        try:
+            return thread.submit(reading.spot, phrasings, most_shortfall).result()
+        except Exception as error:  # as for fit: listening goes on without it
+            logger.warning("the second reader (%s) could not spot phrases: %s", reading.name, error)
+            return []
 
     def _open_reading(self) -> SecondReading | None:
         choice = self.settings.second_reading
