@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from assistant.speech.moonshine import words_of
 from assistant.speech.recognizer import Fit
 
 MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
@@ -66,7 +66,6 @@ SPOT_MIN_COVERAGE = 0.5
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
-_BARE_WORDS = re.compile(r"[^\w\s']+")  # what is not part of a word, as moonshine.words_of drops it
 
 
 class ModelMissingError(Exception):
@@ -272,7 +271,7 @@ class MoonshineOnnx:
         words_found: set[str] = set()
         for tokens, logprob in sorted(ended.items(), key=lambda item: -item[1]):
             text = text_of(list(tokens), self._tokens)
-            words = " ".join(_BARE_WORDS.sub(" ", text.lower()).split())  # "Stop." and "Stop" are one transcript
+            words = words_of(text).lower()  # "Stop." and "Stop" are one transcript
             if len(tokens) >= least_tokens and words not in words_found:
                 words_found.add(words)
                 found.append((text, Fit(logprob, self._last.logprob, len(tokens) + 1)))
@@ -282,10 +281,17 @@ class MoonshineOnnx:
 
     def _step_all(self, alive: list[_Spotting], self_cache: dict[str, np.ndarray] | None):
         """One decoder step for every transcript followed: their next-token log-probabilities and new caches."""
+        rows = np.array([[s.tokens[-1] if s.tokens else _START] for s in alive], dtype=np.int64)
+        logits, *present = self._decoder.run(None, self._feed_on_reading(rows, self_cache))
+        grown = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
+        return _log_softmax(logits[:, -1]), grown
+
+    def _feed_on_reading(self, rows: np.ndarray, self_cache: dict[str, np.ndarray] | None = None) -> dict:
+        """The decoder's inputs for rows of tokens on the last reading: its cross-attention cache, not computed
+        again, and the rows' own self-attention cache so far (none: they start at the first position)."""
         assert self._last is not None
-        count = len(alive)
-        feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0),
-                "input_ids": np.array([[s.tokens[-1] if s.tokens else _START] for s in alive], dtype=np.int64),
+        count = len(rows)
+        feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0), "input_ids": rows,
                 "use_cache_branch": np.array([True])}
         no_past = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)
         for cache_input in self._cache_inputs:
@@ -294,9 +300,7 @@ class MoonshineOnnx:
                 feed[cache_input.name] = np.repeat(cached, count, axis=0)
             else:
                 feed[cache_input.name] = no_past if self_cache is None else self_cache[cache_input.name]
-        logits, *present = self._decoder.run(None, feed)
-        grown = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
-        return _log_softmax(logits[:, -1]), grown
+        return feed
 
     @staticmethod
     def _next_spottings(spotting: _Spotting, scores: np.ndarray, reading: list[int], at_start: _Trie,
@@ -338,14 +342,7 @@ class MoonshineOnnx:
         # Each row: start, the text, a full stop, then end tokens to the common length. Attention only looks
         # back, so what pads a row's end changes none of the scores read from it.
         rows = np.array([[_START, *ids, stop] + [_END] * (longest - len(ids)) for ids in token_lists], dtype=np.int64)
-        count = len(rows)
-        feed = {"encoder_hidden_states": np.repeat(self._last.hidden, count, axis=0), "input_ids": rows,
-                "use_cache_branch": np.array([True])}  # the reading's cross-attention cache, not computed again
-        no_past = np.zeros((count, *self._empty_cache.shape[1:]), dtype=np.float32)  # self-attention: none yet
-        for cache_input in self._cache_inputs:
-            cached = self._last.cross_cache.get(cache_input.name)
-            feed[cache_input.name] = no_past if cached is None else np.repeat(cached, count, axis=0)
-        scores = _log_softmax(self._decoder.run(None, feed)[0])
+        scores = _log_softmax(self._decoder.run(None, self._feed_on_reading(rows))[0])
         for row, (k, ids) in enumerate(zip(wanted, token_lists)):
             words_logprob = float(sum(scores[row, position, token] for position, token in enumerate(ids)))
             bare = scores[row, len(ids), _END]
