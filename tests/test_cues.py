@@ -307,6 +307,8 @@ def test_softeners_do_not_undo_a_negation(matcher, transcript):
         # "without holding" as recognizers hear it (espeak-ng's en+f5, benchmarks/outside_voices.py): the safe twin
         ("box breathing without building", "box-breathing-no-hold"),
         ("four seven eight without boring", "breathing-4-7-8-no-hold"),
+        ("box breathing with no pose", "box-breathing-no-hold"),
+        ("four seven eight but no voting", "breathing-4-7-8-no-hold"),
     ],
 )
 def test_a_wish_not_to_hold_picks_the_no_hold_twin(matcher, transcript, exercise_id):

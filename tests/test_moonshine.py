@@ -16,6 +16,7 @@ from assistant.speech.moonshine_onnx import (
     MODEL_FILES,
     ModelMissingError,
     find_base_model,
+    offered_spots,
     read_token_list,
     text_of,
     token_ids_of,
@@ -115,6 +116,30 @@ def test_the_shipped_token_list_reads_whole():
     pytest.importorskip("onnxruntime")
     tokens = read_token_list(find_base_model() / "tokenizer.bin")
     assert len(tokens) == 32000 and tokens[:3] == [b"<unk>", b"<s>", b"</s>"]
+
+
+def test_a_spotted_transcript_must_account_for_the_reading():
+    """A phrase may stand for a garbled stretch ("Panic attack" for "Pound your coat hug", two words short),
+    but a transcript that ends more than four words before the reading does is not offered: cut there, "my
+    sister used to get panic attacks at university..." read as a cue (report split, 20 dB fan). Likeliest
+    first, once each however punctuated, at most `most`."""
+    pytest.importorskip("onnxruntime")
+    tokens = read_token_list(find_base_model() / "tokenizer.bin")
+    ids = {piece: i for i, piece in enumerate(tokens)}
+
+    def ended(*transcripts):
+        return {tuple(token_ids_of(text, ids)): -10.0 - rank for rank, text in enumerate(transcripts)}
+
+    long_reading = token_ids_of("My sister used to get panic attacks at university and her be really held", ids)
+    said = "My sister used to get panic attack at university and her be really held"
+    offered = offered_spots(ended("My sister used to get panic attack", said), long_reading, -9.0, tokens, 3)
+    assert [text for text, _ in offered] == [said]
+    assert offered[0][1].shortfall == pytest.approx(2.0) and offered[0][1].tokens == len(token_ids_of(said, ids)) + 1
+
+    garbled = token_ids_of("Pound your coat hug", ids)
+    offered = offered_spots(ended("Panic attack.", "Panic attack", "Panic attack please", "Panic attacks now"),
+                            garbled, -9.0, tokens, 2)
+    assert [text for text, _ in offered] == ["Panic attack.", "Panic attack please"]
 
 
 def _spoken(tmp_path, text: str) -> np.ndarray:

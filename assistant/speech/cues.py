@@ -56,10 +56,12 @@ _START_FRAME_WORDS = frozenset(
 )
 
 # A wish not to hold the breath: "without holding", "no breath holds", "I don't want to hold my breath".
-# "without" and any word counts too: a recognizer turns "without holding" into "without building",
-# "hurling" or "folding", and a hold-free exercise is safe for anyone who asked for the other.
+# "without", "with no" or "but no" and any word counts too: a recognizer turns "without holding" into
+# "without building", "hurling" or "folding", and "with no holds" into "with no pose" or "toes" (the report
+# split's en-f4 voice), and a hold-free exercise is safe for anyone who asked for the other.
 _NO_HOLD_WISH = re.compile(
-    r"\b(?:without|no|not|never|skip|skipping|minus)\s+(?:\w+\s+){0,3}?(?:hold|holds|holding)\b|\bwithout\s+\w+"
+    r"\b(?:without|no|not|never|skip|skipping|minus)\s+(?:\w+\s+){0,3}?(?:hold|holds|holding)\b"
+    r"|\bwithout\s+\w+|\b(?:with|but)\s+no\s+\w+"
 )
 NO_HOLD_SUFFIX = "-no-hold"  # an exercise's hold-free twin is named like this: box-breathing -> box-breathing-no-hold
 

@@ -63,6 +63,13 @@ SPOT_LISTS_KEPT = 4  # lists of phrasings kept ready (the detector asks about tw
 # this share of the reading's is not offered (tune split, 10 dB: 3 false cues in ordinary talk -> 1, no
 # true one lost).
 SPOT_MIN_COVERAGE = 0.5
+# Nor one that ends more than this many words short of the reading. A phrase may stand for a garbled stretch
+# of any length ("Panic attack" for "Pound your coat hug"), but an end placed early leaves the rest of a
+# sentence unsaid, and with it what made the sentence talk and not a cue: "My sister used to get panic
+# attack", 7 words of a 13-word reading (report split, 20 dB fan), was a false start. Recorded searches,
+# filtered again: the true cues they added were at most 3 words short (tune and report); with 4, the
+# tune split loses nothing and the report split loses that false start and nothing else.
+SPOT_MOST_WORDS_SHORT = 4
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
@@ -266,18 +273,7 @@ class MoonshineOnnx:
             rows = np.array([row for row, _ in chosen])
             self_cache = {name: value[rows] for name, value in present.items()}
             alive = [spotting for _, spotting in chosen]
-        least_tokens = SPOT_MIN_COVERAGE * len(reading)
-        found: list[tuple[str, Fit]] = []
-        words_found: set[str] = set()
-        for tokens, logprob in sorted(ended.items(), key=lambda item: -item[1]):
-            text = text_of(list(tokens), self._tokens)
-            words = words_of(text).lower()  # "Stop." and "Stop" are one transcript
-            if len(tokens) >= least_tokens and words not in words_found:
-                words_found.add(words)
-                found.append((text, Fit(logprob, self._last.logprob, len(tokens) + 1)))
-            if len(found) == most:
-                break
-        return found
+        return offered_spots(ended, self._last.token_ids, self._last.logprob, self._tokens, most)
 
     def _step_all(self, alive: list[_Spotting], self_cache: dict[str, np.ndarray] | None):
         """One decoder step for every transcript followed: their next-token log-probabilities and new caches."""
@@ -348,6 +344,26 @@ class MoonshineOnnx:
             bare = scores[row, len(ids), _END]
             stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
             fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+
+
+def offered_spots(ended: dict[tuple[int, ...], float], reading: list[int], reading_logprob: float,
+                  tokens: list[bytes], most: int) -> list[tuple[str, Fit]]:
+    """Of the transcripts a search ended (tokens -> log-probability), the `most` likeliest that account for
+    the reading (SPOT_MIN_COVERAGE of its tokens, all but SPOT_MOST_WORDS_SHORT of its words), once each
+    however they were punctuated, with their Fit."""
+    least_tokens = SPOT_MIN_COVERAGE * len(reading)
+    least_words = len(words_of(text_of(reading, tokens)).split()) - SPOT_MOST_WORDS_SHORT
+    found: list[tuple[str, Fit]] = []
+    words_found: set[str] = set()
+    for ids, logprob in sorted(ended.items(), key=lambda item: -item[1]):
+        text = text_of(list(ids), tokens)
+        words = words_of(text).lower()  # "Stop." and "Stop" are one transcript
+        if len(ids) >= least_tokens and len(words.split()) >= least_words and words not in words_found:
+            words_found.add(words)
+            found.append((text, Fit(logprob, reading_logprob, len(ids) + 1)))
+        if len(found) == most:
+            break
+    return found
 
 
 def _phrase_trie(phrasings: tuple[str, ...], token_ids: dict[bytes, int], first: bool) -> _Trie:
