@@ -177,7 +177,7 @@ class _FileClock:
         # with crisis language and of near crisis and cue candidates, asked of every final here (live, only
         # what the detector needs). spots: {"cue" or "crisis": [[text, logprob, reading_logprob, tokens], ...]},
         # what the second reader spotted of the cue phrasings and of the crisis sentences (Hypothesis.check_spot)
-        # down to the detector's limits, asked of every final too.
+        # down to the detector's limits (SPOT_RECORDED_LIMITS for a search it does not make), every final too.
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
@@ -276,8 +276,7 @@ class _FileClock:
                 began = time.perf_counter()
                 for kind, phrasings, most in (("cue", self.matcher.phrasings, settings.spot_max_shortfall),
                                               ("crisis", CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall)):
-                    if most is not None:
-                        spots[kind] = h.check_spot(phrasings, most)
+                    spots[kind] = h.check_spot(phrasings, SPOT_RECORDED_LIMITS[kind] if most is None else most)
                 self.spot_walls.append(time.perf_counter() - began)
             shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits),
                                           check_spot=_spots_of(spots) if h.is_final else None)
@@ -305,6 +304,11 @@ def _fits_of(fits: dict[str, Fit]):
     if not fits:
         return None
     return lambda texts: [fits.get(text) for text in texts]
+
+
+# What each search is recorded down to when the detector's own limit is None (it does not search), so that a
+# replay can judge turning it on (`--detector spot_crisis_max_shortfall=5.0`).
+SPOT_RECORDED_LIMITS = {"cue": 4.0, "crisis": 5.0}
 
 
 def _spots_of(spots: dict[str, list[tuple[str, Fit]]]):
@@ -626,6 +630,15 @@ def report(figures: dict, title: str, idle: dict | None) -> str:
         lines.append(
             f"| all | {total_h:.2f} | {total_sc:.0f} | {total_sc / total_h:.1f} | {total_c:.0f} | {total_c / total_h:.1f} |"
         )
+        lines.append("")
+    confused = Counter()
+    for key, count in figures["confusions"].items():
+        confused[key.split("|")[2]] += count
+    if confused:
+        # Mostly where only the noise was heard after the cue: with babble, someone else's talk.
+        lines.append("Detections of another kind or intent in cue and crisis items (start, control and crisis "
+                     "items together): " + ", ".join(f"{kind} {confused[kind]}" for kind in KINDS)
+                     + ". The false alarms above count ordinary audio only.")
         lines.append("")
     all_lat = [x for v in figures["latency"].values() for x in v]
     if all_lat:

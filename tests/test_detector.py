@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.library.loader import load_library
 from assistant.speech.cues import CueMatcher
-from assistant.speech.detector import StreamDetector
+from assistant.speech.detector import DetectorSettings, StreamDetector
 from assistant.speech.recognizer import Fit, Hypothesis
 from assistant.speech.transcript import normalize
 
@@ -54,8 +54,8 @@ class ScriptedRecognizer:
         pass
 
 
-def run(script, gate=None, reading_name=None):
-    detector = StreamDetector(ScriptedRecognizer(script, reading_name), CueMatcher(load_library().cue_maps))
+def run(script, gate=None, reading_name=None, settings=None):
+    detector = StreamDetector(ScriptedRecognizer(script, reading_name), CueMatcher(load_library().cue_maps), settings)
     if gate:
         detector.gate(*gate)
     fired = []
@@ -151,8 +151,11 @@ def test_without_a_second_reading_a_start_fires_as_before():
 # --- with a second reader that weighs what the first heard (Hypothesis.check_fit) -------------------------
 
 
-def weighed(script, gate=None):
-    return run(script, gate, reading_name="Moonshine base-en")
+def weighed(script, gate=None, settings=None):
+    return run(script, gate, reading_name="Moonshine base-en", settings=settings)
+
+
+CRISIS_SEARCHED = DetectorSettings(spot_crisis_max_shortfall=5.0)  # the crisis search is off by default
 
 
 def test_a_start_that_fits_the_audio_fires_though_the_reader_wrote_other_words():
@@ -190,9 +193,13 @@ def test_a_cue_the_second_reader_spots_in_the_audio_fires_when_nothing_else_was_
         ("start", "self-compassion-break")]
     ((phrasings, most),) = recognizer.spot_asked
     assert "i'm so ashamed" in phrasings and "stop" in phrasings and most == detector.settings.spot_max_shortfall
-    assert detector.feed(np.zeros(BLOCK, np.int16)) == []  # then crisis language is searched for: none
+    assert detector.feed(np.zeros(BLOCK, np.int16)) == [] and len(recognizer.spot_asked) == 1  # no crisis search
+    recognizer = ScriptedRecognizer([[(heard, True, read, {}, spotted)], []], reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps), CRISIS_SEARCHED)
+    detector.feed(np.zeros(BLOCK, np.int16))
+    assert detector.feed(np.zeros(BLOCK, np.int16)) == []  # with it on, it comes next: none here
     crisis_sentences, most = recognizer.spot_asked[-1]
-    assert "i want to kill myself" in crisis_sentences and most == detector.settings.spot_crisis_max_shortfall
+    assert "i want to kill myself" in crisis_sentences and most == CRISIS_SEARCHED.spot_crisis_max_shortfall
     # more than the limit short: nothing (whatever the reader gives back)
     assert weighed([[(heard, True, read, {}, [("I think I'm so ashamed of myself", 4.5)])]]) == []
     # a crisis sentence in what was spotted is no cue here (crisis language has its own, more careful paths)
@@ -216,26 +223,28 @@ def test_crisis_language_the_second_reader_spots_fires_and_outranks_a_cue_spotte
     transcript with a crisis sentence in it is 3.2 nats short."""
     heard, read = "i've been for being myself", "I've been furving myself"
     spotted = [("I've been hurting myself", 3.2), ("I've been breathing myself", 1.0)]
-    assert weighed([[(heard, True, read, {}, spotted)]]) == [("crisis", "crisis", 0.1)]
-    assert weighed([[(heard, True, read, {}, [("I've been hurting myself", 5.5)])]]) == []  # far short
+    assert weighed([[(heard, True, read, {}, spotted)]], settings=CRISIS_SEARCHED) == [("crisis", "crisis", 0.1)]
+    far_short = [("I've been hurting myself", 5.5)]
+    assert weighed([[(heard, True, read, {}, far_short)]], settings=CRISIS_SEARCHED) == []
+    assert weighed([[(heard, True, read, {}, spotted)]]) == []  # not searched for by default
 
 
 def test_crisis_language_is_searched_for_after_a_cue_that_fired_and_wins_a_block_later():
     """A cue acts at once; the search for crisis language in the same utterance comes with the next block."""
     script = [[("stop", True, "Stop it", {}, [("I want it all to stop", 2.0)])], [], []]
-    assert weighed(script) == [("control", "stop", 0.1), ("crisis", "crisis", 0.1)]
+    assert weighed(script, settings=CRISIS_SEARCHED) == [("control", "stop", 0.1), ("crisis", "crisis", 0.1)]
     recognizer = ScriptedRecognizer(script, reading_name="Moonshine base-en")
-    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps), CRISIS_SEARCHED)
     assert [d.detection.kind for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["control"]
     assert recognizer.spot_asked == []
     later = detector.feed(np.zeros(BLOCK, np.int16))
     assert [(d.detection.kind, d.time_s) for d in later] == [("crisis", 0.1)]
     assert len(recognizer.spot_asked) == 1
     # with nothing to find, the next block has nothing to add; at the end of a stream it is asked at once
-    assert weighed([[("stop", True, "Stop it", {}, [])], []]) == [("control", "stop", 0.1)]
+    assert weighed([[("stop", True, "Stop it", {}, [])], []], settings=CRISIS_SEARCHED) == [("control", "stop", 0.1)]
     recognizer = ScriptedRecognizer([[("stop", True, "Stop it", {}, [("I want it all to stop", 2.0)])]],
                                     reading_name="Moonshine base-en")
-    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps), CRISIS_SEARCHED)
     detector.feed(np.zeros(BLOCK, np.int16))
     assert [d.detection.kind for d in detector.finish()] == ["crisis"]
 

@@ -103,8 +103,13 @@ class DetectorSettings:
     spot_max_shortfall: float | None = 4.0
     # And for crisis language, whenever none was found otherwise: the likeliest transcript with a crisis
     # sentence in it fires when at most this many nats short. When a cue was found, it is acted on first
-    # and the crisis search comes with the next block, so cues lose no time to it.
-    spot_crisis_max_shortfall: float | None = 5.0
+    # and the crisis search comes with the next block, so cues lose no time to it. Off (session 12): at 5.0
+    # it caught none of the tune split's missed crisis items and 4 more of the report split's 261, and put
+    # crisis language into cue items 2 and 10 times, nearly all where background talk alone was heard after
+    # the cue ("I don't want to be here anymore" in 10 dB babble after "finish"); at 0 nats, 1 more and 3
+    # wrong. The 2 h soak: 3 false crisis alarms from it, two in clean talk ("I'm not safe" for "the trumpet
+    # player needs strong lungs"). Live, that is the crisis script over a television, again and again.
+    spot_crisis_max_shortfall: float | None = None
     # Controls act on partials, unweighed, except in two cases. Over our own speech (what `gate` was told, and
     # gate_tail_seconds after) the cue model also hears control words in what the assistant itself says: the
     # soak's false "again please" where Moonshine read "Gently", "stop it is" in our "just as it is". There a
