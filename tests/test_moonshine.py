@@ -223,6 +223,25 @@ def test_a_cue_phrase_misread_is_spotted_in_the_audio(tmp_path):
 
 
 @pytest.mark.integration
+def test_the_search_takes_the_readings_own_steps_as_a_decoder_run_would_give_them(tmp_path):
+    """The transcript still on the model's own words takes the reading's scores and cache instead of running
+    the decoder again: the same transcripts, as likely, as when every step runs."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.moonshine_onnx import MoonshineOnnx
+
+    phrasings = CueMatcher(load_library().cue_maps).phrasings
+    model = MoonshineOnnx(find_base_model())
+    model.read(_spoken(tmp_path, "I'm about to snap at him").astype(np.float32) / 32768)
+    reused = model.spot(phrasings, 12.0)
+    model._last.step_scores = None  # as if the steps were not kept
+    every_step_run = model.spot(phrasings, 12.0)
+    assert len(reused) == 3 and [text for text, _ in reused] == [text for text, _ in every_step_run]
+    for (_, fit), (_, again) in zip(reused, every_step_run):
+        assert fit.logprob == pytest.approx(again.logprob, abs=1e-3)
+
+
+@pytest.mark.integration
 def test_a_crisis_sentence_misread_is_spotted_in_the_audio(tmp_path):
     """The same search over the crisis sentences: Moonshine reads "I've taken an overdose" as "I'm taking an old
     redust" and "I've been hurting myself" as "...turning myself"; both are found, and an ordinary sentence

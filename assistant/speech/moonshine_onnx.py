@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -187,12 +187,14 @@ class MoonshineOnnx:
         for cache_input in self._cache_inputs:
             feed[cache_input.name] = self._empty_cache
         token, heard, logprob = _START, [], 0.0
+        step_scores: list[np.ndarray] = []
         for step in range(int(len(audio) / SAMPLE_RATE * TOKENS_PER_SECOND) + 4):
             feed["input_ids"] = np.array([[token]], dtype=np.int64)
             # The first step computes the cross-attention cache from the encoder; later steps reuse it.
             feed["use_cache_branch"] = np.array([step > 0])
             logits, *present = self._decoder.run(None, feed)
             scores = _log_softmax(logits[0, -1])
+            step_scores.append(scores)
             if step == 0:
                 # The model often ends before its first word when the utterance opens on noise: over 158
                 # utterances as our speech gate cuts them (tune split), 41 came back empty, most at 10 and
@@ -204,6 +206,7 @@ class MoonshineOnnx:
             else:
                 token = int(np.argmax(scores))
             logprob += float(scores[token])
+            own_cache = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
             if token == _END:
                 break
             heard.append(token)
@@ -211,13 +214,15 @@ class MoonshineOnnx:
                 if step == 0 or every_step:
                     feed[name] = value
         self._last = _Reading(hidden, {name: feed[name] for name, every_step in self._next_inputs if not every_step},
-                              heard, logprob)
+                              heard, logprob, step_scores, own_cache)
         text = text_of(heard, self._tokens)
         kept = without_trailing_loop(text)
         if kept != text:
             # What fit compares with is then the likelihood of the words kept, ended there.
             self._last.token_ids = token_ids_of(kept, self._token_ids)
             self._last.logprob = self.fit([kept])[0].logprob
+            if self._last.token_ids != heard[:len(self._last.token_ids)]:
+                self._last.step_scores = None  # cut again differently: its steps are not the ones taken
         return kept
 
     def fit(self, texts: list[str]) -> list[Fit | None]:
@@ -276,11 +281,33 @@ class MoonshineOnnx:
         return offered_spots(ended, self._last.token_ids, self._last.logprob, self._tokens, most)
 
     def _step_all(self, alive: list[_Spotting], self_cache: dict[str, np.ndarray] | None):
-        """One decoder step for every transcript followed: their next-token log-probabilities and new caches."""
-        rows = np.array([[s.tokens[-1] if s.tokens else _START] for s in alive], dtype=np.int64)
-        logits, *present = self._decoder.run(None, self._feed_on_reading(rows, self_cache))
-        grown = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
-        return _log_softmax(logits[:, -1]), grown
+        """One decoder step for every transcript followed: their next-token log-probabilities and new caches.
+
+        One still on the model's own words takes the reading's: its scores at that step, and the reading's
+        self-attention cache cut to its length (attention looks back only, so these are what a run would
+        give). Only the others go through the decoder; in talk, after the first few steps, there are often none.
+        """
+        assert self._last is not None
+        steps, length = self._last.step_scores, len(alive[0].tokens)  # every transcript followed is as long
+        on_reading = {k for k, s in enumerate(alive)
+                      if s.trie is None and not s.after and steps is not None and length < len(steps)}
+        others = [k for k in range(len(alive)) if k not in on_reading]
+        row_scores: dict[int, np.ndarray] = {}
+        row_caches: dict[int, dict[str, np.ndarray]] = {}
+        if others:
+            rows = np.array([[alive[k].tokens[-1] if length else _START] for k in others], dtype=np.int64)
+            past = None if self_cache is None else {name: value[others] for name, value in self_cache.items()}
+            logits, *present = self._decoder.run(None, self._feed_on_reading(rows, past))
+            grown = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
+            for row, (k, scores) in enumerate(zip(others, _log_softmax(logits[:, -1]))):
+                row_scores[k] = scores
+                row_caches[k] = {name: value[row:row + 1] for name, value in grown.items()}
+        for k in on_reading:
+            row_scores[k] = steps[length]
+            row_caches[k] = {name: value[:, :, :length + 1] for name, value in self._last.own_cache.items()}
+        order = range(len(alive))
+        return (np.stack([row_scores[k] for k in order]),
+                {name: np.concatenate([row_caches[k][name] for k in order]) for name in row_caches[0]})
 
     def _feed_on_reading(self, rows: np.ndarray, self_cache: dict[str, np.ndarray] | None = None) -> dict:
         """The decoder's inputs for rows of tokens on the last reading: its cross-attention cache, not computed
@@ -437,6 +464,10 @@ class _Reading:
     cross_cache: dict[str, np.ndarray]  # the decoder's cross-attention keys and values for it
     token_ids: list[int]
     logprob: float
+    # For spot, which follows the reading's own words too: each step's next-token log-probabilities (the
+    # last gave the end), and the self-attention cache after the last step; None when not the steps taken.
+    step_scores: list[np.ndarray] | None = None
+    own_cache: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
