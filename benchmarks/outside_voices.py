@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     voices = [parse_voice(spec) for spec in args.voice or DEFAULT_VOICES]
     items = phrasings(args.every)
 
-    evaluate._init_worker("pocketsphinx", argparse.Namespace(set=None, corpus=str(evaluate.DEFAULT_CORPUS), model=None))
+    evaluate._init_worker("pocketsphinx", argparse.Namespace(
+        set=None, corpus=str(evaluate.DEFAULT_CORPUS), model=None, room_seconds=0.0, fresh=False))
     tally: dict[tuple[str, str], list[int]] = collections.defaultdict(lambda: [0, 0])
     wrong = []
     with tempfile.TemporaryDirectory(prefix="grounding-voices-") as folder:

@@ -188,6 +188,7 @@ class MoonshineOnnx:
             feed[cache_input.name] = self._empty_cache
         token, heard, logprob = _START, [], 0.0
         step_scores: list[np.ndarray] = []
+        own_cache: dict[str, np.ndarray] = {}
         for step in range(int(len(audio) / SAMPLE_RATE * TOKENS_PER_SECOND) + 4):
             feed["input_ids"] = np.array([[token]], dtype=np.int64)
             # The first step computes the cross-attention cache from the encoder; later steps reuse it.
