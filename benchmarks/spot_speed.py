@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = DetectorSettings()
+    crisis_limit = settings.spot_crisis_max_shortfall
+    crisis_limit = SPOT_RECORDED_LIMITS["crisis"] if crisis_limit is None else crisis_limit
     cues = CueMatcher(load_library().cue_maps).phrasings
     model = MoonshineOnnx(find_base_model())
     model.read(np.zeros(16000, dtype=np.float32))  # onnxruntime's first run is slow
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
             read = time.perf_counter()
             model.spot(cues, settings.spot_max_shortfall)
             cue = time.perf_counter()
-            model.spot(CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall or SPOT_RECORDED_LIMITS["crisis"])
+            model.spot(CRISIS_SENTENCE_FORMS, crisis_limit)
             crisis = time.perf_counter()
             walls["reading"].append(read - began)
             walls["cue search"].append(cue - read)

@@ -9,7 +9,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS  # noqa: E402
-from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, _Recorded, room_before  # noqa: E402
+from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, _Recorded, report, room_before, score  # noqa: E402
 
 RATE = 16000
 
@@ -27,6 +27,7 @@ def test_the_room_is_the_lead_in_before_the_speech_repeated_to_the_length_asked(
 def test_no_room_when_none_is_asked_or_the_lead_in_is_too_short():
     samples = np.ones(3 * RATE, dtype=np.int16)
     assert len(room_before(samples, {"speech_start_s": 1.0}, 0.0, RATE)) == 0
+    assert len(room_before(samples, {"file": "item.wav"}, 0.0, RATE)) == 0  # a file from outside the corpus
     too_short = ROOM_MARGIN_SECONDS + BLOCK_SECONDS / 2
     assert len(room_before(samples, {"speech_start_s": too_short}, 3.0, RATE)) == 0
 
@@ -49,3 +50,22 @@ def test_a_replay_gives_back_what_the_reader_weighed_and_spotted_and_nothing_els
         ("I want it all to stop", 3.0)]
     (older,) = recorded.flush()
     assert older.check_spot is None
+
+
+def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_false_alarms_in_talk():
+    """Crisis language put into a control item (in the babble after "finish") is no false alarm in ordinary
+    audio, but the report must show it: session 11's crisis search hid 10 such behind "no false alarm"."""
+    def entry(file, kind, intent):
+        return {"file": file, "kind": kind, "intent": intent, "text": "", "voice": "espeak-en-us", "snr_db": 10,
+                "speech_end_s": 1.0, "duration_s": 3.0}
+
+    def result(*detections):
+        return {"cpu_s": 0.3, "maxrss_mib": 100.0,
+                "detections": [{"time_s": 1.3, "kind": kind, "intent": intent, "text": ""} for kind, intent in detections]}
+
+    entries = [entry("finish.wav", "control", "stop"), entry("talk.wav", "ordinary", "talk")]
+    results = {"finish.wav": result(("control", "stop"), ("crisis", "crisis")), "talk.wav": result()}
+    figures = score(entries, results)
+    assert figures["hits"]["control|all"] == [1, 1] and not figures["false_alarms"]  # none in the talk
+    text = report(figures, "test", None)
+    assert "cue and crisis items (start, control and crisis items together): start 0, control 0, crisis 1." in text
