@@ -188,7 +188,6 @@ class MoonshineOnnx:
             feed[cache_input.name] = self._empty_cache
         token, heard, logprob = _START, [], 0.0
         step_scores: list[np.ndarray] = []
-        own_cache: dict[str, np.ndarray] = {}
         for step in range(int(len(audio) / SAMPLE_RATE * TOKENS_PER_SECOND) + 4):
             feed["input_ids"] = np.array([[token]], dtype=np.int64)
             # The first step computes the cross-attention cache from the encoder; later steps reuse it.
@@ -207,13 +206,14 @@ class MoonshineOnnx:
             else:
                 token = int(np.argmax(scores))
             logprob += float(scores[token])
-            own_cache = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
             if token == _END:
                 break
             heard.append(token)
             for (name, every_step), value in zip(self._next_inputs, present):
                 if step == 0 or every_step:
                     feed[name] = value
+        # The last step's self-attention cache: the start token and every token fed (all heard, if it ended).
+        own_cache = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
         self._last = _Reading(hidden, {name: feed[name] for name, every_step in self._next_inputs if not every_step},
                               heard, logprob, step_scores, own_cache)
         text = text_of(heard, self._tokens)
