@@ -26,6 +26,7 @@ from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
 from assistant.speech.cues import CueMatcher
 from assistant.speech.detector import StreamDetector, TimedDetection
+from assistant.speech.detector_process import DetectorProcess
 from assistant.speech.vad import EnergyDetector, ListenSegmenter
 
 
@@ -299,22 +300,31 @@ CRISIS_SPEECH_WAIT_SECONDS = 3.0  # listening starts once crisis speech is made 
 
 def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
     """The main loop: listen, play what is asked for, act on controls and crisis language, until Ctrl-C."""
-    import signal
     from pathlib import Path
+
+    from assistant.library.loader import load_library
+
+    library = load_library(warn=warn, language=options.language)
+    # Recognising runs in a child process: pocketsphinx holds the GIL while it decodes, which here would
+    # starve the output stream's callback (assistant/speech/detector_process.py).
+    detector = DetectorProcess(
+        options.engine, Path(options.model) if options.model else None, library.cue_maps, options.language, warn,
+    )
+    try:
+        return _listen(options, warn, out, library, detector)
+    finally:
+        detector.close()
+
+
+def _listen(options: ListenOptions, warn: Callable[[str], None], out, library: Library, detector: DetectorProcess) -> int:
+    """run_listen once the detector's process is up."""
+    import signal
 
     from assistant.crisis import crisis_exercise, load_resources, screen_text
     from assistant.devices import Microphone, OutputPlayer, resolve_input_device, resolve_output_device
-    from assistant.library.loader import load_library
     from assistant.live import RunOptions, SpeechTrouble, render_speech_ahead, session_audio_for
     from assistant.session_audio import prepare
-    from assistant.speech.engines import make_detector
-    from assistant.speech.models import open_recognizer_or_fall_back
 
-    library = load_library(warn=warn, language=options.language)
-    opened = open_recognizer_or_fall_back(
-        options.engine, Path(options.model) if options.model else None, library.cue_maps, options.language, warn
-    )
-    detector = make_detector(opened, library.cue_maps)
     voice = None
     if options.speech:
         from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
@@ -352,6 +362,17 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         start_speech=start_speech,
         prefer=options.prefer,
     )
+    # Detections arrive on the detector's reader thread, while the main thread hands microphone blocks to
+    # the answer watcher: one lock keeps the two from acting on the session at once.
+    hear_lock = threading.Lock()
+
+    def on_fired(fired: list[TimedDetection]) -> None:
+        with hear_lock:
+            for timed in fired:
+                listener.on_detection(timed, detector.rate)
+
+    detector.on_fired = on_fired
+    detector.on_lost = listener.events.put  # printed by the main thread
     if options.speech:
         # Crisis speech is made now, so it plays even if speech synthesis fails later.
         from assistant.speech.voice import CachedVoice, Pyttsx3Voice, VoiceSettings
@@ -403,7 +424,7 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
         mic.start()
         input_name = options.input_device if options.input_device is not None else "default input"
         output_name = options.output_device if options.output_device is not None else "default output"
-        say(f"Listening with {opened.description}; microphone: {input_name}; speaker: {output_name}.")
+        say(f"Listening with {detector.description}; microphone: {input_name}; speaker: {output_name}.")
         say("Say “I'm spiraling” or “help me breathe” to begin; “stop” ends an exercise. Ctrl-C quits.")
         while not stop.is_set():
             while not listener.events.empty():
@@ -414,7 +435,8 @@ def run_listen(options: ListenOptions, warn: Callable[[str], None], out) -> int:
             block = mic.read(timeout=0.1)  # short: device notices and retries are looked at between reads
             if block is None:
                 continue
-            hear(block, detector, listener, answers)
+            with hear_lock:
+                hear(block, detector, listener, answers)  # the detector's feed only sends; on_fired acts
             while not listener.events.empty():
                 say(listener.events.get())
     finally:

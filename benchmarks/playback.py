@@ -1,6 +1,7 @@
 """Live playback under load: underflows, drift and the player's CPU use over a long session.
 
     python benchmarks/playback.py [--minutes 10] [--busy 1] [--latency SECONDS|high]
+    python benchmarks/playback.py --minutes 5 --busy 0 --latency 0.2 --listening inline|process
 
 Plays a breathing session (the breathing block of resonance-5-5, looped to
 --minutes, no speech) through OutputPlayer into a private PulseAudio sink
@@ -11,6 +12,13 @@ the recorder and the comparison are the ones in tests/play_helper.py).
 Reports device underflows and ring shortfalls, the lag of the recording at the
 start and at the end (their difference is the drift), the largest error, and
 the player process's CPU time as a share of one core.
+
+With --listening, the player's process also listens, as `grounding listen`
+does: corpus speech (clean and 10 dB, every kind, seeded order) is fed at a
+microphone's pace in 0.1 s blocks to pocketsphinx's detector, either in the
+player's own process (inline, as before session 13) or in its child process
+(as `grounding listen` now runs it). A thread in the player's process that
+wakes every 5 ms notes how late it woke: the wait an audio callback would have.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -29,6 +38,37 @@ sys.path.insert(0, str(ROOT))
 from tests.play_helper import RATE, MonitorRecorder, build_mixer, compare, ensure_pulseaudio, private_sink  # noqa: E402
 
 HELPER = ROOT / "tests" / "play_helper.py"
+CORPUS = ROOT / "benchmarks" / "corpus" / "out"
+OUT = ROOT / "benchmarks" / "out"
+SPEECH_RATE = 16000
+
+
+def speech_to_listen_to(minutes: float, seed: int = 13) -> Path:
+    """Corpus files (clean and 10 dB, every kind) in a seeded order, 0.7 s apart, at 16 kHz: a .npy."""
+    import numpy as np
+
+    from assistant.audio.resample import resample
+    from assistant.audio.wavio import read_wav
+
+    manifest = CORPUS / "manifest.jsonl"
+    if not manifest.is_file():
+        sys.exit(f"no corpus at {CORPUS}: build it with `python benchmarks/corpus/build.py`")
+    rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [row for row in rows if row["snr_db"] in (None, 10)]
+    random.Random(seed).shuffle(rows)
+    gap = np.zeros(round(0.7 * SPEECH_RATE), dtype=np.int16)
+    pieces, total = [], 0
+    for row in rows:
+        samples, rate = read_wav(CORPUS / row["file"])
+        pcm = np.clip(np.round(resample(samples, rate, SPEECH_RATE) * 32767), -32768, 32767).astype(np.int16)
+        pieces += [pcm, gap]
+        total += len(pcm) + len(gap)
+        if total >= minutes * 60 * SPEECH_RATE:
+            break
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"playback-speech-{minutes:g}min-seed{seed}.npy"
+    np.save(path, np.concatenate(pieces))
+    return path
 
 
 def cpu_seconds_of(pid: int) -> float:
@@ -42,6 +82,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the session played")
     parser.add_argument("--latency", help="stream latency: seconds, 'high' or 'low' (default: OutputPlayer's)")
     parser.add_argument("--busy", type=int, default=1, help="processes spinning on the CPU while playing (0: none)")
+    parser.add_argument("--listening", choices=("inline", "process"),
+                        help="also recognise corpus speech while playing: in the player's process, or in its child")
     args = parser.parse_args()
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
@@ -50,6 +92,9 @@ def main() -> None:
     except RuntimeError as exc:
         parser.error(str(exc))
 
+    listening = []
+    if args.listening:
+        listening = ["--listen-to", str(speech_to_listen_to(args.minutes)), "--listening", args.listening]
     sink_name = f"grounding_bench_{os.getpid()}"
     if args.busy < 0:
         parser.error("--busy must be 0 or more")
@@ -62,7 +107,7 @@ def main() -> None:
                 recorder.wait_until_flowing()
                 player = subprocess.run(
                     [sys.executable, str(HELPER), "--breathing-minutes", str(args.minutes),
-                     "--seconds", str(args.minutes * 60)] + (["--latency", args.latency] if args.latency else []),
+                     "--seconds", str(args.minutes * 60)] + (["--latency", args.latency] if args.latency else []) + listening,
                     env={**os.environ, "PULSE_SINK": sink_name}, capture_output=True, text=True,
                 )
             finally:
@@ -92,7 +137,9 @@ def main() -> None:
         ("drift start -> end", f"{result.last_lag - result.first_lag} samples "
                                f"({1000 * (result.last_lag - result.first_lag) / RATE:.2f} ms)"),
         ("largest lag deviation", f"{result.drift_samples} samples over {result.loud_windows} one-second windows"),
-        ("lag changes", ", ".join(f"{lag - result.lag:+d} at {seconds:.0f} s" for seconds, lag in result.lag_changes) or "none"),
+        ("lag changes", (f"{len(result.lag_changes)}: " if len(result.lag_changes) > 8 else "")
+                        + (", ".join(f"{lag - result.lag:+d} at {seconds:.0f} s" for seconds, lag in result.lag_changes[:8])
+                           + (", …" if len(result.lag_changes) > 8 else "") or "none")),
         ("windows equal to render", f"{result.matching_windows} / {result.windows} (within one 16-bit step, at the start lag)"),
         ("lowest correlation", f"{result.min_correlation:.6f} (at the start lag)"),
         ("largest sample error", f"{result.max_abs_error:.2e} (rms {result.max_rms_error:.2e})"),
@@ -100,6 +147,13 @@ def main() -> None:
         ("player CPU", f"{100 * report['cpu_seconds'] / report['wall_seconds']:.1f}% of one core "
                        f"({report['cpu_seconds']:.1f} s in {report['wall_seconds']:.1f} s)"),
     ]
+    if args.listening:
+        rows += [
+            ("listening", f"pocketsphinx + Moonshine, {'in the player' + chr(39) + 's process' if args.listening == 'inline' else 'in a child process'}; "
+                          f"{report['speech_seconds_fed']} s of speech fed, {report['detections']} detections"),
+            ("5 ms thread woken late", f"max {report['late_max_ms']} ms; {report['late_over_100_ms']} times > 100 ms, "
+                                       f"{report['late_over_200_ms']} times > 200 ms (of {report['wake_ups']} wake-ups)"),
+        ]
     width = max(len(name) for name, _ in rows)
     print(f"live playback through OutputPlayer, recorded from the sink's monitor ({os.cpu_count()} cores)")
     for name, value in rows:

@@ -63,8 +63,13 @@ def first_sound_sample(mixer, level: float = SOUND_LEVEL) -> int:
     raise ValueError("the session is silent")
 
 
-def play(mixer, first_sample: int, frames: int, channels: int, latency: str | float | None = None) -> dict:
-    """Play [first_sample, first_sample + frames) of the session and say how it went."""
+def play(mixer, first_sample: int, frames: int, channels: int, latency: str | float | None = None,
+         while_playing=None) -> dict:
+    """Play [first_sample, first_sample + frames) of the session and say how it went.
+
+    `while_playing(player)`, if given, runs on this thread instead of waiting (it must return once the
+    player has finished); the dict it returns is added to the report.
+    """
     from assistant.devices import OutputPlayer
 
     position, end = first_sample, first_sample + frames
@@ -80,9 +85,13 @@ def play(mixer, first_sample: int, frames: int, channels: int, latency: str | fl
     player = OutputPlayer(pull, sample_rate=RATE, channels=channels, **options)
     cpu_before = os.times()
     start_called = time.monotonic()
+    extra = {}
     with player:
         started = time.monotonic()
-        player.wait()
+        if while_playing is None:
+            player.wait()
+        else:
+            extra = while_playing(player)
     wall_seconds = time.monotonic() - start_called
     cpu_after = os.times()
     cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
@@ -95,7 +104,75 @@ def play(mixer, first_sample: int, frames: int, channels: int, latency: str | fl
         "wall_seconds": wall_seconds,
         "cpu_seconds": cpu_seconds,
         **dataclasses.asdict(player.stats),
+        **extra,
     }
+
+
+# -- listening beside the player (benchmarks/playback.py --listening) --------------------------------------
+
+
+class LateWakeUps:
+    """A thread that wakes every 5 ms, as an audio callback would, and notes how late each wake-up was."""
+
+    def __init__(self, period_s: float = 0.005):
+        self.period_s = period_s
+        self.late_s: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="late-wake-ups", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self.period_s):
+            now = time.monotonic()
+            self.late_s.append(now - last - self.period_s)
+            last = now
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        late_ms = np.array(self.late_s) * 1000
+        return {"wake_ups": len(late_ms), "late_max_ms": round(float(late_ms.max()), 1),
+                "late_over_100_ms": int((late_ms > 100).sum()), "late_over_200_ms": int((late_ms > 200).sum())}
+
+
+def listening_beside(speech_path: str, mode: str):
+    """A `while_playing` hook: 16 kHz int16 speech (a .npy) fed in 0.1 s blocks at the pace of a microphone
+    to the detector `grounding listen` uses, in this process ("inline") or in its child ("process")."""
+    from assistant.library.loader import load_library
+
+    speech = np.load(speech_path)
+    cue_maps = load_library().cue_maps
+    fired: list = []
+    if mode == "process":
+        from assistant.speech.detector_process import DetectorProcess
+
+        detector = DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=fired.extend)
+    else:
+        from assistant.speech.engines import make_detector
+        from assistant.speech.models import open_recognizer_or_fall_back
+
+        detector = make_detector(open_recognizer_or_fall_back("pocketsphinx", None, cue_maps), cue_maps)
+
+    def hook(player) -> dict:
+        block = detector.rate // 10
+        probe = LateWakeUps()
+        began = time.monotonic()
+        fed = 0
+        while not player.wait(timeout=0):
+            due = began + fed / detector.rate  # a microphone gives a block every 0.1 s, whatever we do
+            if due > time.monotonic():
+                time.sleep(min(0.01, due - time.monotonic()))
+                continue
+            chunk = speech[fed % len(speech):][:block]
+            fired.extend(detector.feed(chunk) or [])
+            fed += len(chunk)
+        late = probe.stop()
+        if mode == "process":
+            detector.close()
+        return {"listening": mode, "speech_seconds_fed": round(fed / detector.rate, 1), "detections": len(fired), **late}
+
+    return hook
 
 
 def main() -> None:
@@ -106,6 +183,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="how much to play (default: to the end)")
     parser.add_argument("--channels", type=int, default=2)
     parser.add_argument("--latency", help="stream latency: seconds, 'high' or 'low' (default: OutputPlayer's)")
+    parser.add_argument("--listen-to", help="a .npy of 16 kHz int16 speech to recognise while playing")
+    parser.add_argument("--listening", choices=("inline", "process"), default="process",
+                        help="with --listen-to: the detector in this process, or in its child as `grounding listen` runs it")
     args = parser.parse_args()
     mixer = build_mixer(args.exercise, args.breathing_minutes)
     first = first_sound_sample(mixer) if args.from_sound else 0
@@ -113,7 +193,8 @@ def main() -> None:
     if args.seconds is not None:
         frames = min(frames, round(args.seconds * RATE))
     latency = args.latency if args.latency in (None, "high", "low") else float(args.latency)
-    print(json.dumps(play(mixer, first, frames, args.channels, latency)), flush=True)
+    hook = listening_beside(args.listen_to, args.listening) if args.listen_to else None
+    print(json.dumps(play(mixer, first, frames, args.channels, latency, hook)), flush=True)
 
 
 # -- the audio server -------------------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""The detector in its own process (assistant/speech/detector_process.py), with the real engines.
+
+pocketsphinx and its Moonshine reader run in the child; the test process is
+the listening loop's side. What it hears must be exactly what the
+StreamDetector hears in one process, at the same stream positions, our own
+voice's spans included; its failures must reach the caller as the errors
+people read; and a child that dies is replaced while listening goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.audio.resample import resample
+from assistant.audio.wavio import read_wav
+from assistant.library.loader import load_library
+from assistant.speech.detector import TimedDetection
+from assistant.speech.detector_process import DetectorProcess
+from assistant.speech.engines import make_detector
+from assistant.speech.models import ModelNotFoundError, open_recognizer_or_fall_back
+
+pytestmark = pytest.mark.integration
+
+RATE = 16000
+BLOCK = 1600  # 0.1 s, as the microphone gives
+
+
+@pytest.fixture(scope="module")
+def cue_maps():
+    return load_library().cue_maps
+
+
+PAUSE_SAMPLES = 2 * RATE  # between the two requests: the first is closed and acted on well inside it
+
+
+def spoken(text: str, folder: Path) -> np.ndarray:
+    path = folder / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, timeout=60)
+    samples, rate = read_wav(path)
+    return np.clip(np.round(resample(samples, rate, RATE) * 32767), -32768, 32767).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def two_requests(tmp_path_factory) -> tuple[np.ndarray, int]:
+    """espeak-ng asking for two exercises 2 s apart, as 16 kHz int16; and where the second request begins."""
+    folder = tmp_path_factory.mktemp("speech")
+    first, second = spoken("I'm spiraling.", folder), spoken("Please help me breathe.", folder)
+    quiet = np.zeros(RATE // 2, dtype=np.int16)
+    pcm = np.concatenate([quiet, first, np.zeros(PAUSE_SAMPLES, dtype=np.int16), second, quiet, quiet])
+    return pcm, len(quiet) + len(first) + PAUSE_SAMPLES
+
+
+def blocks(pcm: np.ndarray):
+    for start in range(0, len(pcm), BLOCK):
+        yield pcm[start : start + BLOCK]
+
+
+def heard_in_one_process(cue_maps, pcm: np.ndarray, gate: tuple[int, int, str] | None) -> list[TimedDetection]:
+    detector = make_detector(open_recognizer_or_fall_back("pocketsphinx", None, cue_maps), cue_maps)
+    if gate:
+        detector.gate(*gate)
+    fired: list[TimedDetection] = []
+    for block in blocks(pcm):
+        fired += detector.feed(block)
+    return fired
+
+
+class Collected:
+    """on_fired and on_lost for a DetectorProcess: what came back, and a way to wait for it."""
+
+    def __init__(self) -> None:
+        self.fired: list[TimedDetection] = []
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+
+    def on_fired(self, fired: list[TimedDetection]) -> None:
+        with self._changed:
+            self.fired += fired
+            self._changed.notify_all()
+
+    def on_lost(self, line: str) -> None:
+        with self._changed:
+            self.lines.append(line)
+            self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout_s: float) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout_s), self.lines
+
+
+def test_the_child_hears_what_the_detector_hears_in_one_process_at_the_same_positions(cue_maps, two_requests, monkeypatch, tmp_path):
+    """Both start cues come back at the same stream positions as in one process; with our own voice over the
+    second (gate), only the first, as in one process. With no Vosk model, the child's notice reaches `warn`."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # no downloaded Vosk model: the automatic choice is pocketsphinx
+    monkeypatch.delenv("GROUNDING_VOSK_MODEL", raising=False)
+    two_requests, second_from = two_requests
+    gate = (second_from - RATE // 2, len(two_requests), "please help me breathe")  # our own voice over the second
+
+    expected_open = heard_in_one_process(cue_maps, two_requests, None)
+    expected_gated = heard_in_one_process(cue_maps, two_requests, gate)
+    assert [t.detection.intent for t in expected_open] == ["grounding-5-4-3-2-1", "resonance-5-5"], expected_open
+    assert [t.detection.intent for t in expected_gated] == ["grounding-5-4-3-2-1"], expected_gated
+
+    warnings: list[str] = []
+    heard = Collected()
+    with DetectorProcess(None, None, cue_maps, "en", warnings.append, on_fired=heard.on_fired) as detector:
+        assert detector.rate == RATE and "pocketsphinx" in detector.description
+        assert any("no usable Vosk model" in line for line in warnings), warnings
+        assert detector.child_pid != os.getpid()
+        for block in blocks(two_requests):
+            assert detector.feed(block) == []  # detections come back through on_fired
+        assert detector.caught_up(60)
+        assert heard.fired == expected_open
+        assert detector.samples_fed == len(two_requests)
+
+        heard.fired.clear()
+        start = detector.samples_fed
+        detector.gate(start + gate[0], start + gate[1], gate[2])
+        for block in blocks(two_requests):
+            detector.feed(block)
+        assert detector.caught_up(60)
+    # Heard again later in the same stream: the same cues, their times moved on by the first pass.
+    shift_s = len(two_requests) / RATE
+    assert [(t.detection.intent, round(t.time_s - shift_s, 3)) for t in heard.fired] == [
+        (t.detection.intent, round(t.time_s, 3)) for t in expected_gated
+    ]
+
+
+def test_a_model_that_is_not_there_is_the_same_error_as_in_one_process(cue_maps, tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelNotFoundError) as in_one_process:
+        open_recognizer_or_fall_back("vosk", missing, cue_maps)
+    with pytest.raises(ModelNotFoundError) as from_the_child:
+        DetectorProcess("vosk", missing, cue_maps, "en")
+    assert str(from_the_child.value) == str(in_one_process.value) and str(missing) in str(from_the_child.value)
+
+
+def test_a_child_that_dies_is_replaced_and_listening_goes_on_in_the_streams_count(cue_maps, two_requests):
+    two_requests, _ = two_requests
+    heard = Collected()
+    with DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=heard.on_fired, on_lost=heard.on_lost) as detector:
+        first_pid = detector.child_pid
+        for block in blocks(two_requests[: RATE // 2]):
+            detector.feed(block)
+        assert detector.caught_up(60)
+        os.kill(first_pid, signal.SIGKILL)
+        heard.wait_for_line("starting it again", 30)
+        heard.wait_for_line("Listening again.", 120)
+        assert detector.restarts == 1 and detector.child_pid != first_pid
+        time.sleep(0.2)
+        before = detector.samples_fed
+        for block in blocks(two_requests):
+            detector.feed(block)
+        assert detector.caught_up(60)
+    intents = [t.detection.intent for t in heard.fired]
+    assert intents == ["grounding-5-4-3-2-1", "resonance-5-5"], heard.fired
+    # Positions continue the stream's count across the new child, not from 0.
+    assert all(t.time_s > before / RATE for t in heard.fired), (before, heard.fired)
