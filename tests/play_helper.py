@@ -143,11 +143,16 @@ def listening_beside(speech_path: str, mode: str):
 
     speech = np.load(speech_path)
     cue_maps = load_library().cue_maps
-    fired: list = []
+    fired: list = []  # (when it reached this thread, time.monotonic; the detection)
+
+    def arrived(detections) -> None:
+        now = time.monotonic()
+        fired.extend((now, timed) for timed in detections)
+
     if mode == "process":
         from assistant.speech.detector_process import DetectorProcess
 
-        detector = DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=fired.extend)
+        detector = DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=arrived)
     else:
         from assistant.speech.engines import make_detector
         from assistant.speech.models import open_recognizer_or_fall_back
@@ -159,18 +164,24 @@ def listening_beside(speech_path: str, mode: str):
         probe = LateWakeUps()
         began = time.monotonic()
         fed = 0
-        while not player.wait(timeout=0):
+        fed_at: list[float] = []  # when each block was handed over, time.monotonic
+        while not player.wait(timeout=0) and fed + block <= len(speech):
             due = began + fed / detector.rate  # a microphone gives a block every 0.1 s, whatever we do
             if due > time.monotonic():
                 time.sleep(min(0.01, due - time.monotonic()))
                 continue
-            chunk = speech[fed % len(speech):][:block]
-            fired.extend(detector.feed(chunk) or [])
-            fed += len(chunk)
+            fed_at.append(time.monotonic())
+            arrived(detector.feed(speech[fed : fed + block]) or [])
+            fed += block
         late = probe.stop()
         if mode == "process":
+            detector.caught_up(30)
             detector.close()
-        return {"listening": mode, "speech_seconds_fed": round(fed / detector.rate, 1), "detections": len(fired), **late}
+        return {
+            "listening": mode, "speech_seconds_fed": round(fed / detector.rate, 1), "detections": len(fired), **late,
+            "block_samples": block, "rate": detector.rate, "blocks_fed_at": fed_at,
+            "fired": [(at, timed.time_s, timed.detection.kind, timed.detection.intent) for at, timed in fired],
+        }
 
     return hook
 
@@ -312,6 +323,47 @@ class MonitorRecorder:
             if seen > frame * frame_bytes:
                 return arrived
         raise IndexError(f"frame {frame} was never recorded")
+
+
+class StallWatch:
+    """Another process that sleeps 2 ms at a time and notes each time it woke more than 30 ms late.
+
+    When the whole machine stalls (a busy CI host, a paused virtual machine), every process waits,
+    this one too; a gap in a recording that comes with such a stall is the machine's, not the player's.
+    Its times are time.monotonic(), the same clock (CLOCK_MONOTONIC) in every process.
+    """
+
+    SCRIPT = (
+        "import time\n"
+        "last = time.monotonic()\n"
+        "while True:\n"
+        "    time.sleep(0.002)\n"
+        "    now = time.monotonic()\n"
+        "    if now - last > 0.032:\n"
+        "        print(f'{now:.4f} {now - last - 0.002:.4f}', flush=True)\n"
+        "    last = now\n"
+    )
+
+    def __init__(self) -> None:
+        self.stalls: list[tuple[float, float]] = []  # (when it woke, how late in seconds)
+        self._process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdout=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            woke, late = line.split()
+            self.stalls.append((float(woke), float(late)))
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._process.kill()
+        self._process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        return self.stalls
+
+    def near(self, first: float, last: float, margin_s: float = 0.5) -> list[tuple[float, float]]:
+        """The stalls between `first` and `last` (time.monotonic), with a margin either side."""
+        return [(woke, late) for woke, late in self.stalls if first - margin_s <= woke <= last + margin_s]
 
 
 # -- the comparison ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.play_helper import MonitorRecorder, build_mixer, compare, private_sink
+from tests.play_helper import RATE, MonitorRecorder, StallWatch, build_mixer, compare, private_sink
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +58,35 @@ def record_playback(sink: str, *args: str, timeout: float):
 
 
 def test_a_minute_of_playback_is_the_render_sample_for_sample(sink, mixer):
-    """62 s played live come back at one constant lag, every one-second window equal to the render, with no underflow."""
-    _, recording, report = record_playback(sink, "--from-sound", "--seconds", "62", timeout=120)
-    reference = mixer.render(report["first_sample"], report["frames"])
+    """62 s played live come back at one constant lag, every one-second window equal to the render, with no underflow.
+
+    Once, in CI, a window came back with 28 ms of silence in it while the player saw no underflow and no
+    shortfall: the host had stalled. So a second process watches for stalls of the whole machine. A minute
+    spoiled only where such a stall was seen (every lag change beside one; underflows with a stall during
+    the minute) is played once more, and says so on the output. A gap with no stall beside it fails at
+    once, and so does a second spoiled minute.
+    """
+    for attempt in (1, 2):
+        watch = StallWatch()
+        try:
+            recorder, recording, report = record_playback(sink, "--from-sound", "--seconds", "62", timeout=120)
+        finally:
+            watch.stop()
+        reference = mixer.render(report["first_sample"], report["frames"])
+        first = compare(recording[:, 0], reference)
+        spoiled = first.drift_samples > 44 or report["underflows"] or report["ring_shortfalls"]
+        if not spoiled or attempt == 2:
+            break
+        last_frame = len(recording) - 1
+        for seconds, _ in first.lag_changes:
+            frames = (first.lag + round((seconds - 1) * RATE), first.lag + round((seconds + 2) * RATE))
+            began, ended = (recorder.arrival_of_frame(min(max(0, frame), last_frame)) for frame in frames)
+            assert watch.near(began, ended), (
+                f"the recording's lag changed at {seconds:.0f} s with no stall of the machine beside it: {first}; "
+                f"stalls seen: {watch.stalls}; {report}"
+            )
+        assert watch.stalls, f"spoiled with no stall of the machine: {first}; {report}"
+        print(f"the machine stalled while playing ({watch.stalls}): {first}; {report}; playing the minute again")
     assert report["frames_played"] == len(reference)
     assert report["underflows"] == 0 and report["ring_shortfalls"] == 0, report
     for channel in (0, 1):
