@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -57,18 +58,44 @@ def speech_to_listen_to(minutes: float, seed: int = 13) -> Path:
     rows = [row for row in rows if row["snr_db"] in (None, 10)]
     random.Random(seed).shuffle(rows)
     gap = np.zeros(round(0.7 * SPEECH_RATE), dtype=np.int16)
-    pieces, total = [], 0
+    pieces, total, items = [], 0, []
     for row in rows:
         samples, rate = read_wav(CORPUS / row["file"])
         pcm = np.clip(np.round(resample(samples, rate, SPEECH_RATE) * 32767), -32768, 32767).astype(np.int16)
+        items.append({"kind": row["kind"], "intent": row["intent"], "start_s": total / SPEECH_RATE + row["speech_start_s"],
+                      "end_s": total / SPEECH_RATE + row["speech_end_s"]})
         pieces += [pcm, gap]
         total += len(pcm) + len(gap)
-        if total >= minutes * 60 * SPEECH_RATE:
+        if total >= (minutes * 60 + 5) * SPEECH_RATE:  # a little more than is played: it never runs out
             break
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"playback-speech-{minutes:g}min-seed{seed}.npy"
     np.save(path, np.concatenate(pieces))
+    path.with_suffix(".json").write_text(json.dumps(items), encoding="utf-8")
     return path
+
+
+def wall_latencies(report: dict, items: list[dict]) -> dict[str, list[float]]:
+    """Per kind, seconds of wall time from the end of a cue's speech to its detection reaching the listening
+    loop (the first of its kind, and intent for controls, within 4 s after the speech). A block is handed
+    over as a microphone would, once all of it has been heard, so the speech ended (block end - last
+    speech sample) / rate before its block was fed."""
+    fed_at, block, rate = report["blocks_fed_at"], report["block_samples"], report["rate"]
+    latencies: dict[str, list[float]] = {}
+    for item in items:
+        if item["kind"] == "ordinary":
+            continue
+        end_sample = int(item["end_s"] * rate)
+        end_block = end_sample // block
+        if end_block >= len(fed_at):
+            continue
+        speech_ended = fed_at[end_block] - ((end_block + 1) * block - end_sample) / rate
+        for arrived, time_s, kind, intent in report["fired"]:
+            same = kind == item["kind"] and (kind != "control" or intent == item["intent"])
+            if same and item["start_s"] <= time_s <= item["end_s"] + 4.0:
+                latencies.setdefault(kind, []).append(arrived - speech_ended)
+                break
+    return latencies
 
 
 def cpu_seconds_of(pid: int) -> float:
@@ -148,6 +175,13 @@ def main() -> None:
                        f"({report['cpu_seconds']:.1f} s in {report['wall_seconds']:.1f} s)"),
     ]
     if args.listening:
+        items = json.loads(Path(listening[1]).with_suffix(".json").read_text(encoding="utf-8"))
+        latencies = wall_latencies(report, items)
+        rows += [
+            (f"{kind} heard, wall latency", f"p50 {statistics.median(values):.2f} s, p95 {sorted(values)[int(0.95 * (len(values) - 1))]:.2f} s "
+                                            f"after the speech ended (n={len(values)})")
+            for kind, values in sorted(latencies.items())
+        ]
         rows += [
             ("listening", f"pocketsphinx + Moonshine, {'in the player' + chr(39) + 's process' if args.listening == 'inline' else 'in a child process'}; "
                           f"{report['speech_seconds_fed']} s of speech fed, {report['detections']} detections"),

@@ -15,7 +15,12 @@ noise and cues on a seeded timeline) plus what we played ourselves
 1024-frame output blocks so the output stays its latency ahead of the
 microphone, exactly as the device would. An exercise's speech is rendered by
 the real voice before the session's first block (live it is rendered ahead
-on a thread; here the loop runs faster than that thread would).
+on a thread; here the loop runs faster than that thread would). One
+difference: live, the detector runs in a child process
+(assistant/speech/detector_process.py); here it runs in this one, so that the
+loop stays in step faster than real time. So the 5 ms thread below now
+measures how long the detector's process holds the interpreter, not gaps in
+the player (benchmarks/playback.py --listening measures those, live).
 
 Measured: crashes; resident memory every --sample-minutes of audio and its
 growth per hour; every detection, scored against the placed cues (a cue is
