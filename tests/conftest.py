@@ -7,7 +7,11 @@ import subprocess
 
 import pytest
 
+from assistant.speech.moonshine import ONNXRUNTIME_PRIVATE
 from tests.play_helper import ensure_pulseaudio
+
+# Tests that import onnxruntime themselves (not through moonshine_onnx) must not start its telemetry either.
+os.environ.update(ONNXRUNTIME_PRIVATE)
 
 
 @pytest.fixture(scope="session")

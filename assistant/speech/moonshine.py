@@ -45,6 +45,12 @@ from assistant.speech.recognizer import Fit
 
 logger = logging.getLogger(__name__)
 
+# onnxruntime 1.29 and later send usage telemetry to Microsoft from Linux too, on by default, and keep a
+# device id and an offline cache in ~/.cache/Microsoft/DeveloperTools/.onnxruntime. Found by tracing
+# `grounding detect` (session 13): the reader's child looked up mobile.events.data.microsoft.com and wrote
+# onnxruntime.db. ORT_DISABLE_TELEMETRY=1, set before onnxruntime starts, turns all of it off (uploader,
+# events, device id, cache). Every process here that may load onnxruntime gets it; nobody can turn it on.
+ONNXRUNTIME_PRIVATE = {"ORT_DISABLE_TELEMETRY": "1"}
 MAX_CHILD_MIB = 1000  # replace the child once it holds this much (measured: 550 to 672 MiB, flat)
 LOAD_TIMEOUT_SECONDS = 30.0  # loading the model takes about 1.8 s; this is for a very busy machine
 READ_TIMEOUT_SECONDS = 5.0  # an utterance is at most 8 s of audio; a 2-3 s one is read in about 0.2 s
@@ -85,6 +91,7 @@ class _Child:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env.update(ONNXRUNTIME_PRIVATE)
         # Its complaints go to a nameless file (a pipe nobody drains could fill and stall it): read on failure.
         self._errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from assistant.speech.moonshine import words_of
+from assistant.speech.moonshine import ONNXRUNTIME_PRIVATE, words_of
 from assistant.speech.recognizer import Fit
 
 MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
@@ -149,8 +150,7 @@ class MoonshineOnnx:
     # the CPU (0.17 against 0.34 s), and the same words for 158 of 158 gate-cut utterances. The other core
     # stays free for the listener and the player.
     def __init__(self, folder: Path, threads: int = 1) -> None:
-        import onnxruntime
-
+        onnxruntime = import_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -476,11 +476,21 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def import_onnxruntime():
+    """onnxruntime with its telemetry off (moonshine.ONNXRUNTIME_PRIVATE), in this process too: the variable
+    is read when onnxruntime starts, and its runtime switch is thrown as well."""
+    os.environ.update(ONNXRUNTIME_PRIVATE)
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
+
+
 def _folded_session(ort_file: Path, options):
     """A session on the ONNX form of an onnxruntime-format file, so constant work is folded at load."""
     import onnx
-    import onnxruntime
 
+    onnxruntime = import_onnxruntime()
     providers = ["CPUExecutionProvider"]
     as_saved = onnxruntime.SessionOptions()
     as_saved.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
