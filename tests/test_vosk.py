@@ -200,6 +200,27 @@ def test_a_korean_start_cue_then_stop_are_detected(recognizer, korean_cues):
     assert spans[1][0] / RATE < stop_s < spans[1][1] / RATE + 1.0
 
 
+
+def test_listens_child_process_hears_korean_with_the_vosk_model_as_the_detector_here_does(korean_cues):
+    """`grounding listen --engine vosk --language ko` runs the detector in a child (DetectorProcess): the same
+    two detections at the same stream positions as StreamDetector in this process."""
+    from assistant.speech.detector_process import DetectorProcess
+
+    audio, _ = stream([speak("숨 쉬게 도와줘"), speak("멈춰")], gap_seconds=2.0)
+    here = make_vosk_recognizer(korean_package_model(), cue_phrases([korean_cues]), distractors=distractors_for("ko"))
+    detector = StreamDetector(here, CueMatcher([korean_cues]))
+    block = int(BLOCK_SECONDS * RATE)
+    expected = [timed for start in range(0, len(audio), block) for timed in detector.feed(audio[start : start + block])]
+    fired: list = []
+    with DetectorProcess("vosk", korean_package_model(), [korean_cues], "ko", on_fired=fired.extend) as child:
+        assert child.description.startswith("Vosk")
+        for start in range(0, len(audio), block):
+            child.feed(audio[start : start + block])
+        assert child.caught_up(60)
+    assert [(t.detection.kind, t.detection.intent) for t in expected] == [("start", "resonance-5-5"), ("control", "stop")]
+    assert fired == expected
+
+
 ORDINARY = [
     "오늘 날씨가 정말 좋네요",  # the weather is really nice today
     "회의는 내일 오후 세 시에 있어요",  # the meeting is tomorrow at three
