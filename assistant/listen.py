@@ -238,7 +238,8 @@ class OutputFeed:
     taken for the person's.
     """
 
-    def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector, out_rate: int, delay_seconds: float = 0.25):
+    def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector | DetectorProcess, out_rate: int,
+                 delay_seconds: float = 0.25):
         self.conductor = conductor
         self.listener = listener
         self.detector = detector
@@ -266,8 +267,9 @@ class OutputFeed:
         return block
 
 
-def hear(block: np.ndarray, detector: StreamDetector, listener: Listener, answers: AnswerWatcher) -> list[TimedDetection]:
-    """One microphone block through the detector, the listener and the answer watcher; the detections it fired."""
+def hear(block: np.ndarray, detector: StreamDetector | DetectorProcess, listener: Listener, answers: AnswerWatcher) -> list[TimedDetection]:
+    """One microphone block through the detector, the listener and the answer watcher; the detections it fired
+    (none from a DetectorProcess, whose detections come through its on_fired)."""
     fired = detector.feed(block)
     for timed in fired:
         listener.on_detection(timed, detector.rate)

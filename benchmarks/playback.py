@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import statistics
@@ -77,14 +78,16 @@ def speech_to_listen_to(minutes: float, seed: int = 13) -> Path:
 
 def wall_latencies(report: dict, items: list[dict]) -> dict[str, list[float]]:
     """Per kind, seconds of wall time from the end of a cue's speech to its detection reaching the listening
-    loop (the first of its kind, and intent for controls, within 4 s after the speech). A block is handed
+    loop (the first of its kind, and intent for controls, within 4 s after the speech and before the next
+    item's speech begins, so a miss is not credited with its neighbour's detection). A block is handed
     over as a microphone would, once all of it has been heard, so the speech ended (block end - last
     speech sample) / rate before its block was fed."""
     fed_at, block, rate = report["blocks_fed_at"], report["block_samples"], report["rate"]
     latencies: dict[str, list[float]] = {}
-    for item in items:
+    for index, item in enumerate(items):
         if item["kind"] == "ordinary":
             continue
+        window_end = min(item["end_s"] + 4.0, items[index + 1]["start_s"] if index + 1 < len(items) else math.inf)
         end_sample = int(item["end_s"] * rate)
         end_block = end_sample // block
         if end_block >= len(fed_at):
@@ -92,7 +95,7 @@ def wall_latencies(report: dict, items: list[dict]) -> dict[str, list[float]]:
         speech_ended = fed_at[end_block] - ((end_block + 1) * block - end_sample) / rate
         for arrived, time_s, kind, intent in report["fired"]:
             same = kind == item["kind"] and (kind != "control" or intent == item["intent"])
-            if same and item["start_s"] <= time_s <= item["end_s"] + 4.0:
+            if same and item["start_s"] <= time_s <= window_end:
                 latencies.setdefault(kind, []).append(arrived - speech_ended)
                 break
     return latencies

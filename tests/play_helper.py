@@ -173,6 +173,7 @@ def listening_beside(speech_path: str, mode: str):
             fed_at.append(time.monotonic())
             arrived(detector.feed(speech[fed : fed + block]) or [])
             fed += block
+        player.wait()  # should the speech run out first, the session still plays to its end
         late = probe.stop()
         if mode == "process":
             detector.caught_up(30)

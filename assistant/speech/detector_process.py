@@ -228,6 +228,7 @@ class DetectorProcess:
                 self._wait_ready(self._warn, connection)
             except GroundingError as exc:
                 connection.close()
+                _reap(process)
                 self.on_lost(f"listening could not start again ({exc}); trying again…")
                 continue
             with self._send_lock:
