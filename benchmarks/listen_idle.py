@@ -30,7 +30,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks" / "corpus"))
 
+from noise import make_noise  # noqa: E402  (benchmarks/corpus/noise.py)
 from tests.conftest import pulse_server_env  # noqa: E402
 from tests.play_helper import ensure_pulseaudio, private_sink  # noqa: E402
 
@@ -80,12 +82,11 @@ def name_of(pid: int) -> str:
 
 
 def room_audio(seconds: float, dbfs: float | None) -> np.ndarray:
-    rng = np.random.default_rng(0)
+    """Silence, or the corpus's pink noise (RMS 1) at `dbfs`, as 16 kHz int16."""
     if dbfs is None:
         return np.zeros(round(seconds * RATE), dtype=np.int16)
-    white = rng.standard_normal(round(seconds * RATE))
-    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(np.maximum(np.fft.rfftfreq(len(white), 1 / RATE), 20.0)), len(white))
-    return (pink / np.sqrt(np.mean(pink**2)) * 32768 * 10 ** (dbfs / 20)).astype(np.int16)
+    pink = make_noise("pink", round(seconds * RATE), RATE, np.random.default_rng(0))
+    return (pink * 32768 * 10 ** (dbfs / 20)).astype(np.int16)
 
 
 def main() -> None:

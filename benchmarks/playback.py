@@ -178,6 +178,7 @@ def main() -> None:
                        f"({report['cpu_seconds']:.1f} s in {report['wall_seconds']:.1f} s)"),
     ]
     if args.listening:
+        where_listening = {"inline": "in the player's process", "process": "in a child process"}
         items = json.loads(Path(listening[1]).with_suffix(".json").read_text(encoding="utf-8"))
         latencies = wall_latencies(report, items)
         rows += [
@@ -186,7 +187,7 @@ def main() -> None:
             for kind, values in sorted(latencies.items())
         ]
         rows += [
-            ("listening", f"pocketsphinx + Moonshine, {'in the player' + chr(39) + 's process' if args.listening == 'inline' else 'in a child process'}; "
+            ("listening", f"pocketsphinx + Moonshine, {where_listening[args.listening]}; "
                           f"{report['speech_seconds_fed']} s of speech fed, {report['detections']} detections"),
             ("5 ms thread woken late", f"max {report['late_max_ms']} ms; {report['late_over_100_ms']} times > 100 ms, "
                                        f"{report['late_over_200_ms']} times > 200 ms (of {report['wake_ups']} wake-ups)"),

@@ -90,7 +90,7 @@ def test_a_minute_of_playback_is_the_render_sample_for_sample(sink, mixer):
     assert report["frames_played"] == len(reference)
     assert report["underflows"] == 0 and report["ring_shortfalls"] == 0, report
     for channel in (0, 1):
-        result = compare(recording[:, channel], reference)
+        result = first if channel == 0 else compare(recording[:, channel], reference)
         figures = f"channel {channel}: {result}"
         print(figures, report)
         assert result.windows >= 60 and result.loud_windows >= 60, figures

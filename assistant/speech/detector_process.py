@@ -23,7 +23,6 @@ or killed), it is started again and `on_lost` says so; listening goes on.
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import socket
@@ -42,6 +41,7 @@ from assistant.errors import GroundingError
 from assistant.library.model import CueMap
 from assistant.speech.cues import CueMatcher
 from assistant.speech.detector import DetectorSettings, TimedDetection
+from assistant.speech.moonshine import child_environment
 
 OPEN_TIMEOUT_SECONDS = 120.0  # opening takes 1-3 s (pocketsphinx, then Moonshine's model); this is for a very busy machine
 RESTART_PAUSE_SECONDS = 1.0  # between a child's death and its replacement, so a child that dies at once does not spin
@@ -142,7 +142,7 @@ class DetectorProcess:
             process = subprocess.Popen(
                 [sys.executable, "-m", "assistant.speech.detector_process", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": _package_root() + os.pathsep + os.environ.get("PYTHONPATH", "")},
+                env=child_environment(),
             )
         finally:
             theirs.close()  # only the child holds its end: when it dies, recv here ends with EOFError
@@ -239,11 +239,6 @@ class DetectorProcess:
             self.restarts += 1
             self.on_lost("Listening again.")
             return
-
-
-def _package_root() -> str:
-    """The folder that holds the `assistant` package, so the child imports the same code."""
-    return str(Path(__file__).resolve().parents[2])
 
 
 def _reap(process: subprocess.Popen, timeout_s: float = 5.0) -> None:

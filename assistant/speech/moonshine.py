@@ -84,14 +84,22 @@ def words_of(text: str) -> str:
 # --- the parent's side -------------------------------------------------------------------------------
 
 
+def child_environment() -> dict[str, str]:
+    """The environment for a child of ours (`python -m assistant...`): this process's, with the folder that
+    holds the `assistant` package first on PYTHONPATH, so the child imports the same code, and onnxruntime's
+    telemetry off (ONNXRUNTIME_PRIVATE), should the child or one of its own load it."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env.update(ONNXRUNTIME_PRIVATE)
+    return env
+
+
 class _Child:
     """One Moonshine process and its pipes."""
 
     def __init__(self) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        env.update(ONNXRUNTIME_PRIVATE)
+        env = child_environment()
         # Its complaints go to a nameless file (a pipe nobody drains could fill and stall it): read on failure.
         self._errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
