@@ -157,3 +157,30 @@ def test_a_child_that_dies_is_replaced_and_listening_goes_on_in_the_streams_coun
     assert intents == ["grounding-5-4-3-2-1", "resonance-5-5"], heard.fired
     # Positions continue the stream's count across the new child, not from 0.
     assert all(t.time_s > before / RATE for t in heard.fired), (before, heard.fired)
+
+
+def test_a_child_that_hangs_is_killed_and_replaced_and_the_new_one_knows_where_our_own_voice_is(cue_maps, two_requests):
+    """SIGSTOP stands in for a hang in native code: the process lives but answers nothing. The watchdog
+    kills it after hang_s; the new child is told our own voice's spans the old one had, so the second
+    request, spoken under a span set before the hang, is still taken for our own voice."""
+    pcm, second_from = two_requests
+    heard = Collected()
+    with DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=heard.on_fired, on_lost=heard.on_lost,
+                         hang_s=3.0) as detector:
+        hung_pid = detector.child_pid
+        for block in blocks(pcm[: RATE // 2]):
+            detector.feed(block)
+        resume_at = detector.samples_fed  # nothing is sent while the child hangs, so pcm will begin here
+        detector.gate(resume_at + second_from - RATE // 2, resume_at + len(pcm), "please help me breathe")
+        assert detector.caught_up(60)  # the old child has the span
+        os.kill(hung_pid, signal.SIGSTOP)
+        heard.wait_for_line("stopped answering for 3 s and was ended", 30)
+        heard.wait_for_line("Listening again.", 120)
+        assert detector.restarts == 1 and detector.child_pid != hung_pid
+        with pytest.raises(ProcessLookupError):
+            os.kill(hung_pid, 0)  # killed and reaped, not left stopped
+        assert detector.samples_fed == resume_at
+        for block in blocks(pcm):
+            detector.feed(block)
+        assert detector.caught_up(60)
+    assert [t.detection.intent for t in heard.fired] == ["grounding-5-4-3-2-1"], heard.fired

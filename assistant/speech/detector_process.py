@@ -19,6 +19,11 @@ Sending never blocks the caller (a sender thread drains a queue), because
 `gate` is called from the audio feeder thread. Detections come back on a
 reader thread and are handed to `on_fired` there. If the child dies (a bug,
 or killed), it is started again and `on_lost` says so; listening goes on.
+A child that stops answering without dying (a hang in native code) is
+noticed by a watchdog, which asks it every second whether it has caught up
+and kills it after HANG_SECONDS without an answer; it is then replaced in
+the same way. Our own voice's recent spans are sent again to a new child,
+so it does not take the assistant's words for the person's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable, Sequence
@@ -45,6 +51,13 @@ from assistant.speech.moonshine import child_environment
 
 OPEN_TIMEOUT_SECONDS = 120.0  # opening takes 1-3 s (pocketsphinx, then Moonshine's model); this is for a very busy machine
 RESTART_PAUSE_SECONDS = 1.0  # between a child's death and its replacement, so a child that dies at once does not spin
+WATCH_SECONDS = 1.0  # how often the watchdog asks the child whether it has caught up
+# No answer for this long and the child is taken for hung. Its longest honest silence is one block's work:
+# an utterance's end (end_utt's fwdflat pass, up to about 1 s in the 2 h soak) and the second reader's
+# answer (its own timeout is 5 s), more on a very busy machine. A child this far behind is of no use
+# for "stop" anyway.
+HANG_SECONDS = 15.0
+GATES_KEPT_SECONDS = 30.0  # our own voice's spans ending this far back are of no use to a new child
 
 
 class DetectorProcessError(GroundingError):
@@ -67,27 +80,36 @@ class DetectorProcess:
         on_lost: Callable[[str], None] | None = None,  # a line for people when the child died and is restarted
         settings: DetectorSettings | None = None,
         open_timeout_s: float = OPEN_TIMEOUT_SECONDS,
+        hang_s: float = HANG_SECONDS,
     ):
         self._args = (engine, model, list(cue_maps), language, settings)
         self._warn = warn
         self.on_fired = on_fired
         self.on_lost = on_lost or warn
         self._open_timeout_s = open_timeout_s
+        self._hang_s = hang_s
         self.matcher = CueMatcher(cue_maps)  # the Listener's echo check asks it; cheap to build twice
         self.samples_fed = 0  # samples sent to the child: its stream position once it has caught up
         self._outbox: "queue.SimpleQueue[tuple | None]" = queue.SimpleQueue()
         self._send_lock = threading.Lock()  # the sender, and a restart handing it a new pipe
         self._samples_sent = 0  # samples the sender has taken from the queue (sent, or lost to a dead child)
         self._closing = False
+        self._closed = threading.Event()  # wakes the watchdog at close
         self._synced = threading.Condition()
         self._sync_asked = self._sync_answered = 0
+        self._gates: deque[tuple[int, int, str]] = deque()  # our own voice's recent spans, for a new child
+        self._gates_lock = threading.Lock()
+        self._hung: str | None = None  # why the watchdog killed the child, for the restart's line
+        self._restarting = False  # a replacement is opening: the watchdog does not judge it yet
         self.restarts = 0
         self._process, self._connection = self._start()
         self.description, self.rate = self._wait_ready(warn)
         self._sender = threading.Thread(target=self._send_loop, name="detector-sender", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name="detector-reader", daemon=True)
+        self._watchdog = threading.Thread(target=self._watch_loop, name="detector-watchdog", daemon=True)
         self._sender.start()
         self._reader.start()
+        self._watchdog.start()
 
     # -- what the listening loop calls ------------------------------------------------------------------
 
@@ -99,10 +121,16 @@ class DetectorProcess:
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """As StreamDetector.gate: our own voice over [start, end). Never blocks (called by the audio feeder)."""
+        with self._gates_lock:
+            self._gates.append((start_sample, end_sample, text))
+            too_old = self.samples_fed - round(GATES_KEPT_SECONDS * self.rate)
+            while self._gates and self._gates[0][1] < too_old:
+                self._gates.popleft()
         self._outbox.put(("gate", start_sample, end_sample, text))
 
     def caught_up(self, timeout_s: float) -> bool:
-        """Wait until the child has heard everything sent so far (its detections handed on); False on timeout."""
+        """Wait until the child has heard everything sent so far (its detections handed on); False on timeout.
+        True too once a dead child has been replaced: what it had not heard is lost, and nothing more will come of it."""
         with self._synced:
             self._sync_asked += 1
             token = self._sync_asked
@@ -114,6 +142,9 @@ class DetectorProcess:
         if self._closing:
             return
         self._closing = True
+        self._closed.set()
+        with self._synced:  # the watchdog, waiting for an answer
+            self._synced.notify_all()
         self._outbox.put(None)
         self._sender.join(timeout=5)
         _reap(self._process)
@@ -216,9 +247,27 @@ class DetectorProcess:
                 if not self._closing:
                     self.on_lost(f"listening hit a bug and is starting again:\n{message[1]}")
 
+    def _watch_loop(self) -> None:
+        """Kill a child that has not answered 'have you caught up?' for hang_s; the reader then replaces it."""
+        while not self._closed.wait(WATCH_SECONDS):
+            if self._restarting:
+                continue
+            process = self._process
+            with self._synced:
+                self._sync_asked += 1
+                token = self._sync_asked
+                self._outbox.put(("sync", token))
+                answered = self._synced.wait_for(lambda: self._sync_answered >= token or self._closing, self._hang_s)
+            # (A restart meanwhile answers every question asked, so only the child asked can be blamed.)
+            if not answered and not self._restarting and process is self._process and process.poll() is None:
+                self._hung = f"the listening process stopped answering for {self._hang_s:g} s and was ended"
+                process.kill()
+
     def _restart(self, why: str) -> None:
         """Start a new child in place of a dead one. It listens from where the stream is now, recognizer fresh."""
+        self._restarting = True
         _reap(self._process)
+        why, self._hung = self._hung or why, None
         self.on_lost(f"{why} (exit code {self._process.returncode}); starting it again…")
         while not self._closing:
             time.sleep(RESTART_PAUSE_SECONDS)
@@ -233,10 +282,19 @@ class DetectorProcess:
                 continue
             with self._send_lock:
                 old, self._connection = self._connection, connection
-                # The new child counts from 0: it joins the stream where the sender has got to.
+                # The new child counts from 0: it joins the stream where the sender has got to, knowing
+                # where our own voice is (spans sent to the old child, or lost while none was there).
                 connection.send(("skip", self._samples_sent))
+                with self._gates_lock:
+                    gates = list(self._gates)
+                for start_sample, end_sample, text in gates:
+                    connection.send(("gate", start_sample, end_sample, text))
             old.close()
+            with self._synced:  # what the dead child was asked, it will never answer: nothing more is coming
+                self._sync_answered = self._sync_asked
+                self._synced.notify_all()
             self.restarts += 1
+            self._restarting = False
             self.on_lost("Listening again.")
             return
 
