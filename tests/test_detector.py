@@ -16,8 +16,9 @@ BLOCK = 1600
 
 class ScriptedRecognizer:
     """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text[, shortfalls[,
-    spots]]]): shortfalls, {text: per token}, are what the second reader answers when a final's fit is asked;
-    spots, [(text, shortfall in all)], what it spots in the audio when asked (Hypothesis.check_spot)."""
+    spots[, reading_logprob]]]]): shortfalls, {text: per token}, are what the second reader answers when a
+    final's fit is asked; spots, [(text, shortfall in all)], what it spots in the audio when asked
+    (Hypothesis.check_spot); reading_logprob, how likely the reader found its own reading."""
 
     name = "scripted"
     sample_rate = RATE
@@ -33,10 +34,10 @@ class ScriptedRecognizer:
         step = self.script.pop(0) if self.script else []
         return [self._hypothesis(*entry) for entry in step]
 
-    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None):
+    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None, reading_logprob=-1.0):
         def check_fit(texts):
-            return [Fit(-shortfalls[text] * 4 - 1.0, -1.0, 4) if text in shortfalls else None  # four tokens
-                    for text in texts]
+            return [Fit(-shortfalls[text] * 4 + reading_logprob, reading_logprob, 4) if text in shortfalls else None
+                    for text in texts]  # four tokens
 
         def check_spot(phrasings, most_shortfall):
             # as the reader does: the transcripts with one of the phrasings in them (the limit is the detector's)
@@ -170,6 +171,21 @@ def test_a_start_far_short_of_the_readers_own_reading_is_dropped_though_words_ov
     script = [[("i'm to i can you i'm anxious it you leave season", True, "I'm trying a new brand recipe when seen",
                 {"i'm to i can you i'm anxious it you leave season": 5.2})]]
     assert weighed(script) == []
+
+
+def test_a_start_the_cue_model_made_of_a_sentence_the_reader_was_sure_of_is_held_to_a_stricter_limit():
+    """Tune split, 10 dB fan: "I love the sound of rain on the roof", which the cue model heard as "i'm nervous
+    i'm going on the roof" (a start), read right by Moonshine and found likely (-1.1 nats for 9 words and its
+    end). The start falls 2.6 short per token: within the usual limit, not within the one for a sure reading.
+    Read as garble ("I lo the sow of ray on the ro", -9 nats), the same start fires."""
+    heard, reading = "i'm nervous i'm going on the roof", "I love the sound of rain on the roof"
+    assert weighed([[(heard, True, reading, {heard: 2.6}, None, -1.1)]]) == []
+    assert weighed([[(heard, True, "I lo the sow of ray on the ro", {heard: 2.6}, None, -9.0)]]) == [
+        ("start", "resonance-6", 0.1)]
+    assert weighed([[(heard, True, reading, {heard: 1.2}, None, -1.1)]]) == [("start", "resonance-6", 0.1)]
+    one_limit = DetectorSettings(start_sure_reading=None)
+    assert weighed([[(heard, True, reading, {heard: 2.6}, None, -1.1)]], settings=one_limit) == [
+        ("start", "resonance-6", 0.1)]
 
 
 def test_a_start_far_short_gives_way_to_a_cue_a_reading_nearly_said():
