@@ -184,3 +184,24 @@ def test_a_child_that_hangs_is_killed_and_replaced_and_the_new_one_knows_where_o
             detector.feed(block)
         assert detector.caught_up(60)
     assert [t.detection.intent for t in heard.fired] == ["grounding-5-4-3-2-1"], heard.fired
+
+
+HANG_IN_TEST_S = 4.0  # longer than one block's work (an utterance's end and its reading: up to 2 s here)
+
+
+def test_a_child_working_through_a_backlog_is_not_taken_for_hung(cue_maps, tmp_path):
+    """Ordinary talk fed faster than real time (as tests and benchmarks feed) keeps the child busy, with
+    nothing to report, for longer than hang_s; it says it is alive as it works, so the watchdog leaves it be."""
+    talk = spoken("The new software update broke the printer again. We are building a treehouse for the kids. "
+                  "The aquarium has three new angelfish.", tmp_path)
+    pcm = np.concatenate([talk, np.zeros(RATE // 2, dtype=np.int16)] * 6)
+    heard = Collected()
+    with DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=heard.on_fired, on_lost=heard.on_lost,
+                         hang_s=HANG_IN_TEST_S) as detector:
+        began = time.monotonic()
+        for block in blocks(pcm):
+            detector.feed(block)
+        assert detector.caught_up(120)
+        busy_s = time.monotonic() - began
+    assert busy_s > 2 * HANG_IN_TEST_S, f"the backlog took only {busy_s:.1f} s: no test of the watchdog"
+    assert detector.restarts == 0 and heard.lines == [], heard.lines

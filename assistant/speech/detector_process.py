@@ -20,9 +20,11 @@ Sending never blocks the caller (a sender thread drains a queue), because
 reader thread and are handed to `on_fired` there. If the child dies (a bug,
 or killed), it is started again and `on_lost` says so; listening goes on.
 A child that stops answering without dying (a hang in native code) is
-noticed by a watchdog, which asks it every second whether it has caught up
-and kills it after HANG_SECONDS without an answer; it is then replaced in
-the same way. Our own voice's recent spans are sent again to a new child,
+noticed by a watchdog: the child says it is alive every second while it
+works, and answers a ping sent every second while it waits, so one that
+says nothing for HANG_SECONDS is killed, and replaced in the same way. (A
+backlog is not a hang: audio fed faster than real time, as tests and
+benchmarks do, keeps it talking.) Our own voice's recent spans are sent again to a new child,
 so it does not take the assistant's words for the person's.
 """
 
@@ -51,11 +53,10 @@ from assistant.speech.moonshine import child_environment
 
 OPEN_TIMEOUT_SECONDS = 120.0  # opening takes 1-3 s (pocketsphinx, then Moonshine's model); this is for a very busy machine
 RESTART_PAUSE_SECONDS = 1.0  # between a child's death and its replacement, so a child that dies at once does not spin
-WATCH_SECONDS = 1.0  # how often the watchdog asks the child whether it has caught up
-# No answer for this long and the child is taken for hung. Its longest honest silence is one block's work:
-# an utterance's end (end_utt's fwdflat pass, up to about 1 s in the 2 h soak) and the second reader's
-# answer (its own timeout is 5 s), more on a very busy machine. A child this far behind is of no use
-# for "stop" anyway.
+ALIVE_SECONDS = 1.0  # the watchdog pings the child this often, and the child says it is alive this often as it works
+# Nothing from the child for this long and it is taken for hung. Its longest honest silence is one block's
+# work: an utterance's end (end_utt's fwdflat pass, up to about 1 s in the 2 h soak) and the second
+# reader's answer (its own timeout is 5 s), more on a very busy machine.
 HANG_SECONDS = 15.0
 GATES_KEPT_SECONDS = 30.0  # our own voice's spans ending this far back are of no use to a new child
 
@@ -94,16 +95,18 @@ class DetectorProcess:
         self._send_lock = threading.Lock()  # the sender, and a restart handing it a new pipe
         self._samples_sent = 0  # samples the sender has taken from the queue (sent, or lost to a dead child)
         self._closing = False
-        self._closed = threading.Event()  # wakes the watchdog at close
+        self._closed = threading.Event()  # ends the watchdog at close
         self._synced = threading.Condition()
         self._sync_asked = self._sync_answered = 0
         self._gates: deque[tuple[int, int, str]] = deque()  # our own voice's recent spans, for a new child
         self._gates_lock = threading.Lock()
         self._hung: str | None = None  # why the watchdog killed the child, for the restart's line
+        self._last_heard = time.monotonic()  # when the child last sent anything (the watchdog's clock)
         self._restarting = False  # a replacement is opening: the watchdog does not judge it yet
         self.restarts = 0
         self._process, self._connection = self._start()
         self.description, self.rate = self._wait_ready(warn)
+        self._last_heard = time.monotonic()
         self._sender = threading.Thread(target=self._send_loop, name="detector-sender", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name="detector-reader", daemon=True)
         self._watchdog = threading.Thread(target=self._watch_loop, name="detector-watchdog", daemon=True)
@@ -143,8 +146,6 @@ class DetectorProcess:
             return
         self._closing = True
         self._closed.set()
-        with self._synced:  # the watchdog, waiting for an answer
-            self._synced.notify_all()
         self._outbox.put(None)
         self._sender.join(timeout=5)
         _reap(self._process)
@@ -234,6 +235,7 @@ class DetectorProcess:
                     return
                 self._restart("the listening process stopped")
                 continue
+            self._last_heard = time.monotonic()
             kind = message[0]
             if kind == "fired":
                 self.on_fired(message[1])
@@ -248,18 +250,13 @@ class DetectorProcess:
                     self.on_lost(f"listening hit a bug and is starting again:\n{message[1]}")
 
     def _watch_loop(self) -> None:
-        """Kill a child that has not answered 'have you caught up?' for hang_s; the reader then replaces it."""
-        while not self._closed.wait(WATCH_SECONDS):
+        """Ping the child; kill one that has said nothing for hang_s. The reader then replaces it."""
+        while not self._closed.wait(ALIVE_SECONDS):
+            process = self._process  # (taken first: a replacement being opened is assigned while _restarting)
             if self._restarting:
                 continue
-            process = self._process
-            with self._synced:
-                self._sync_asked += 1
-                token = self._sync_asked
-                self._outbox.put(("sync", token))
-                answered = self._synced.wait_for(lambda: self._sync_answered >= token or self._closing, self._hang_s)
-            # (A restart meanwhile answers every question asked, so only the child asked can be blamed.)
-            if not answered and not self._restarting and process is self._process and process.poll() is None:
+            self._outbox.put(("ping",))
+            if time.monotonic() - self._last_heard > self._hang_s and process.poll() is None:
                 self._hung = f"the listening process stopped answering for {self._hang_s:g} s and was ended"
                 process.kill()
 
@@ -293,6 +290,7 @@ class DetectorProcess:
             with self._synced:  # what the dead child was asked, it will never answer: nothing more is coming
                 self._sync_answered = self._sync_asked
                 self._synced.notify_all()
+            self._last_heard = time.monotonic()
             self.restarts += 1
             self._restarting = False
             self.on_lost("Listening again.")
@@ -330,6 +328,7 @@ def serve(connection: Connection) -> None:
         connection.send(("crashed", traceback.format_exc()))
         return
     connection.send(("ready", opened.description, detector.rate))
+    said_alive = time.monotonic()
     try:
         while True:
             try:
@@ -347,8 +346,14 @@ def serve(connection: Connection) -> None:
                 connection.send(("synced", message[1]))
             elif kind == "skip":  # a restarted child joins the stream where it is now
                 detector.samples_fed = message[1]
+            elif kind == "ping":
+                connection.send(("alive",))
+                said_alive = time.monotonic()
             elif kind == "close":
                 return
+            if time.monotonic() - said_alive >= ALIVE_SECONDS:  # working through a backlog is not hanging
+                connection.send(("alive",))
+                said_alive = time.monotonic()
     except (BrokenPipeError, EOFError):
         return
     except Exception:
