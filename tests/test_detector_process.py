@@ -39,6 +39,7 @@ def cue_maps():
 
 
 PAUSE_SAMPLES = 2 * RATE  # between the two requests: the first is closed and acted on well inside it
+HANG_IN_TEST_S = 4.0  # longer than one block's work (an utterance's end and its reading: up to 2 s here)
 
 
 def spoken(text: str, folder: Path) -> np.ndarray:
@@ -166,7 +167,7 @@ def test_a_child_that_hangs_is_killed_and_replaced_and_the_new_one_knows_where_o
     pcm, second_from = two_requests
     heard = Collected()
     with DetectorProcess("pocketsphinx", None, cue_maps, "en", on_fired=heard.on_fired, on_lost=heard.on_lost,
-                         hang_s=3.0) as detector:
+                         hang_s=HANG_IN_TEST_S) as detector:
         hung_pid = detector.child_pid
         for block in blocks(pcm[: RATE // 2]):
             detector.feed(block)
@@ -174,7 +175,7 @@ def test_a_child_that_hangs_is_killed_and_replaced_and_the_new_one_knows_where_o
         detector.gate(resume_at + second_from - RATE // 2, resume_at + len(pcm), "please help me breathe")
         assert detector.caught_up(60)  # the old child has the span
         os.kill(hung_pid, signal.SIGSTOP)
-        heard.wait_for_line("stopped answering for 3 s and was ended", 30)
+        heard.wait_for_line(f"stopped answering for {HANG_IN_TEST_S:g} s and was ended", 30)
         heard.wait_for_line("Listening again.", 120)
         assert detector.restarts == 1 and detector.child_pid != hung_pid
         with pytest.raises(ProcessLookupError):
@@ -184,9 +185,6 @@ def test_a_child_that_hangs_is_killed_and_replaced_and_the_new_one_knows_where_o
             detector.feed(block)
         assert detector.caught_up(60)
     assert [t.detection.intent for t in heard.fired] == ["grounding-5-4-3-2-1"], heard.fired
-
-
-HANG_IN_TEST_S = 4.0  # longer than one block's work (an utterance's end and its reading: up to 2 s here)
 
 
 def test_a_child_working_through_a_backlog_is_not_taken_for_hung(cue_maps, tmp_path):
@@ -203,5 +201,6 @@ def test_a_child_working_through_a_backlog_is_not_taken_for_hung(cue_maps, tmp_p
             detector.feed(block)
         assert detector.caught_up(120)
         busy_s = time.monotonic() - began
-    assert busy_s > 2 * HANG_IN_TEST_S, f"the backlog took only {busy_s:.1f} s: no test of the watchdog"
+    print(f"backlog heard in {busy_s:.1f} s")
+    assert busy_s > HANG_IN_TEST_S + 1, f"the backlog took only {busy_s:.1f} s: no test of the watchdog"
     assert detector.restarts == 0 and heard.lines == [], heard.lines

@@ -24,8 +24,9 @@ noticed by a watchdog: the child says it is alive every second while it
 works, and answers a ping sent every second while it waits, so one that
 says nothing for HANG_SECONDS is killed, and replaced in the same way. (A
 backlog is not a hang: audio fed faster than real time, as tests and
-benchmarks do, keeps it talking.) Our own voice's recent spans are sent again to a new child,
-so it does not take the assistant's words for the person's.
+benchmarks do, keeps it talking.) Our own voice's recent spans are sent
+again to a new child, so it does not take the assistant's words for the
+person's.
 """
 
 from __future__ import annotations
