@@ -95,8 +95,7 @@ class DetectorProcess:
         self._outbox: "queue.SimpleQueue[tuple | None]" = queue.SimpleQueue()
         self._send_lock = threading.Lock()  # the sender, and a restart handing it a new pipe
         self._samples_sent = 0  # samples the sender has taken from the queue (sent, or lost to a dead child)
-        self._closing = False
-        self._closed = threading.Event()  # ends the watchdog at close
+        self._closing = threading.Event()  # set by close: ends the watchdog, and a death is no longer restarted
         self._synced = threading.Condition()
         self._sync_asked = self._sync_answered = 0
         self._gates: deque[tuple[int, int, str]] = deque()  # our own voice's recent spans, for a new child
@@ -143,10 +142,9 @@ class DetectorProcess:
 
     def close(self) -> None:
         """Stop the child (it also stops by itself when this process goes away)."""
-        if self._closing:
+        if self._closing.is_set():
             return
-        self._closing = True
-        self._closed.set()
+        self._closing.set()
         self._outbox.put(None)
         self._sender.join(timeout=5)
         _reap(self._process)
@@ -232,7 +230,7 @@ class DetectorProcess:
             try:
                 message = self._connection.recv()
             except (EOFError, OSError):
-                if self._closing:
+                if self._closing.is_set():
                     return
                 self._restart("the listening process stopped")
                 continue
@@ -247,12 +245,12 @@ class DetectorProcess:
             elif kind == "warn":
                 self._warn(message[1])
             elif kind == "crashed":
-                if not self._closing:
+                if not self._closing.is_set():
                     self.on_lost(f"listening hit a bug and is starting again:\n{message[1]}")
 
     def _watch_loop(self) -> None:
         """Ping the child; kill one that has said nothing for hang_s. The reader then replaces it."""
-        while not self._closed.wait(ALIVE_SECONDS):
+        while not self._closing.wait(ALIVE_SECONDS):
             process = self._process  # (taken first: a replacement being opened is assigned while _restarting)
             if self._restarting:
                 continue
@@ -267,7 +265,7 @@ class DetectorProcess:
         _reap(self._process)
         why, self._hung = self._hung or why, None
         self.on_lost(f"{why} (exit code {self._process.returncode}); starting it again…")
-        while not self._closing:
+        while not self._closing.is_set():
             time.sleep(RESTART_PAUSE_SECONDS)
             process, connection = self._start()
             self._process = process
@@ -347,12 +345,10 @@ def serve(connection: Connection) -> None:
                 connection.send(("synced", message[1]))
             elif kind == "skip":  # a restarted child joins the stream where it is now
                 detector.samples_fed = message[1]
-            elif kind == "ping":
-                connection.send(("alive",))
-                said_alive = time.monotonic()
             elif kind == "close":
                 return
-            if time.monotonic() - said_alive >= ALIVE_SECONDS:  # working through a backlog is not hanging
+            # A ping is answered; and working through a backlog is not hanging, so it says so as it goes.
+            if kind == "ping" or time.monotonic() - said_alive >= ALIVE_SECONDS:
                 connection.send(("alive",))
                 said_alive = time.monotonic()
     except (BrokenPipeError, EOFError):
