@@ -188,6 +188,9 @@ def test_no_start_without_the_phrase(matcher, transcript):
         ("sorry what did you say", "repeat"), ("can you repeat that", "repeat"),
         ("next please", "skip"), ("okay next", "skip"), ("let's move on", "skip"),
         ("okay keep going", "resume"), ("I'm ready", "resume"), ("you can continue", "resume"),
+        # said twice, with no punctuation between (a recognizer writes none)
+        ("hold on hold on", "pause"), ("too fast too fast", "slower"), ("keep going keep going", "resume"),
+        ("say it again say it again", "repeat"),
     ],
 )
 def test_commands_fire_their_control(matcher, transcript, intent):
@@ -230,6 +233,25 @@ def test_commands_fire_their_control(matcher, transcript, intent):
 def test_control_words_inside_ordinary_sentences_do_not_fire(matcher, transcript):
     """'stop', 'wait', 'next' and friends in ordinary speech are not commands."""
     assert not [d for d in matcher.match_all(transcript) if d.kind == "control"]
+
+
+@pytest.mark.parametrize(
+    "spotted, intent",
+    [
+        # report split, clean and 10 dB: what the second reader found likeliest with a control in it
+        ("Can do pause", "pause"), ("After too fast", "slower"), ("And little slower", "slower"),
+        ("Meth is too slow", "faster"), ("Max enough for now", "stop"), ("a meat faster please", "faster"),
+        # and what it must not take for a command
+        ("So the next", None), ("Three hours to finish", None), ("I can't stop", None),
+        ("we never pause", None), ("next week", None), ("it was too slow for us", None),
+        ("can do wait", None), ("I think I need to hold on", None),  # too many words before; "wait" whole only
+    ],
+)
+def test_a_control_ending_a_spotted_transcript_after_a_few_words_counts(matcher, spotted, intent):
+    """CueMatcher.control_ending: looser than match, for the second reader's own spotted transcripts."""
+    assert matcher.match(spotted) is None or intent is None
+    found = matcher.control_ending(spotted)
+    assert (found and found.intent) == intent
 
 
 def test_ordinary_sentences_rarely_fire_a_control_or_start(matcher):

@@ -223,6 +223,17 @@ def test_a_cue_the_second_reader_spots_in_the_audio_fires_when_nothing_else_was_
         ("start", "self-compassion-break", 0.1)]
 
 
+def test_a_control_the_reader_spots_after_a_few_misread_words_fires():
+    """Report split, 10 dB babble: "can you pause" heard as "a to him you pause i me" and read "Can do pause";
+    no reading matches (no command frame), and the reader's search finds "Can do pause" itself likeliest with
+    the control phrase in it. A control ending what it spotted counts (CueMatcher.control_ending)."""
+    heard, read = "a to him you pause i me", "Can do pause"
+    spotted = [("Can do pause", -0.2)]
+    assert weighed([[(heard, True, read, {}, spotted)]]) == [("control", "pause", 0.1)]
+    assert weighed([[(heard, True, read, {}, spotted)]], settings=DetectorSettings(spot_loose_controls=False)) == []
+    assert weighed([[(heard, True, read, {}, [("So the next", 0.0)])]]) == []  # "next" as a noun
+
+
 def test_spotting_cues_is_not_asked_when_a_reading_heard_a_cue_nor_acted_on_over_our_own_voice():
     recognizer = ScriptedRecognizer([[("stop", True, "Stop.", {}, [("Box breathing", 0.0)])]],
                                     reading_name="Moonshine base-en")

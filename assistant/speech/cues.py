@@ -38,6 +38,9 @@ START_MAX_STORY_WORDS = 5  # and at its start or end, at most this many words of
 START_NEGATION_WINDOW = 2  # "it was not a panic attack": a negation this many words before a start phrase blocks it
 
 _NEGATIONS = frozenset({"not", "never", "nothing", "nobody", "without", "neither", "nor"})
+# Words after which a control word is a noun or an object, not a command: "the next", "to finish", "my pause".
+_TAKES_A_NOUN = frozenset({"the", "a", "an", "to", "of", "for", "in", "on", "at", "with", "by", "from", "my", "your",
+                           "his", "her", "its", "our", "their"})
 
 # Words a speaker adds to a feeling without changing which exercise it asks for: "I'm really anxious",
 # "I still can't sleep", "I'm feeling overwhelmed". They are skipped in what was heard, unless the cue
@@ -166,8 +169,10 @@ class CueMatcher:
         self._start = [cue for cue in cues.values() if cue.kind == "start"]
         self._start_intents = frozenset(cue.intent for cue in self._start)
         self._control = [cue for cue in cues.values() if cue.kind == "control"]
-        single = sorted({cue.words[0] for cue in self._control if len(cue.words) == 1})
-        tail_words = "|".join(re.escape(word) for word in single)
+        # Another control may follow a control: "stop stop stop", and without punctuation between them,
+        # "hold on hold on", "too fast too fast" (longest first, so the regex tries a whole phrase first).
+        commands = sorted({" ".join(cue.words) for cue in self._control}, key=lambda phrase: (-len(phrase), phrase))
+        tail_words = "|".join(re.escape(phrase) for phrase in commands)
         tail = rf"(?:{_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_TAIL}|{_FILL})"
         self._tail_item = re.compile(tail)
         short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
@@ -266,6 +271,29 @@ class CueMatcher:
             if detection is not None and detection.kind == "control":
                 return detection, " ".join(ending)
         return None
+
+    def control_ending(self, text: str, most_words_before: int = 3) -> Detection | None:
+        """A control that ends `text` (a courtesy tail allowed) after at most `most_words_before` other words,
+        none of them a negation: looser than `match`, for a transcript the second reader itself found likeliest
+        with a control phrase in it (detector.StreamDetector._spotted), where the words before are its reading
+        of what came first, often mangled: "can do pause", "after too fast", "and little slower". Not after a
+        word that makes it a noun or an object ("the next", "to finish"); controls that count only as a whole
+        short command ("wait", "go on") are left to `match`."""
+        words = normalize(text).split()
+        found = [
+            cue
+            for cue in self._control
+            if cue.words not in WHOLE_COMMAND_ONLY
+            for start in self._occurrences(cue.words, words, fuzzy=len(cue.words) > 1)
+            if start <= most_words_before and not _NEGATIONS.intersection(words[:start])
+            and not (start and words[start - 1] in _TAKES_A_NOUN)
+            and self._clean_tail(words[start + len(cue.words):])
+        ]
+        if not found:
+            return None
+        order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
+        best = min(found, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
+        return Detection("control", best.intent, text)
 
     def crisis(self, text: str) -> CrisisMatch | None:
         """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""

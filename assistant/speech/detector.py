@@ -112,6 +112,10 @@ class DetectorSettings:
     # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
     # than its own reading. Not over our own voice. None: not asked.
     spot_max_shortfall: float | None = 4.0
+    # What the search found is matched as any transcript is, or else a control phrase that ends it after a few
+    # of the reader's own words (CueMatcher.control_ending): it found "Can do pause" for "can you pause",
+    # "After too fast" for "that's too fast", which `match` rejects as no command frame.
+    spot_loose_controls: bool = True
     # And for crisis language, whenever none was found otherwise: the likeliest transcript with a crisis
     # sentence in it fires when at most this many nats short. When a cue was found, it is acted on first
     # and the crisis search comes with the next block, so cues lose no time to it. Off (session 12): at 5.0
@@ -388,7 +392,11 @@ class StreamDetector:
         if most is None or final.check_spot is None:
             return None
         for words, fit in final.check_spot(self.matcher.phrasings, most):
-            detection = self.matcher.match(words) if fit.shortfall <= most else None
+            if fit.shortfall > most:
+                continue
+            detection = self.matcher.match(words)
+            if detection is None and self.settings.spot_loose_controls:
+                detection = self.matcher.control_ending(words)
             if detection is not None and detection.kind != "crisis":
                 return detection
         return None
