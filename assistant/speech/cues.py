@@ -169,10 +169,8 @@ class CueMatcher:
         self._start = [cue for cue in cues.values() if cue.kind == "start"]
         self._start_intents = frozenset(cue.intent for cue in self._start)
         self._control = [cue for cue in cues.values() if cue.kind == "control"]
-        # Another control may follow a control: "stop stop stop", and without punctuation between them,
-        # "hold on hold on", "too fast too fast" (longest first, so the regex tries a whole phrase first).
-        commands = sorted({" ".join(cue.words) for cue in self._control}, key=lambda phrase: (-len(phrase), phrase))
-        tail_words = "|".join(re.escape(phrase) for phrase in commands)
+        single = sorted({cue.words[0] for cue in self._control if len(cue.words) == 1})
+        tail_words = "|".join(re.escape(word) for word in single)
         tail = rf"(?:{_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_TAIL}|{_FILL})"
         self._tail_item = re.compile(tail)
         short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
@@ -309,7 +307,8 @@ class CueMatcher:
             for cue in self._control
             for words in clauses
             for start in self._occurrences(cue.words, words, fuzzy=len(cue.words) > 1)
-            if self._control_fires(words, start, start + len(cue.words), whole_only=cue.words in WHOLE_COMMAND_ONLY)
+            if self._control_fires(words, start, _past_repeats(cue.words, words, start),
+                                   whole_only=cue.words in WHOLE_COMMAND_ONLY)
         }
         order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
         return sorted(fired, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
@@ -422,6 +421,16 @@ _MAX_ITEM_WORDS = 6  # no lead-in, filler or tail is longer ("it is time to" and
 # Longer runs are not split every possible way (a clause of thousands of words, checked at each
 # control word in it, would cost time squared): they count when each word is an item on its own.
 _MAX_RUN_WORDS = 40
+
+
+def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
+    """Where the phrase found at words[start] ends, said once or more times over: a recognizer writes no
+    punctuation, so "hold on, hold on" comes as "hold on hold on". Only the same phrase: "next too slow" is
+    two commands, or one misheard, and not the first said again."""
+    end = start + len(phrase)
+    while tuple(words[end : end + len(phrase)]) == phrase:
+        end += len(phrase)
+    return end
 
 
 def _run_of(item: re.Pattern, words: list[str]) -> bool:
