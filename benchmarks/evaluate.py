@@ -67,7 +67,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.library.loader import load_library  # noqa: E402
-from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, near_crisis_sentences  # noqa: E402
+from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
 from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector  # noqa: E402
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
@@ -264,7 +264,13 @@ class _FileClock:
                     near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
                     if self.matcher is not None:
                         near += self.matcher.near_cues(check) + self.matcher.near_cues(h.text)
-                    texts = [text for text in dict.fromkeys([h.text, *self._crisis_partials, *near]) if text.strip()]
+                    heard = [h.text, *self._crisis_partials]
+                    trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
+                             for trim in crisis_trims(text)]
+                    found = self.matcher.match(h.text) if self.matcher is not None else None
+                    if found is not None and found.kind == "start":
+                        trims += self.matcher.trims(h.text, found)
+                    texts = [text for text in dict.fromkeys([*heard, *trims, *near]) if text.strip()]
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []
                     self.fit_walls.append(time.perf_counter() - began)

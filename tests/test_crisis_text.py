@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.library.loader import load_library
-from assistant.speech.crisis import CATEGORIES, CrisisMatch, detect_crisis, near_crisis_sentences
+from assistant.speech.crisis import CATEGORIES, CrisisMatch, crisis_trims, detect_crisis, near_crisis_sentences
 from assistant.speech.nearby import MOST_CANDIDATES, MOST_MERGES
 from assistant.speech.cues import CueMatcher, normalize
 
@@ -333,3 +333,15 @@ def test_the_harmless_twin_is_offered_too_and_left_to_the_audio():
     """ "I want to treat myself" is as near "hurt myself" as "go to myself" is: only the second reader, which
     heard the audio, can tell them apart (tests/test_moonshine.py shows it does)."""
     assert "i want to hurt myself" in near_crisis_sentences("I want to treat myself")
+
+
+def test_crisis_trims_drop_a_few_words_either_side_and_keep_only_crisis_language():
+    trims = crisis_trims("i said i someone is hurting me on")
+    assert "someone is hurting me" in trims and "i said i someone is hurting me on" not in trims
+    assert all(detect_crisis(trim) for trim in trims)
+    assert "is hurting me" not in trims  # (not crisis language without "someone")
+    # at most three words dropped before and two after
+    trims = crisis_trims("one two three four i want to die five six seven")
+    assert len(trims) == 11 and all(trim.startswith(("one", "two", "three", "four")) for trim in trims)
+    assert all(trim.endswith(("five", "six", "seven")) for trim in trims)
+    assert crisis_trims("i want to die") == ["want to die"]

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
+from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.transcript import normalize, split_clauses
 
 
@@ -963,6 +963,14 @@ def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, mo
         return []
     return nearby_phrasings(heard, CRISIS_SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
                             min_similarity, most, keep_extra_words=True)
+
+
+def crisis_trims(text: str) -> list[str]:
+    """`text` (lower case) with a few words dropped from either end, wherever it is still crisis language
+    (nearby.trimmed): in noise the cue model puts words from the background around what was said ("i said i
+    someone is hurting me on"), and the second reader finds the whole far less likely than the words said
+    alone (detector.py weighs both)."""
+    return trimmed(text.lower(), lambda trim: detect_crisis(trim) is not None)
 
 
 def _variants(text: str) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CrisisMatch, detect_crisis
-from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings
+from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
@@ -269,6 +269,15 @@ class CueMatcher:
             if detection is not None and detection.kind == "control":
                 return detection, " ".join(ending)
         return None
+
+    def trims(self, text: str, detection: Detection) -> list[str]:
+        """`text` with a few words dropped from either end (nearby.trimmed), wherever it still matches as
+        `detection` does: what the second reader also weighs of a start only the first reading heard."""
+        def keeps(trim: str) -> bool:
+            found = self.match(trim)
+            return found is not None and (found.kind, found.intent) == (detection.kind, detection.intent)
+
+        return trimmed(text.lower(), keeps)
 
     def control_ending(self, text: str, most_words_before: int = 3) -> Detection | None:
         """A control that ends `text` (a courtesy tail allowed) after at most `most_words_before` other words,

@@ -159,3 +159,26 @@ def merged_in(phrasing: str, heard: str) -> list[str]:
         if 0 < kept <= MOST_KEPT_WORDS:
             found.append(" ".join(words[:j] + merged[::-1] + words[end:]))
     return found
+
+
+# How many of the cue model's words before and after what it matched are also tried without them (trimmed).
+TRIM_LEADING_WORDS = 3
+TRIM_TRAILING_WORDS = 2
+
+
+def trimmed(heard: str, keeps: Callable[[str], bool], most_leading: int = TRIM_LEADING_WORDS,
+            most_trailing: int = TRIM_TRAILING_WORDS) -> list[str]:
+    """`heard` with up to `most_leading` words dropped from its start and up to `most_trailing` from its end,
+    wherever `keeps` still holds of what is left; `heard` itself not included, longest first. In babble the
+    cue model writes other voices' words around what was said ("i said i someone is hurting me on", "what
+    i'm i physiological sigh it not"), and the second reader finds the whole far less likely than the words
+    said alone: candidates for it to weigh, like the others here."""
+    words = heard.split()
+    trims = [
+        " ".join(words[first : len(words) - last])
+        for first in range(min(most_leading, len(words) - 1) + 1)
+        for last in range(min(most_trailing, len(words) - 1 - first) + 1)
+        if first or last
+    ]
+    trims.sort(key=lambda trim: -len(trim.split()))
+    return [trim for trim in dict.fromkeys(trims) if keeps(trim)]
