@@ -174,7 +174,8 @@ class _FileClock:
         self.finals: list[str] = []
         # [text, is_final, end_sample, check_text, fits, spots] for --replay. fits, on finals: {text: [logprob,
         # reading_logprob, tokens]}, the second reader's Fit of the final's text, of its utterance's partials
-        # with crisis language and of near crisis and cue candidates, asked of every final here (live, only
+        # with crisis language, of their trims and the final's start's (DetectorSettings.trim_max_shortfall)
+        # and of near crisis and cue candidates, asked of every final here (live, only
         # what the detector needs). spots: {"cue" or "crisis": [[text, logprob, reading_logprob, tokens], ...]},
         # what the second reader spotted of the cue phrasings and of the crisis sentences (Hypothesis.check_spot)
         # down to the detector's limits (SPOT_RECORDED_LIMITS for a search it does not make), every final too.
