@@ -298,9 +298,7 @@ class CueMatcher:
         ]
         if not found:
             return None
-        order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
-        best = min(found, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
-        return Detection("control", best.intent, text)
+        return Detection("control", min(found, key=_control_rank).intent, text)
 
     def crisis(self, text: str) -> CrisisMatch | None:
         """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""
@@ -319,8 +317,7 @@ class CueMatcher:
             if self._control_fires(words, start, _past_repeats(cue.words, words, start),
                                    whole_only=cue.words in WHOLE_COMMAND_ONLY)
         }
-        order = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
-        return sorted(fired, key=lambda cue: (order.get(cue.intent, len(order)), -len(cue.words), cue.words))
+        return sorted(fired, key=_control_rank)
 
     def _control_fires(self, words: list[str], start: int, end: int, whole_only: bool = False) -> bool:
         """True when words[start:end] is a command in this clause (rules (a)-(c) above)."""
@@ -430,6 +427,15 @@ _MAX_ITEM_WORDS = 6  # no lead-in, filler or tail is longer ("it is time to" and
 # Longer runs are not split every possible way (a clause of thousands of words, checked at each
 # control word in it, would cost time squared): they count when each word is an item on its own.
 _MAX_RUN_WORDS = 40
+
+
+_CONTROL_ORDER = {intent: rank for rank, intent in enumerate(CONTROL_INTENTS)}
+
+
+def _control_rank(cue: _Cue) -> tuple:
+    """Which of several controls heard at once to act on first: stop and pause first (CONTROL_INTENTS'
+    order, the safe reading of a mixed command), then the longer phrase."""
+    return _CONTROL_ORDER.get(cue.intent, len(_CONTROL_ORDER)), -len(cue.words), cue.words
 
 
 def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
