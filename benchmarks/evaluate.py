@@ -164,8 +164,9 @@ def read_pcm16(path: Path) -> np.ndarray:
 class _FileClock:
     """Wraps a recognizer so each file's hypotheses count samples from that file's start; records them all."""
 
-    def __init__(self, recognizer, matcher: CueMatcher | None = None):
+    def __init__(self, recognizer, matcher: CueMatcher | None = None, all_paces: bool = False):
         self.inner = recognizer
+        self.all_paces = all_paces  # read every final at PACES_RECORDED, or only at the paces the detector asks
         self.matcher = matcher  # which partials' texts are worth weighing (crisis language), see _shift
         self.name = recognizer.name
         self.sample_rate = recognizer.sample_rate
@@ -179,9 +180,13 @@ class _FileClock:
         # what the detector needs). spots: {"cue" or "crisis": [[text, logprob, reading_logprob, tokens], ...]},
         # what the second reader spotted of the cue phrasings and of the crisis sentences (Hypothesis.check_spot)
         # down to the detector's limits (SPOT_RECORDED_LIMITS for a search it does not make), every final too.
+        # paced: {pace: text}, the second reader's readings at other paces (Hypothesis.check_paced): those the
+        # detector asked for, or with all_paces at PACES_RECORDED for every final; the fits include those of
+        # the paced readings that hold a cue or crisis language.
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
+        self.paced_walls: list[float] = []  # and its readings at other paces (Hypothesis.check_paced), every final
         self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
@@ -234,6 +239,7 @@ class _FileClock:
         self.reading_waits = []
         self.fit_walls = []
         self.spot_walls = []
+        self.paced_walls = []
         self._crisis_partials = []
 
     @property
@@ -257,6 +263,11 @@ class _FileClock:
             if not h.is_final and self.matcher is not None and self.matcher.crisis(h.text):
                 if h.text not in self._crisis_partials:
                     self._crisis_partials.append(h.text)
+            paced: dict[float, str] = {}
+            if h.is_final and h.check_paced is not None and self.all_paces:
+                began = time.perf_counter()
+                paced = dict(zip(PACES_RECORDED, h.check_paced(PACES_RECORDED)))
+                self.paced_walls.append(time.perf_counter() - began)
             if h.is_final:
                 if h.check_fit is not None:
                     # Every near candidate the detector might ask about, weighed whether it asks or not, so that
@@ -271,7 +282,8 @@ class _FileClock:
                     found = self.matcher.match(h.text) if self.matcher is not None else None
                     if found is not None and found.kind == "start":
                         trims += self.matcher.trims(h.text, found)
-                    texts = [text for text in dict.fromkeys([*heard, *trims, *near]) if text.strip()]
+                    cued = [text for text in paced.values() if self.matcher is not None and self.matcher.match(text)]
+                    texts = [text for text in dict.fromkeys([*heard, *trims, *near, *cued]) if text.strip()]
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []
                     self.fit_walls.append(time.perf_counter() - began)
@@ -285,15 +297,41 @@ class _FileClock:
                                               ("crisis", CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall)):
                     spots[kind] = h.check_spot(phrasings, SPOT_RECORDED_LIMITS[kind] if most is None else most)
                 self.spot_walls.append(time.perf_counter() - began)
-            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=_fits_of(fits),
-                                          check_spot=_spots_of(spots) if h.is_final else None)
             recorded = {text: [f.logprob, f.reading_logprob, f.tokens] for text, f in fits.items()}
             spotted = {kind: [[text, f.logprob, f.reading_logprob, f.tokens] for text, f in found]
                        for kind, found in spots.items()}
-            self.hypotheses.append(
-                [shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text, recorded, spotted])
+            paced_row = {repr(pace): text for pace, text in paced.items()}
+            check_fit, check_paced = _fits_of(fits), _paced_of(paced) if paced else None
+            if h.is_final and h.check_paced is not None and not self.all_paces:
+                check_paced = self._paced_as_asked(h, fits, recorded, paced_row)
+                check_fit = check_fit or (lambda texts: [fits.get(text) for text in texts])  # fits may come
+            shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=check_fit,
+                                          check_spot=_spots_of(spots) if h.is_final else None, check_paced=check_paced)
+            self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text,
+                                    recorded, spotted, paced_row])
             out.append(shifted)
         return out
+
+    def _paced_as_asked(self, h, fits: dict[str, Fit], recorded: dict[str, list], paced_row: dict[str, str]):
+        """A Hypothesis.check_paced that reads at the paces the detector asks for, as listening does, and records
+        the readings (paced_row) and the fits of those that hold a cue or crisis language (fits, recorded)."""
+        def check_paced(paces) -> list[str]:
+            new = [pace for pace in paces if repr(float(pace)) not in paced_row]
+            if new:
+                began = time.perf_counter()
+                for pace, text in zip(new, h.check_paced(new)):
+                    paced_row[repr(float(pace))] = text
+                self.paced_walls.append(time.perf_counter() - began)
+                cued = [text for text in dict.fromkeys(paced_row.get(repr(float(pace)), "") for pace in new)
+                        if text not in fits and self.matcher is not None and self.matcher.match(text)]
+                if cued and h.check_fit is not None:
+                    for text, fit in zip(cued, h.check_fit(cued)):
+                        if fit is not None:
+                            fits[text] = fit
+                            recorded[text] = [fit.logprob, fit.reading_logprob, fit.tokens]
+            return [paced_row.get(repr(float(pace)), "") for pace in paces]
+
+        return check_paced
 
     def accept(self, samples):
         self.fed += len(samples)
@@ -312,6 +350,15 @@ def _fits_of(fits: dict[str, Fit]):
         return None
     return lambda texts: [fits.get(text) for text in texts]
 
+
+def _paced_of(paced: dict[float, str]):
+    """A Hypothesis.check_paced that gives back the readings made already ("" for a pace not recorded)."""
+    return lambda paces: [paced.get(float(pace), "") for pace in paces]
+
+
+# The paces every final is read again at with --all-paces, for --replay: the detector's
+# (DetectorSettings.paced_readings) and one more, so a replay can judge another choice.
+PACES_RECORDED = (0.85, 0.9, 1.1)
 
 # What each search is recorded down to when the detector's own limit is None (it does not search), so that a
 # replay can judge turning it on (`--detector spot_crisis_max_shortfall=5.0`).
@@ -340,7 +387,7 @@ def _init_worker(engine: str, args: argparse.Namespace) -> None:
     library = load_library()
     recognizer = ENGINES[engine](args, cue_phrases(library.cue_maps))
     _WORKER["matcher"] = CueMatcher(library.cue_maps)
-    _WORKER["clock"] = _FileClock(recognizer, _WORKER["matcher"])
+    _WORKER["clock"] = _FileClock(recognizer, _WORKER["matcher"], args.all_paces)
     _WORKER["corpus"] = Path(args.corpus)
     _WORKER["room_seconds"] = args.room_seconds
     _WORKER["clock"].warm_up(warm_up_audio(Path(args.corpus)))
@@ -401,6 +448,7 @@ def _decode(entry: dict) -> dict:
         "reading_waits_s": clock.reading_waits,
         "fit_walls_s": clock.fit_walls,
         "spot_walls_s": clock.spot_walls,
+        "paced_walls_s": clock.paced_walls,
         "reading_rss_mib": reading["resident_mib"],
         "detections": [d.to_json() for d in detections],
         "finals": clock.finals,
@@ -485,8 +533,10 @@ class _Recorded:
             spotted = None
             if len(fits) > 1:
                 spotted = {kind: [(spot[0], Fit(*spot[1:])) for spot in found] for kind, found in fits[1].items()}
+            paced = {float(pace): reading for pace, reading in fits[2].items()} if len(fits) > 2 else {}  # session 16
             self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded),
-                                          _spots_of(spotted) if spotted is not None and final else None))
+                                          _spots_of(spotted) if spotted is not None and final else None,
+                                          _paced_of(paced) if paced else None))
         self._fed = 0
 
     def accept(self, samples):
@@ -721,6 +771,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rescore", help="score an earlier --out file instead of decoding")
     parser.add_argument("--replay", help="run today's detector and matcher over an earlier --out file's hypotheses")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-listening CPU measurement")
+    parser.add_argument("--all-paces", action="store_true",
+                        help="read every final again at each of PACES_RECORDED, so that --replay can try other "
+                             "paces (about twice the time); by default only at the paces the detector asks for")
     parser.add_argument("--fresh", action="store_true",
                         help="start every file from the state of a recognizer just opened, as `grounding detect` "
                              "does, instead of one that has heard the warm-up (as a listener running for a while)")

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     items = phrasings(args.every)
 
     evaluate._init_worker("pocketsphinx", argparse.Namespace(
-        set=None, corpus=str(evaluate.DEFAULT_CORPUS), model=None, room_seconds=0.0, fresh=False))
+        set=None, corpus=str(evaluate.DEFAULT_CORPUS), model=None, room_seconds=0.0, fresh=False, all_paces=False))
     tally: dict[tuple[str, str], list[int]] = collections.defaultdict(lambda: [0, 0])
     wrong = []
     with tempfile.TemporaryDirectory(prefix="grounding-voices-") as folder:

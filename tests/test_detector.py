@@ -16,9 +16,10 @@ BLOCK = 1600
 
 class ScriptedRecognizer:
     """Returns, for each block fed, the hypotheses scripted for it (text, is_final[, check_text[, shortfalls[,
-    spots[, reading_logprob]]]]): shortfalls, {text: per token}, are what the second reader answers when a
-    final's fit is asked; spots, [(text, shortfall in all)], what it spots in the audio when asked
-    (Hypothesis.check_spot); reading_logprob, how likely the reader found its own reading."""
+    spots[, reading_logprob[, paced]]]]]): shortfalls, {text: per token}, are what the second reader answers
+    when a final's fit is asked; spots, [(text, shortfall in all)], what it spots in the audio when asked
+    (Hypothesis.check_spot); reading_logprob, how likely the reader found its own reading; paced, {pace: text},
+    its readings at other paces (Hypothesis.check_paced)."""
 
     name = "scripted"
     sample_rate = RATE
@@ -28,13 +29,15 @@ class ScriptedRecognizer:
         self.fed = 0
         self.reading_name = reading_name
         self.spot_asked = []  # (phrasings, most_shortfall) of every check_spot call
+        self.paced_asked = []  # the paces of every check_paced call
 
     def accept(self, samples):
         self.fed += len(samples)
         step = self.script.pop(0) if self.script else []
         return [self._hypothesis(*entry) for entry in step]
 
-    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None, reading_logprob=-1.0):
+    def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None, reading_logprob=-1.0,
+                    paced=None):
         def check_fit(texts):
             return [Fit(-shortfalls[text] * 4 + reading_logprob, reading_logprob, 4) if text in shortfalls else None
                     for text in texts]  # four tokens
@@ -45,8 +48,12 @@ class ScriptedRecognizer:
             return [(spotted, Fit(-1.0 - shortfall, -1.0, 6)) for spotted, shortfall in spots
                     if any(f" {normalize(phrasing)} " in f" {normalize(spotted)} " for phrasing in phrasings)]
 
+        def check_paced(paces):
+            self.paced_asked.append(tuple(paces))
+            return [paced.get(pace, "") for pace in paces]
+
         return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None,
-                          check_spot if spots is not None else None)
+                          check_spot if spots is not None else None, check_paced if paced is not None else None)
 
     def flush(self):
         return []
@@ -244,6 +251,39 @@ def test_a_control_the_reader_spots_after_a_few_misread_words_fires():
     assert weighed([[(heard, True, read, {}, spotted)]]) == [("control", "pause", 0.1)]
     assert weighed([[(heard, True, read, {}, spotted)]], settings=DetectorSettings(spot_loose_controls=False)) == []
     assert weighed([[(heard, True, read, {}, [("So the next", 0.0)])]]) == []  # "next" as a noun
+
+
+def test_a_cue_the_reader_hears_at_another_pace_fires_when_it_fits_at_the_utterances_own():
+    """Report split, clean: espeak-ng's en+f4 "give me one big sigh" heard as "you me want to hurry" and read
+    "Get me one big side"; read again a tenth slower, "Give me one big sigh", which the reader finds 2.6 nats
+    less likely than its own reading at the utterance's own pace (0.33 per token; the script gives per token)."""
+    heard, read = "you me want to hurry", "Get me one big side"
+    paced = {0.9: "Give me one big sigh", 1.1: "Get me one big side"}
+    script = [[(heard, True, read, {"Give me one big sigh": 0.65}, [], -1.0, paced)]]
+    recognizer = ScriptedRecognizer(script, reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [(d.detection.kind, d.detection.intent) for d in detector.feed(np.zeros(BLOCK, np.int16))] == [
+        ("start", "physiological-sigh")]
+    assert recognizer.paced_asked == [detector.settings.paced_readings]
+    # far less likely at its own pace (4.4 nats in all): nothing; nor when paced readings are not asked for
+    assert weighed([[(heard, True, read, {"Give me one big sigh": 1.1}, [], -1.0, paced)]]) == []
+    assert weighed(script, settings=DetectorSettings(paced_readings=None)) == []
+    # a long utterance is not read again: a cue is short
+    long_reading = "Get me one big side of the road and then we went home for tea"
+    assert weighed([[(heard, True, long_reading, {"Give me one big sigh": 0.65}, [], -1.0, paced)]]) == []
+    # crisis language at another pace is not acted on (10 dB: "a bit quicker" became "I'm going to kill you, Cat.")
+    killing = {0.9: "", 1.1: "I'm going to kill you cat"}
+    assert weighed([[("a bit complicated", True, "A bit complicated", {"I'm going to kill you cat": 0.0},
+                      [], -1.0, killing)]]) == []
+
+
+def test_paced_readings_are_asked_only_when_nothing_else_was_found():
+    """A cue a reading heard fires with no paced reading asked: they cost a reading each."""
+    recognizer = ScriptedRecognizer([[("stop", True, "Stop.", {}, [], -1.0, {0.9: "Box breathing"})]],
+                                    reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [d.detection.intent for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["stop"]
+    assert recognizer.paced_asked == []
 
 
 def test_spotting_cues_is_not_asked_when_a_reading_heard_a_cue_nor_acted_on_over_our_own_voice():

@@ -9,7 +9,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS  # noqa: E402
-from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, _Recorded, report, room_before, score  # noqa: E402
+from assistant.library.loader import load_library  # noqa: E402
+from assistant.speech.cues import CueMatcher  # noqa: E402
+from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
+from evaluate import BLOCK_SECONDS, ROOM_MARGIN_SECONDS, _FileClock, _Recorded, report, room_before, score  # noqa: E402
 
 RATE = 16000
 
@@ -50,6 +53,34 @@ def test_a_replay_gives_back_what_the_reader_weighed_and_spotted_and_nothing_els
         ("I want it all to stop", 3.0)]
     (older,) = recorded.flush()
     assert older.check_spot is None
+
+
+def test_the_paces_the_detector_asks_for_are_read_as_listening_reads_them_and_recorded_for_a_replay():
+    """By default a decode reads a final again only at the paces the detector asks for (the live cost), records
+    those readings, and the fits of those that hold a cue; a replay gives back what was recorded."""
+    asked = []
+
+    class Inner:
+        name, sample_rate = "scripted", RATE
+
+        def accept(self, samples):
+            return [Hypothesis("you me want to hurry", True, 1600, "Get me one big side",
+                               lambda texts: [Fit(-3.0, -1.0, 7) for _ in texts],
+                               None, lambda paces: asked.append(tuple(paces)) or [
+                                   {0.9: "Give me one big sigh", 1.1: "Get me one big side"}[p] for p in paces])]
+
+    clock = _FileClock(Inner(), CueMatcher(load_library().cue_maps))
+    (final,) = clock.accept(np.zeros(1600, np.int16))
+    assert asked == []  # nothing read before the detector asks
+    assert final.check_paced((0.9, 1.1)) == ["Give me one big sigh", "Get me one big side"]
+    assert final.check_paced((0.9,)) == ["Give me one big sigh"] and asked == [(0.9, 1.1)]  # read once
+    assert final.check_fit(["Give me one big sigh"])[0].shortfall == 2.0
+    row = clock.hypotheses[0]
+    assert row[6] == {"0.9": "Give me one big sigh", "1.1": "Get me one big side"}
+    assert "Give me one big sigh" in row[4] and "Get me one big side" not in row[4]  # only what holds a cue
+    (again,) = _Recorded([row]).accept(np.zeros(1600, np.int16))
+    assert again.check_paced((0.9, 0.85)) == ["Give me one big sigh", ""]  # "" where it was not read
+    assert again.check_fit(["Give me one big sigh"])[0].shortfall == 2.0
 
 
 def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_false_alarms_in_talk():

@@ -223,6 +223,32 @@ def test_a_cue_phrase_misread_is_spotted_in_the_audio(tmp_path):
 
 
 @pytest.mark.integration
+def test_a_cue_misread_is_read_right_at_another_pace_and_weighed_at_its_own(tmp_path):
+    """espeak-ng's en-us "I want to text them again" is read "I want to take a stand again." and "a little
+    faster" "That little faster"; a tenth slower, both are read right (read_paced, through the child). What
+    `fit` weighs against stays the reading at the utterance's own pace, and there the paced reading is within
+    the detector's limit."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.detector import DetectorSettings
+    from assistant.speech.moonshine import MoonshineReading
+
+    matcher = CueMatcher(load_library().cue_maps)
+    reading = MoonshineReading()
+    assert reading.read_paced((0.9,)) == []  # nothing read yet
+    for said, intent in (("I want to text them again", "pause-before-texting"), ("a little faster", "faster")):
+        heard = reading.read(_spoken(tmp_path, said), 16000)
+        assert matcher.match(heard) is None, heard
+        slower, faster = reading.read_paced((0.9, 1.1))
+        assert matcher.match(slower).intent == intent, slower
+        assert not any(mark in slower for mark in ".,?!")
+        own, paced = reading.fit([heard, slower])
+        assert own.shortfall == pytest.approx(0.0, abs=0.05), own  # still the reading at its own pace
+        assert paced.shortfall <= DetectorSettings().paced_max_shortfall, paced
+    reading.close()
+
+
+@pytest.mark.integration
 def test_the_search_takes_the_readings_own_steps_as_a_decoder_run_would_give_them(tmp_path):
     """The transcript still on the model's own words takes the reading's scores and cache instead of running
     the decoder again: the same transcripts, as likely, as when every step runs."""

@@ -58,11 +58,12 @@ CHILD_NICENESS = 5  # the audio player comes first
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
 # A request: what to do, and a sample rate and a count of int16 samples that follow (READ), or 0 and a count
 # of UTF-8 bytes of transcripts, one a line, to weigh against the last reading (FIT), or of a shortfall and
-# then phrasings, one a line, to spot in it (SPOT).
+# then phrasings, one a line, to spot in it (SPOT), or of paces, one a line, to read it again at (PACED).
 _REQUEST = struct.Struct("<III")
-_READ, _FIT, _SPOT = 0, 1, 2
+_READ, _FIT, _SPOT, _PACED = 0, 1, 2, 3
 # A reply: payload bytes, the child's resident size in KiB, its CPU seconds; then the payload: UTF-8 text for
-# READ, one _FIT_REPLY per transcript for FIT, one _SPOT_REPLY and its text's UTF-8 bytes per transcript for SPOT.
+# READ, one _FIT_REPLY per transcript for FIT, one _SPOT_REPLY and its text's UTF-8 bytes per transcript for SPOT,
+# UTF-8 texts one a line for PACED.
 _REPLY = struct.Struct("<IId")
 _FIT_REPLY = struct.Struct("<?ddI")  # whether the model could say; Fit's logprob, reading_logprob, tokens
 _SPOT_REPLY = struct.Struct("<ddII")  # Fit's logprob, reading_logprob, tokens; the text's length in bytes
@@ -145,6 +146,11 @@ class _Child:
             offset += length
             found.append((text, Fit(logprob, reading_logprob, tokens)))
         return found
+
+    def read_paced(self, paces: Sequence[float], timeout_s: float) -> list[str]:
+        encoded = "\n".join(repr(float(pace)) for pace in paces).encode("utf-8")
+        payload = self._ask(_REQUEST.pack(_PACED, 0, len(encoded)) + encoded, timeout_s)
+        return payload.decode("utf-8", errors="replace").split("\n")
 
     def _ask(self, request: bytes, timeout_s: float) -> bytes:
         assert self.process.stdin is not None
@@ -274,6 +280,21 @@ class MoonshineReading:
             return []
         return [(words_of(text), fit) for text, fit in found]
 
+    def read_paced(self, paces: Sequence[float]) -> list[str]:
+        """The last reading's audio read again at each pace (moonshine_onnx.MoonshineOnnx.read_paced), words
+        only, one text each; [] where it cannot say. `fit` and `spot` still refer to the reading itself."""
+        if self._read_by is None or self._read_by is not self._child or not paces:
+            return []
+        try:
+            # Each is a whole reading: the time limit is a reading's for each.
+            texts = self._child.read_paced(paces, READ_TIMEOUT_SECONDS * len(paces))
+        except OSError as error:
+            logger.warning("Moonshine could not read again at other paces (%s); starting it again", error)
+            self._read_by = None
+            self._retire(self._start())
+            return []
+        return [words_of(text) for text in texts]
+
     @property
     def resident_mib(self) -> float:
         """The child's resident size after its last reading (it is a separate process: not in our own RSS)."""
@@ -395,6 +416,9 @@ def serve() -> None:
             for text, fit in model.spot(tuple(phrasings), float(most_shortfall)):
                 encoded = text.encode("utf-8")
                 payload += _SPOT_REPLY.pack(fit.logprob, fit.reading_logprob, fit.tokens, len(encoded)) + encoded
+        elif kind == _PACED:
+            paces = tuple(float(line) for line in stdin.read(count).decode("utf-8").split("\n"))
+            payload = "\n".join(" ".join(text.split()) for text in model.read_paced(paces)).encode("utf-8")
         else:
             samples = np.frombuffer(stdin.read(count * 2), dtype=np.int16).astype(np.float32) / 32768.0
             if sample_rate != SAMPLE_RATE:

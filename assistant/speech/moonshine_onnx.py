@@ -36,10 +36,12 @@ import importlib.util
 import os
 import tempfile
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from assistant.audio.resample import resample
 from assistant.speech.moonshine import ONNXRUNTIME_PRIVATE, words_of
 from assistant.speech.recognizer import Fit
 
@@ -71,6 +73,7 @@ SPOT_MIN_COVERAGE = 0.5
 # filtered again: the true cues they added were at most 3 words short (tune and report); with 4, the
 # tune split loses nothing and the report split loses that false start and nothing else.
 SPOT_MOST_WORDS_SHORT = 4
+PACE_DENOMINATOR = 20  # paces are taken as the nearest ratio of small numbers (0.9 = 9/10), for resampling
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
@@ -161,6 +164,7 @@ class MoonshineOnnx:
         self._tokens = read_token_list(folder / MODEL_FILES[2])
         self._token_ids = {piece: token_id for token_id, piece in enumerate(self._tokens)}
         self._last: _Reading | None = None
+        self._last_audio: np.ndarray | None = None  # for read_paced
         # Each list of phrasings spotted (the cues, the crisis sentences) as tries, at a transcript's start and
         # inside it: 25-35 ms to build, so kept.
         self._spot_tries: dict[tuple[str, ...], tuple[_Trie, _Trie]] = {}
@@ -177,9 +181,30 @@ class MoonshineOnnx:
     def read(self, audio: np.ndarray) -> str:
         """Float audio at 16 kHz, about -1..1, to the words the model hears (with its punctuation).
 
-        What `fit` needs of this utterance is kept until the next reading.
+        What `fit`, `spot` and `read_paced` need of this utterance is kept until the next reading.
         """
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        self._last_audio = audio
+        return self._read(audio, keep=True)
+
+    def read_paced(self, paces: tuple[float, ...]) -> list[str]:
+        """The last utterance read again at each pace (0.9: played a tenth slower, and so a tenth lower), one
+        text each; what `fit` and `spot` refer to stays the reading at its own pace.
+
+        A voice the model hears badly is often heard right a little slower or faster: espeak-ng's "give me one
+        big sigh", read "Get me one big side", is "Give me one big sigh." at 0.9 (benchmarks/README.md).
+        """
+        if self._last_audio is None:
+            return ["" for _ in paces]
+        texts = []
+        for pace in paces:
+            ratio = Fraction(pace).limit_denominator(PACE_DENOMINATOR)
+            # pace p at our rate is the clip resampled by 1/p: more samples for slower.
+            paced = resample(self._last_audio, ratio.numerator, ratio.denominator)
+            texts.append(self._read(paced, keep=False))
+        return texts
+
+    def _read(self, audio: np.ndarray, keep: bool) -> str:
         if len(audio) < MIN_SAMPLES:
             audio = np.pad(audio, (0, MIN_SAMPLES - len(audio)))
         hidden = self._encoder.run(None, {"input_values": audio[np.newaxis, :]})[0]
@@ -212,11 +237,13 @@ class MoonshineOnnx:
             for (name, every_step), value in zip(self._next_inputs, present):
                 if step == 0 or every_step:
                     feed[name] = value
+        text = text_of(heard, self._tokens)
+        if not keep:
+            return without_trailing_loop(text)
         # The last step's self-attention cache: the start token and every token fed (all heard, if it ended).
         own_cache = {name: value for (name, every_step), value in zip(self._next_inputs, present) if every_step}
         self._last = _Reading(hidden, {name: feed[name] for name, every_step in self._next_inputs if not every_step},
                               heard, logprob, step_scores, own_cache)
-        text = text_of(heard, self._tokens)
         kept = without_trailing_loop(text)
         if kept != text:
             # What fit compares with is then the likelihood of the words kept, ended there.

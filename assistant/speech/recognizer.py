@@ -49,6 +49,9 @@ class Hypothesis:
     # their Fits, down to a shortfall: check_spot(phrasings, most_shortfall) (finals only; ask at once, too).
     check_spot: Callable[[Sequence[str], float], list[tuple[str, Fit]]] | None = field(
         default=None, compare=False, repr=False)
+    # And the second reader's readings of the same utterance played at other paces: check_paced((0.9, 1.1)),
+    # one text per pace ([] when it cannot say; finals only; ask at once, too).
+    check_paced: Callable[[Sequence[float]], list[str]] | None = field(default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -85,6 +88,10 @@ class SecondReading(Protocol):
 
     def spot(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
         """The likeliest transcripts of the last `read` with one of the phrasings in them, and their Fits."""
+        ...
+
+    def read_paced(self, paces: Sequence[float]) -> list[str]:
+        """The last `read`'s audio read again at each pace (0.9: a tenth slower), one text each."""
         ...
 
 

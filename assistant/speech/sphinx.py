@@ -313,7 +313,8 @@ class PocketsphinxRecognizer:
         check_text = self._read_again()
         check_fit = self._fit_to_reading if check_text is not None else None
         check_spot = self._spot_in_reading if check_text is not None else None
-        return Hypothesis(words, True, self._samples_fed, check_text, check_fit, check_spot)
+        check_paced = self._read_at_paces if check_text is not None else None
+        return Hypothesis(words, True, self._samples_fed, check_text, check_fit, check_spot, check_paced)
 
     def _settled_words(self) -> str:
         """The utterance's words; while the decoder is new to the voice and the room, from a second pass.
@@ -389,6 +390,17 @@ class PocketsphinxRecognizer:
             return thread.submit(reading.spot, phrasings, most_shortfall).result()
         except Exception as error:  # as for fit: listening goes on without it
             logger.warning("the second reader (%s) could not spot phrases: %s", reading.name, error)
+            return []
+
+    def _read_at_paces(self, paces: Sequence[float]) -> list[str]:
+        """The utterance just read, read again at other paces by the second reader (Hypothesis.check_paced)."""
+        reading, thread = self._reading, self._reader_thread
+        if reading is None or thread is None or not hasattr(reading, "read_paced"):
+            return []
+        try:
+            return thread.submit(reading.read_paced, paces).result()
+        except Exception as error:  # as for fit: listening goes on without it
+            logger.warning("the second reader (%s) could not read again at other paces: %s", reading.name, error)
             return []
 
     def _open_reading(self) -> SecondReading | None:
