@@ -186,7 +186,7 @@ class _FileClock:
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
-        self.paced_walls: list[float] = []  # and its readings at other paces (Hypothesis.check_paced), every final
+        self.paced_walls: list[float] = []  # and its readings at other paces (Hypothesis.check_paced), where read
         self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it

@@ -239,7 +239,7 @@ def test_a_cue_misread_is_read_right_at_another_pace_and_weighed_at_its_own(tmp_
     for said, intent in (("I want to text them again", "pause-before-texting"), ("a little faster", "faster")):
         heard = reading.read(_spoken(tmp_path, said), 16000)
         assert matcher.match(heard) is None, heard
-        slower, faster = reading.read_paced((0.9, 1.1))
+        slower, _ = reading.read_paced((0.9, 1.1))
         assert matcher.match(slower).intent == intent, slower
         assert not any(mark in slower for mark in ".,?!")
         own, paced = reading.fit([heard, slower])
