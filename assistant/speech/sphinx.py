@@ -371,37 +371,28 @@ class PocketsphinxRecognizer:
 
     def _fit_to_reading(self, texts: Sequence[str]) -> list[Fit | None]:
         """How well texts fit the utterance just read, by the second reader (Hypothesis.check_fit)."""
-        reading, thread = self._reading, self._reader_thread
-        if reading is None or thread is None or not hasattr(reading, "fit"):
-            return [None] * len(texts)
-        try:
-            return thread.submit(reading.fit, texts).result()  # in turn with the readings: one reader, one pipe
-        except Exception as error:  # a second opinion that cannot be had is no reason to stop listening
-            logger.warning("the second reader (%s) could not weigh transcripts: %s", reading.name, error)
-            return [None] * len(texts)
+        return self._ask_reader("fit", "weigh transcripts", [None] * len(texts), texts)
 
     def _spot_in_reading(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
         """Transcripts of the utterance just read with a phrasing in them, by the second reader
         (Hypothesis.check_spot)."""
-        reading, thread = self._reading, self._reader_thread
-        if reading is None or thread is None or not hasattr(reading, "spot"):
-            return []
-        try:
-            return thread.submit(reading.spot, phrasings, most_shortfall).result()
-        except Exception as error:  # as for fit: listening goes on without it
-            logger.warning("the second reader (%s) could not spot phrases: %s", reading.name, error)
-            return []
+        return self._ask_reader("spot", "spot phrases", [], phrasings, most_shortfall)
 
     def _read_at_paces(self, paces: Sequence[float]) -> list[str]:
         """The utterance just read, read again at other paces by the second reader (Hypothesis.check_paced)."""
+        return self._ask_reader("read_paced", "read again at other paces", [], paces)
+
+    def _ask_reader(self, method: str, doing: str, unanswered, *args):
+        """The second reader's `method`(*args) about the utterance it read last, on its thread (in turn with the
+        readings: one reader, one pipe); `unanswered` when there is no such reader or it fails."""
         reading, thread = self._reading, self._reader_thread
-        if reading is None or thread is None or not hasattr(reading, "read_paced"):
-            return []
+        if reading is None or thread is None or not hasattr(reading, method):
+            return unanswered
         try:
-            return thread.submit(reading.read_paced, paces).result()
-        except Exception as error:  # as for fit: listening goes on without it
-            logger.warning("the second reader (%s) could not read again at other paces: %s", reading.name, error)
-            return []
+            return thread.submit(getattr(reading, method), *args).result()
+        except Exception as error:  # a second opinion that cannot be had is no reason to stop listening
+            logger.warning("the second reader (%s) could not %s: %s", reading.name, doing, error)
+            return unanswered
 
     def _open_reading(self) -> SecondReading | None:
         choice = self.settings.second_reading
