@@ -254,46 +254,42 @@ class MoonshineReading:
     def fit(self, texts: Sequence[str]) -> list[Fit | None]:
         """How well each text fits the audio of the last reading, by Moonshine's model (moonshine_onnx.py);
         None where it cannot say: no reading yet, no words, or the process that read it has been replaced."""
-        if self._read_by is None or self._read_by is not self._child or not any(text.split() for text in texts):
+        if not any(text.split() for text in texts):
             return [None] * len(texts)
-        try:
-            return self._child.fit(texts, READ_TIMEOUT_SECONDS)
-        except OSError as error:
-            # A late answer would be taken for the next reading's: this process is done with.
-            logger.warning("Moonshine could not weigh transcripts (%s); starting it again", error)
-            self._read_by = None
-            self._retire(self._start())
-            return [None] * len(texts)
+        return self._ask_reader("fit", "weigh transcripts", [None] * len(texts), texts, READ_TIMEOUT_SECONDS)
 
     def spot(self, phrasings: Sequence[str], most_shortfall: float) -> list[tuple[str, Fit]]:
         """The likeliest transcripts of the last reading's audio with one of `phrasings` in them, words only,
         each with its Fit, at most `most_shortfall` nats short of Moonshine's own reading (moonshine_onnx.py);
         [] where it cannot say."""
-        if self._read_by is None or self._read_by is not self._child or not phrasings:
+        if not phrasings:
             return []
-        try:
-            found = self._child.spot(phrasings, most_shortfall, READ_TIMEOUT_SECONDS)
-        except OSError as error:
-            logger.warning("Moonshine could not spot phrases (%s); starting it again", error)
-            self._read_by = None
-            self._retire(self._start())
-            return []
+        found = self._ask_reader("spot", "spot phrases", [], phrasings, most_shortfall, READ_TIMEOUT_SECONDS)
         return [(words_of(text), fit) for text, fit in found]
 
     def read_paced(self, paces: Sequence[float]) -> list[str]:
         """The last reading's audio read again at each pace (moonshine_onnx.MoonshineOnnx.read_paced), words
         only, one text each; [] where it cannot say. `fit` and `spot` still refer to the reading itself."""
-        if self._read_by is None or self._read_by is not self._child or not paces:
+        if not paces:
             return []
+        # Each is a whole reading: the time limit is a reading's for each.
+        texts = self._ask_reader("read_paced", "read again at other paces", [], paces,
+                                 READ_TIMEOUT_SECONDS * len(paces))
+        return [words_of(text) for text in texts]
+
+    def _ask_reader(self, method: str, doing: str, unanswered, *args):
+        """The child's `method`(*args) about the last reading; `unanswered` when the process that read it has
+        been replaced (or nothing was read), or when it fails, and then it is replaced."""
+        if self._read_by is None or self._read_by is not self._child:
+            return unanswered
         try:
-            # Each is a whole reading: the time limit is a reading's for each.
-            texts = self._child.read_paced(paces, READ_TIMEOUT_SECONDS * len(paces))
+            return getattr(self._child, method)(*args)
         except OSError as error:
-            logger.warning("Moonshine could not read again at other paces (%s); starting it again", error)
+            # A late answer would be taken for the next reading's: this process is done with.
+            logger.warning("Moonshine could not %s (%s); starting it again", doing, error)
             self._read_by = None
             self._retire(self._start())
-            return []
-        return [words_of(text) for text in texts]
+            return unanswered
 
     @property
     def resident_mib(self) -> float:
