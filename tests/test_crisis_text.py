@@ -113,6 +113,9 @@ def test_ordinary_sentences_are_almost_never_crisis():
         "I said goodbye to him at the airport",
         "I left a note on the fridge for the kids",
         "I could sleep forever on a Sunday",
+        "my boss is going to kill me",
+        "he beat me at chess",
+        "he hit me up about the party",
     ],
 )
 def test_figures_of_speech_are_not_crisis(sentence):
@@ -124,6 +127,9 @@ def test_figures_of_speech_are_not_crisis(sentence):
     "sentence, category",
     [
         ("I want to kill myself", "suicidal"),
+        ("he's trying to kill me", "unsafe"),
+        ("I'm scared he's going to kill me", "unsafe"),
+        ("someone is breaking in", "unsafe"),
         ("I want to end it all", "suicidal"),
         ("I wish I was dead", "suicidal"),
         ("I took a bunch of pills", "overdose"),

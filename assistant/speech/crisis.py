@@ -113,6 +113,14 @@ _CANT_GO_ON = (
     r"feel\s+like\s+this|live\s+like\s+this|deal\s+with\s+(?:it|this|life))"
 )
 
+# Another person who may be a danger to the speaker, as the speaker names them.
+_ASSAILANT = (
+    r"(?:he|she|they|someone|somebody|a\s+man|a\s+guy|this\s+guy|this\s+man|some\s+guy|a\s+stranger|"
+    r"my\s+(?:ex\s+)?(?:husband|wife|partner|boyfriend|girlfriend|ex|dad|father|stepdad|stepfather|mom|mum|"
+    r"mother|stepmom|stepmother|brother|sister|son|daughter|roommate|flatmate|neighbou?r|uncle|cousin))"
+)
+_HARM_ME = r"(?:kill|hurt|strangle|choke|stab|shoot|drown|poison|rape|beat)\s+me\b(?!\s+(?:at|in|to)\b)"
+
 # --- ordinary accidents, told of anyone ----------------------------------------------------------------
 #
 # "I cut myself shaving", "she hurt herself playing tennis", "he burned himself on the grill": an
@@ -447,6 +455,52 @@ _PATTERNS: list[tuple[str, str]] = [
         r"threatening)\s+me\b",
     ),
     ("unsafe", r"\b(?:he|she|they|someone|somebody)\s+(?:is|are)\s+going\s+to\s+hurt\s+me\b"),
+    # Danger from another person, told by the one in danger: tried, trying or threatening to kill or hurt them,
+    # or feared to; violence done to them; being abused; a break-in. The resources name 911 for immediate danger.
+    # Not "he's going to kill me" alone: that is as often "when he sees the car" (a figure of speech); with fear
+    # or a threat around it, it counts.
+    (
+        "unsafe",
+        rf"\b{_ASSAILANT}\s+(?:is|are|was|were|keeps|kept|has\s+been|have\s+been)\s+trying\s+to\s+{_HARM_ME}"
+        r"(?!\s+with\s+kindness)",
+    ),
+    (
+        "unsafe",
+        rf"\b{_ASSAILANT}\s+(?:(?:has|have|had)\s+)?(?:tried|threatened|threatens|keeps\s+threatening|"
+        rf"(?:is|are)\s+threatening|swore|swears|(?:is|are)\s+coming(?:\s+(?:over|here|back|home))?)\s+to\s+"
+        rf"{_HARM_ME}|"
+        rf"\b{_ASSAILANT}\s+(?:said|says|told\s+me|swore|swears)\s+(?:that\s+)?(?:he|she|they)\s+(?:will|would|"
+        rf"is\s+going\s+to|are\s+going\s+to|was\s+going\s+to|were\s+going\s+to)\s+{_HARM_ME}",
+    ),
+    (
+        "unsafe",
+        rf"\b(?:scared|afraid|frightened|terrified|worried|fear)\s+(?:that\s+)?{_ASSAILANT}\s+(?:is\s+going\s+to|"
+        rf"are\s+going\s+to|will|would|might|could|wants\s+to|want\s+to|is\s+coming\s+to)\s+{_HARM_ME}",
+    ),
+    (
+        "unsafe",
+        rf"\b{_ASSAILANT}\s+(?:(?:has|have|had)\s+)?(?:just\s+)?(?:choked|strangled|raped|assaulted|stabbed|"
+        r"attacked|sexually\s+assaulted)\s+me\b|"
+        # "he hit me" where it stops, or with when and how often; not "hit me up", "hit me with the ball"
+        rf"\b{_ASSAILANT}\s+(?:hit|hits|punched|punches|kicked|kicks|slapped|slaps|beats|shoved|shoves|pushed)\s+"
+        r"me(?=\s*$|\s+(?:again|every|all\s+the\s+time|when|whenever|last\s+night|tonight|today|yesterday|"
+        r"so\s+hard|hard|in\s+the\s+(?:face|head|stomach|chest)|and\s+i|until))",
+    ),
+    (
+        "unsafe",
+        r"\bi\s+am\s+being\s+(?:abused|attacked|hurt|beaten|stalked|threatened|assaulted)\b"
+        r"(?=\s*$|\s+(?:by\s+(?:him|her|them|someone|somebody|my\s+\w+)|right\s+now|again|at\s+home|now))|"
+        r"\b(?:he|she|they|my\s+\w+)\s+(?:is|are|has\s+been|have\s+been)\s+abusing\s+me\b",
+    ),
+    (
+        "unsafe",
+        # A break-in now: "someone is breaking in", or "broke in" where the speaker stops ("...last year" is a story).
+        r"\b(?:someone|somebody|a\s+man|a\s+guy|a\s+stranger|people)\s+(?:(?:is|are)\s+(?:trying\s+to\s+break|"
+        r"breaking)|(?:has|have|just)?\s*(?:broken|broke))\s+in(?:to\s+(?:my|the|our)\s+(?:house|home|apartment|"
+        r"flat|place|room))?(?=\s*$|\s+(?:right\s+now|now))|"
+        r"\bthere\s+is\s+(?:someone|somebody|a\s+man|a\s+stranger)\s+(?:in|inside)\s+(?:my|the|our)\s+"
+        r"(?:house|home|apartment|flat|room)(?=\s*$|\s+(?:right\s+now|now))",
+    ),
     # Burden and "better off without me".
     (
         "burden",
@@ -913,6 +967,13 @@ he is hurting me
 she is hurting me
 he is going to hurt me
 i am scared he is going to hurt me
+someone is trying to kill me
+he is trying to kill me
+he tried to kill me
+he threatened to kill me
+i am scared he is going to kill me
+i am being abused
+someone is breaking in
 i want to hurt someone
 i am going to hurt someone
 i want to kill him
