@@ -202,7 +202,7 @@ def test_a_start_with_background_words_around_it_is_weighed_without_them_too():
     heard, read = "what i'm i physiological sigh it not", "Physiological side"
     fits = {heard: 4.1, "physiological sigh": 1.1, "i physiological sigh": 2.0}
     assert weighed([[(heard, True, read, fits)]]) == [("start", "physiological-sigh", 0.1)]
-    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None)) == []
+    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None, near_start_max_shortfall=None)) == []
     # a trim is one of many tries: it must come nearer than the limit for the words as heard (3.0)
     assert weighed([[(heard, True, read, {heard: 4.1, "physiological sigh": 2.0})]]) == []
 
@@ -349,7 +349,7 @@ def test_crisis_language_with_background_words_around_it_is_weighed_without_them
     heard, read = "i said i someone is hurting me on", "Someone in third in me"
     fits = {heard: 4.0, "someone is hurting me": 1.3}  # (5.2 in all: not near enough as a near crisis sentence)
     assert weighed([[(heard, True, read, fits)]]) == [("crisis", "crisis", 0.1)]
-    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None)) == []
+    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None, near_start_max_shortfall=None)) == []
     assert weighed([[(heard, True, read, {heard: 4.0})]]) == []
     assert weighed([[(heard, True, read, {heard: 4.0, "someone is hurting me": 2.0})]]) == []
 
@@ -403,7 +403,21 @@ def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_
     meant = "help me wind down"
     assert weighed([[("you me please now me", True, "Help me win town", {meant: 0.25})]]) == [
         ("start", "bedside-wind-down", 0.1)]
-    assert weighed([[("you me please now me", True, "Help me win town", {meant: 1.5})]]) == []
+    assert weighed([[("you me please now me", True, "Help me win town", {meant: 1.75})]]) == []  # 7.0 in all
+
+
+def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_a_margin():
+    """"Resident streaming" for "resonance breathing": the phrase alone is 6.0 short in all, beyond the near
+    cues' 4.0 but within near_start_max_shortfall, and no candidate of another intent comes within 2 nats."""
+    heard, read, meant = "reasons breathing", "Resident streaming", "resonance breathing"
+    assert weighed([[(heard, True, read, {meant: 1.5})]]) == [("start", "resonance-6", 0.1)]
+    assert weighed([[(heard, True, read, {meant: 1.75})]]) == []  # 7.0: too far
+    # Another intent's candidate nearly as likely: neither is the reader's clear choice.
+    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 1.75})]]) == []
+    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 2.25})]]) == [("start", "resonance-6", 0.1)]
+    # Not with the reading's own words around the phrase, and not when it is switched off.
+    assert weighed([[("reasons breathing now", True, "Resident streaming now", {"resonance breathing now": 1.5})]]) == []
+    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=DetectorSettings(near_start_max_shortfall=None)) == []
 
 
 # --- over the assistant's own voice ---------------------------------------------------------------------------

@@ -118,6 +118,14 @@ class DetectorSettings:
     # control 265 -> 266, no new false alarm. Lined up from 60 and merged word by word (session 9, nearby.py):
     # start 406 -> 418, control 266 -> 268, no new false alarm.
     near_cue_max_shortfall: float | None = 4.0
+    # Then a start phrase as written, alone (nothing of the readings around it), that the second reader finds
+    # at most near_start_max_shortfall short and at least near_start_margin nats likelier than every near
+    # candidate of another intent: the best account of the audio among them. Session 17, from the tune split:
+    # the right ones missed so far came 4.1 to 7 nats short ("resonance breathing" for "Resident streaming",
+    # 6.1); the first false start came at 6.2 ("i need to slow down" for "I'll get the slot for summer", 10 dB
+    # pink), so 6.0. The margin keeps out a phrase that another candidate fits better. None: not asked.
+    near_start_max_shortfall: float | None = 6.0
+    near_start_margin: float = 2.0
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
     # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
     # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
@@ -201,6 +209,7 @@ class StreamDetector:
     def __init__(self, recognizer: Recognizer, matcher: CueMatcher, settings: DetectorSettings | None = None):
         self.recognizer = recognizer
         self.matcher = matcher
+        self._phrasings = frozenset(matcher.phrasings)  # the cue map's phrasings as written, lower case
         self.settings = settings or DetectorSettings()
         self.rate = recognizer.sample_rate
         self.samples_fed = 0
@@ -212,6 +221,7 @@ class StreamDetector:
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
+        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None  # the last final's near cues
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
@@ -312,12 +322,13 @@ class StreamDetector:
         if said is not None:
             return self._over_own_speech(hypothesis, detection, second, heard_alike, said)
         if detection is None:
-            return second or self._near_cue(hypothesis) or self._spotted(hypothesis) or self._paced(hypothesis)
+            return (second or self._near_cue(hypothesis) or self._spotted(hypothesis) or self._paced(hypothesis)
+                    or self._near_start_alone(hypothesis))
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
             # What the second reading heard for itself stands on its own; else a cue either nearly said, one
             # the second reader finds in the audio, or one it hears at another pace.
             return (second or self._near_cue(hypothesis) or self._spotted(hypothesis)
-                    or self._paced(hypothesis))
+                    or self._paced(hypothesis) or self._near_start_alone(hypothesis))
         if detection.kind == "control" and second is not None and not heard_alike:
             most = self.settings.control_max_shortfall
             if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
@@ -412,8 +423,35 @@ class StreamDetector:
         """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
         likely as its own reading (asked when neither reading matched anything, or the first reading's start fell
         far short)."""
-        said = self._nearly_said(final, self.matcher.near_cues, self.settings.near_cue_max_shortfall)
-        return None if said is None else self.matcher.match(said)
+        most = self.settings.near_cue_max_shortfall
+        if most is None:
+            return None
+        weighed = self._weighed_near(final, self.matcher.near_cues)
+        self._near_weighed = (final, weighed)  # for _near_start_alone, asked later
+        for candidate, fit in weighed:
+            if fit.shortfall <= most:
+                return self.matcher.match(candidate)
+        return None
+
+    def _near_start_alone(self, final: Hypothesis) -> Detection | None:
+        """A start phrasing, alone, among the near candidates _near_cue weighed for this final: within
+        near_start_max_shortfall, and near_start_margin likelier than any candidate of another intent. Asked
+        after the search of the audio and the paced readings, whose evidence is stronger (4 nats at most)."""
+        most = self.settings.near_start_max_shortfall
+        if most is None or self._near_weighed is None or self._near_weighed[0] is not final:
+            return None
+        found = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in self._near_weighed[1]]
+        found = sorted(((candidate, fit, detection) for candidate, fit, detection in found if detection is not None),
+                       key=lambda item: item[1].shortfall)
+        for candidate, fit, detection in found:
+            if fit.shortfall > most:
+                break
+            if detection.kind != "start" or candidate not in self._phrasings:
+                continue
+            rivals = [other.shortfall for _, other, rival in found if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
+            if all(rival - fit.shortfall >= self.settings.near_start_margin for rival in rivals):
+                return detection
+        return None
 
     def _spotted_crisis(self, final: Hypothesis) -> Detection | None:
         """Crisis language in the likeliest transcript with a crisis sentence in it that the second reader
@@ -461,13 +499,17 @@ class StreamDetector:
     def _nearly_said(self, final: Hypothesis, near: Callable[[str], list[str]], most: float | None) -> str | None:
         """The first of the candidates `near` offers for either reading that the second reader finds at most
         `most` nats less likely in all than its own reading; None when none is, or it is not asked."""
-        if most is None or final.check_fit is None:
+        if most is None:
             return None
+        return next((candidate for candidate, fit in self._weighed_near(final, near) if fit.shortfall <= most), None)
+
+    def _weighed_near(self, final: Hypothesis, near: Callable[[str], list[str]]) -> list[tuple[str, Fit]]:
+        """The candidates `near` offers for either reading, in its order, each with the second reader's Fit,
+        all asked at once; those it cannot weigh left out."""
+        if final.check_fit is None:
+            return []
         candidates = list(dict.fromkeys(near(final.check_text or "") + near(final.text)))
-        for candidate, fit in zip(candidates, _fits(final, candidates)):
-            if fit is not None and fit.shortfall <= most:
-                return candidate
-        return None
+        return [(candidate, fit) for candidate, fit in zip(candidates, _fits(final, candidates)) if fit is not None]
 
     def _start_backed(self, detection: Detection, final: Hypothesis) -> bool:
         """Whether a start cue only the first reading heard fits the utterance by the second reader."""
