@@ -967,13 +967,6 @@ he is hurting me
 she is hurting me
 he is going to hurt me
 i am scared he is going to hurt me
-someone is trying to kill me
-he is trying to kill me
-he tried to kill me
-he threatened to kill me
-i am scared he is going to kill me
-i am being abused
-someone is breaking in
 i want to hurt someone
 i am going to hurt someone
 i want to kill him
