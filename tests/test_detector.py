@@ -202,7 +202,8 @@ def test_a_start_with_background_words_around_it_is_weighed_without_them_too():
     heard, read = "what i'm i physiological sigh it not", "Physiological side"
     fits = {heard: 4.1, "physiological sigh": 1.1, "i physiological sigh": 2.0}
     assert weighed([[(heard, True, read, fits)]]) == [("start", "physiological-sigh", 0.1)]
-    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(trim_max_shortfall=None, near_start_max_shortfall=None)) == []
+    no_trims = DetectorSettings(trim_max_shortfall=None, near_start_max_shortfall=None)  # (nor a phrase alone)
+    assert weighed([[(heard, True, read, fits)]], settings=no_trims) == []
     # a trim is one of many tries: it must come nearer than the limit for the words as heard (3.0)
     assert weighed([[(heard, True, read, {heard: 4.1, "physiological sigh": 2.0})]]) == []
 
@@ -434,8 +435,10 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 1.75})]]) == []
     assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 2.25})]]) == [("start", "resonance-6", 0.1)]
     # Not with the reading's own words around the phrase, and not when it is switched off.
-    assert weighed([[("reasons breathing now", True, "Resident streaming now", {"resonance breathing now": 1.5})]]) == []
-    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=DetectorSettings(near_start_max_shortfall=None)) == []
+    with_words = {"resonance breathing now": 1.5}
+    assert weighed([[("reasons breathing now", True, "Resident streaming now", with_words)]]) == []
+    off = DetectorSettings(near_start_max_shortfall=None)
+    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
 # --- over the assistant's own voice ---------------------------------------------------------------------------

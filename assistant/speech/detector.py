@@ -456,8 +456,8 @@ class StreamDetector:
         if not alone:
             return None
         shortfall, said = alone[0]
-        rivals = [fit.shortfall for candidate, fit in self._weighed_near_cues(final)
-                  if (self.matcher.match(candidate) or Detection("crisis", "", "")).kind != "crisis"]
+        cues = [(self.matcher.match(candidate), fit) for candidate, fit in self._weighed_near_cues(final)]
+        rivals = [fit.shortfall for detection, fit in cues if detection is not None and detection.kind != "crisis"]
         if all(rival - shortfall >= self.settings.near_crisis_alone_margin for rival in rivals):
             return Detection("crisis", "crisis", said)
         return None
@@ -497,7 +497,8 @@ class StreamDetector:
                 break
             if detection.kind != "start" or candidate not in self._phrasings:
                 continue
-            rivals = [other.shortfall for _, other, rival in found if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
+            rivals = [other.shortfall for _, other, rival in found
+                      if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
             if all(rival - fit.shortfall >= self.settings.near_start_margin for rival in rivals):
                 return detection
         return None
