@@ -427,18 +427,20 @@ def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_
 
 def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_a_margin():
     """"Resident streaming" for "resonance breathing": the phrase alone is 6.0 short in all, beyond the near
-    cues' 4.0 but within near_start_max_shortfall, and no candidate of another intent comes within 2 nats."""
+    cues' 4.0 but within near_start_max_shortfall (off by default; tried at 6.0), and no candidate of another
+    intent comes within 2 nats."""
     heard, read, meant = "reasons breathing", "Resident streaming", "resonance breathing"
-    assert weighed([[(heard, True, read, {meant: 1.5})]]) == [("start", "resonance-6", 0.1)]
-    assert weighed([[(heard, True, read, {meant: 1.75})]]) == []  # 7.0: too far
+    on = DetectorSettings(near_start_max_shortfall=6.0)
+    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=on) == [("start", "resonance-6", 0.1)]
+    assert weighed([[(heard, True, read, {meant: 1.75})]], settings=on) == []  # 7.0: too far
     # Another intent's candidate nearly as likely: neither is the reader's clear choice.
-    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 1.75})]]) == []
-    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 2.25})]]) == [("start", "resonance-6", 0.1)]
-    # Not with the reading's own words around the phrase, and not when it is switched off.
+    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 1.75})]], settings=on) == []
+    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 2.25})]], settings=on) == [
+        ("start", "resonance-6", 0.1)]
+    # Not with the reading's own words around the phrase, and not by default.
     with_words = {"resonance breathing now": 1.5}
-    assert weighed([[("reasons breathing now", True, "Resident streaming now", with_words)]]) == []
-    off = DetectorSettings(near_start_max_shortfall=None)
-    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
+    assert weighed([[("reasons breathing now", True, "Resident streaming now", with_words)]], settings=on) == []
+    assert weighed([[(heard, True, read, {meant: 1.5})]]) == []
 
 
 # --- over the assistant's own voice ---------------------------------------------------------------------------
