@@ -331,7 +331,7 @@ class MoonshineReading:
         def load(child: _Child = self._next) -> None:
             try:
                 child.wait_ready(LOAD_TIMEOUT_SECONDS)
-            except (ReadingUnavailableError, OSError) as error:
+            except (ReadingUnavailableError, OSError, ValueError) as error:  # ValueError: close() shut its pipe
                 if not self._closed:
                     logger.warning("a fresh Moonshine process did not start (%s); the old one goes on", error)
                 child.close()
