@@ -426,21 +426,23 @@ def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_
 
 
 def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_a_margin():
-    """"Resident streaming" for "resonance breathing": the phrase alone is 6.0 short in all, beyond the near
-    cues' 4.0 but within near_start_max_shortfall (off by default; tried at 6.0), and no candidate of another
-    intent comes within 2 nats."""
-    heard, read, meant = "reasons breathing", "Resident streaming", "resonance breathing"
-    on = DetectorSettings(near_start_max_shortfall=6.0)
-    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=on) == [("start", "resonance-6", 0.1)]
-    assert weighed([[(heard, True, read, {meant: 1.75})]], settings=on) == []  # 7.0: too far
-    # Another intent's candidate nearly as likely: neither is the reader's clear choice.
-    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 1.75})]], settings=on) == []
-    assert weighed([[(heard, True, read, {meant: 1.5, "box breathing": 2.25})]], settings=on) == [
-        ("start", "resonance-6", 0.1)]
-    # Not with the reading's own words around the phrase, and not by default.
-    with_words = {"resonance breathing now": 1.5}
-    assert weighed([[("reasons breathing now", True, "Resident streaming now", with_words)]], settings=on) == []
-    assert weighed([[(heard, True, read, {meant: 1.5})]]) == []
+    """Report split, 20 dB: "help me sleep" read "Help me to leave"; the phrase alone, which that reading
+    nearly says, is 6.0 short in all (here), beyond the near cues' 4.0 but within near_start_max_shortfall,
+    and no candidate of another intent comes within 2 nats."""
+    heard, read, meant = "feels me sleep", "Help me to leave", "help me sleep"
+    assert weighed([[(heard, True, read, {meant: 1.5})]]) == [("start", "bedside-wind-down", 0.1)]
+    assert weighed([[(heard, True, read, {meant: 1.75})]]) == []  # 7.0: too far
+    # Another intent's candidate 1 nat behind: not the reader's clear choice; 3 behind: it is.
+    assert weighed([[(heard, True, read, {meant: 1.5, "help me breathe": 1.75})]]) == []
+    assert weighed([[(heard, True, read, {meant: 1.5, "help me breathe": 2.25})]]) == [
+        ("start", "bedside-wind-down", 0.1)]
+    # Not when only the cue model's reading nearly says it (the soak's "i'm freaking out" for "Then you can
+    # see the sun", from "to i'm feeling"), not with other words around it, and not when switched off.
+    assert weighed([[(heard, True, "Then you can see the sun", {meant: 1.5})]]) == []
+    with_words = {"help me sleep now": 1.5}
+    assert weighed([[("feels me sleep now", True, "Help me to leave now", with_words)]]) == []
+    off = DetectorSettings(near_start_max_shortfall=None)
+    assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
 # --- over the assistant's own voice ---------------------------------------------------------------------------
