@@ -238,7 +238,7 @@ class StreamDetector:
         self._gate = _Gate()
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
         # The last final's near cues and near crisis sentences, weighed (asked of the reader once)
-        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
+        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]], frozenset[str]] | None = None
         self._near_crisis_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
@@ -481,7 +481,12 @@ class StreamDetector:
         """The start and control phrases either reading nearly said, weighed (_weighed_near); asked of the reader
         once a final, whichever path asks first."""
         if self._near_weighed is None or self._near_weighed[0] is not final:
-            self._near_weighed = (final, self._weighed_near(final, self.matcher.near_cues))
+            if final.check_fit is None:  # (nothing to weigh with: the near cues are not even looked for)
+                self._near_weighed = (final, [], frozenset())
+            else:
+                read_near = self.matcher.near_cues(final.check_text or "")
+                weighed = self._weighed(final, read_near + self.matcher.near_cues(final.text))
+                self._near_weighed = (final, weighed, frozenset(read_near))
         return self._near_weighed[1]
 
     def _near_start_alone(self, final: Hypothesis) -> Detection | None:
@@ -495,15 +500,11 @@ class StreamDetector:
         found = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in self._near_weighed[1]]
         found = sorted(((candidate, fit, detection) for candidate, fit, detection in found if detection is not None),
                        key=lambda item: item[1].shortfall)
-        read_near: list[str] | None = None  # the phrases the reader's own reading nearly says, found once asked
+        read_near = self._near_weighed[2]  # the phrases the reader's own reading nearly says
         for candidate, fit, detection in found:
             if fit.shortfall > most:
                 break
-            if detection.kind != "start" or candidate not in self._phrasings:
-                continue
-            if read_near is None:
-                read_near = self.matcher.near_cues(final.check_text or "")
-            if candidate not in read_near:
+            if detection.kind != "start" or candidate not in self._phrasings or candidate not in read_near:
                 continue
             rivals = [other.shortfall for _, other, rival in found
                       if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
@@ -559,7 +560,13 @@ class StreamDetector:
         all asked at once; those it cannot weigh left out."""
         if final.check_fit is None:
             return []
-        candidates = list(dict.fromkeys(near(final.check_text or "") + near(final.text)))
+        return self._weighed(final, near(final.check_text or "") + near(final.text))
+
+    @staticmethod
+    def _weighed(final: Hypothesis, candidates: list[str]) -> list[tuple[str, Fit]]:
+        """Each candidate once, in order, with the second reader's Fit, all asked at once; those it cannot weigh
+        left out."""
+        candidates = list(dict.fromkeys(candidates))
         return [(candidate, fit) for candidate, fit in zip(candidates, _fits(final, candidates)) if fit is not None]
 
     def _start_backed(self, detection: Detection, final: Hypothesis) -> bool:
