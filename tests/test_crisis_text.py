@@ -116,11 +116,24 @@ def test_ordinary_sentences_are_almost_never_crisis():
         "my boss is going to kill me",
         "he beat me at chess",
         "he hit me up about the party",
+        "the police are tightening the noose around the gang",
+        "the hangman's noose was used in the old west",
     ],
 )
 def test_figures_of_speech_are_not_crisis(sentence):
     """Each common figure of speech built from crisis words is left alone."""
     assert detect_crisis(sentence) is None
+
+
+def test_a_noose_counts_with_what_is_done_with_it_not_as_a_word_heard_for_the_news():
+    """Moonshine read "The news can be overwhelming if you read it all day" (10 dB babble) as "A noose can be
+    overwhelming ...": the word alone was a false crisis alarm. Said with what someone did with it, where it is,
+    or last, it is crisis language."""
+    assert detect_crisis("A noose can be overwhelming this leading water day") is None
+    assert detect_crisis("the noose makes me anxious") is None
+    for said in ("I tied a noose", "I've got a noose ready", "there's a noose in my room", "a noose",
+                 "I keep thinking about the noose", "the noose is around my neck"):
+        assert detect_crisis(said) is not None, said
 
 
 @pytest.mark.parametrize(

@@ -772,7 +772,14 @@ _PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "means",
-        r"\bnooses?\b|\b(?:have|got|bought|tied|found|made|hung|set\s+up)\s+(?:a|the|some)\s+rope\b(?=\s*$|\s+(?:ready|"
+        # A noose is named with what someone did or does with it, where it is, or at the end of what was said:
+        # "the news can be overwhelming" read as "a noose can be overwhelming" is none of these.
+        r"\b(?:have|has|had|got|get|getting|bought|buy|buying|tied|tie|tying|made|make|making|found|hung|hang|"
+        r"hanging|set\s+up|put\s+up|need|want|looking\s+at|staring\s+at|think\s+about|thinking\s+about|"
+        r"thought\s+about|there\s+is|there\s+was|with)\s+(?:(?:a|the|my|this|that|some)\s+)?(?:\w+\s+)?nooses?\b|"
+        r"\bnooses?(?=\s*$|\s+(?:(?:is|was)\s+)?(?:ready|here|up|tied|hanging|waiting|for\s+me|again|tonight|now|"
+        r"in\s+(?:my|the|our)|on\s+(?:my|the)|around\s+(?:my|your|his|her|the)\s+neck)\b)|"
+        r"\b(?:have|got|bought|tied|found|made|hung|set\s+up)\s+(?:a|the|some)\s+rope\b(?=\s*$|\s+(?:ready|"
         r"right\s+here|tied|up|around|for\s+myself|to\s+hang|in\s+my|and\s+i|today|tonight))",
     ),
     (
