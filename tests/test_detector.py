@@ -373,12 +373,33 @@ def test_crisis_in_a_partial_the_final_revised_into_what_the_second_reading_hear
               [("i want to call him again", True, "I want to call him again",
                 {"i want to call him again": 0.0, "i want to kill": 2.4})]]
     assert weighed(script) == [("start", "pause-before-texting", 0.3)]
-    # the same partial, when the readings of the final differ, is weighed and fires
-    script[-1] = [("i want to call him again", True, "I want to call him a gun",
+    # the same partial, when the second reading heard neither "call" nor "kill" there, is weighed and fires
+    script[-1] = [("i want to call him again", True, "I want to kiln again",
                    {"i want to call him again": 0.5, "i want to kill": 2.4})]
     assert weighed(script) == [("crisis", "crisis", 0.3)]
     # and when both readings of the final are empty, they agree on nothing
     assert weighed([[("i want to die", False)], [("", True, "", {"i want to die": 0.5})]]) == [("crisis", "crisis", 0.2)]
+
+
+def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherwise_does_not_fire():
+    """The report split, espeak-ng en-f4 saying "I want to call him again" (clean): the partials went
+    "i want to kill", the final "i want to call feeling again" and Moonshine "I wanted to call him again".
+    The readings differ, but both put "call" where the partial had "kill": the partial was a passing guess.
+    It fired crisis resources at someone asking for the pause before texting."""
+    script = [[("i want to kill", False)],
+              [("i want to call feeling again", True, "I wanted to call him again",
+                {"i want to call feeling again": 6.0, "i want to kill": 1.9})]]
+    assert weighed(script) == []
+    # a partial the final only carried on further is still weighed ("kill" is in both readings' places)
+    carried = [[("he is trying to kill", False)],
+               [("he is trying to kill go on children", True, "He's trying to cut down on sugar",
+                 {"he is trying to kill go on children": 2.6, "he is trying to kill": 2.0})]]
+    assert weighed(carried) == [("crisis", "crisis", 0.2)]
+    # and one the final revised, when the second reading kept the partial's word, fires
+    kept = [[("i want to kill", False)],
+            [("i want to call feeling again", True, "I want to kill feeling again",
+              {"i want to call feeling again": 6.0, "i want to kill": 1.9})]]
+    assert weighed(kept)[0][:2] == ("crisis", "crisis")
 
 
 def test_crisis_fires_when_the_reader_cannot_weigh_it():

@@ -382,6 +382,8 @@ class StreamDetector:
         that the second reader finds at most `most` short of its own reading (per token, or in all), or cannot
         weigh."""
         heard = [held for held in self._held if held.kind == kind and held.text != final.text]
+        if kind == "crisis" and final.check_text:
+            heard = [held for held in heard if not _revised_away(held.text, final.text, final.check_text)]
         if detection is not None and detection.kind == kind:
             heard.insert(0, detection)
 
@@ -607,6 +609,21 @@ class StreamDetector:
         if detection.kind == "start" and self._gate.covers(hypothesis.end_sample):
             return False
         return True
+
+
+def _revised_away(partial: str, final: str, check: str) -> bool:
+    """Whether the final changed the words that made a partial crisis language into words the second reading
+    heard too, and the second reading has none of the partial's: "i want to kill" on the way to a final
+    "i want to call feeling again" that Moonshine read "I wanted to call him again". The final's words as far
+    as the partial went are compared, so a partial the final only carried on is never revised away."""
+    said = normalize(partial).split()
+    revised = normalize(final).split()[:len(said)]
+    if detect_crisis(" ".join(revised)) is not None:
+        return False
+    checked = set(normalize(check).split())
+    gone = set(said) - set(revised)
+    new = set(revised) - set(said)
+    return bool(gone) and bool(new) and new <= checked and not gone & checked
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
