@@ -1,11 +1,14 @@
-"""`grounding detect --text ... --json`: the contract outside checks rely on."""
+"""`grounding detect --text ... --json` and `grounding detect AUDIO.wav --json`: the contract outside checks rely on."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from assistant.cli import main
 
@@ -48,3 +51,20 @@ def test_detect_runs_as_a_real_command():
     """The installed command line prints one parseable JSON line for a crisis sentence."""
     out = _run(["detect", "--text", "everyone would be better off without me", "--json"])
     assert json.loads(out) == {"time_s": 0.0, "kind": "crisis", "intent": "crisis", "text": "everyone would be better off without me"}
+
+
+@pytest.mark.integration
+def test_danger_from_someone_else_said_aloud_is_crisis(tmp_path):
+    """`grounding detect` on espeak-ng en-us (150 words a minute) saying "Someone is breaking in": both readings
+    wrote other words ("Someone is making it") until the sentence was in the cue model's language model
+    (CRISIS_PHRASINGS, session 18). The same voice saying "The car is breaking down" is talk."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed")
+    heard = {}
+    for text in ("Someone is breaking in", "The car is breaking down"):
+        wav = tmp_path / "said.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), "--", text], check=True, timeout=60)
+        out = subprocess.run([sys.executable, "-m", "assistant", "detect", str(wav), "--json"],
+                             capture_output=True, text=True, timeout=180, check=True).stdout
+        heard[text] = [json.loads(line)["kind"] for line in out.splitlines() if line.strip()]
+    assert heard == {"Someone is breaking in": ["crisis"], "The car is breaking down": []}

@@ -974,6 +974,12 @@ he is hurting me
 she is hurting me
 he is going to hurt me
 i am scared he is going to hurt me
+he hit me again
+he choked me
+he is hitting me
+i am being abused
+someone is breaking in
+someone is breaking into my house
 i want to hurt someone
 i am going to hurt someone
 i want to kill him
