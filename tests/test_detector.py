@@ -388,7 +388,7 @@ def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherw
     It fired crisis resources at someone asking for the pause before texting."""
     script = [[("i want to kill", False)],
               [("i want to call feeling again", True, "I wanted to call him again",
-                {"i want to call feeling again": 6.0, "i want to kill": 1.9})]]
+                {"i want to call feeling again": 2.6, "i want to kill": 2.5})]]
     assert weighed(script) == []
     # a partial the final only carried on further is still weighed ("kill" is in both readings' places)
     carried = [[("he is trying to kill", False)],
@@ -398,7 +398,7 @@ def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherw
     # and one the final revised, when the second reading kept the partial's word, fires
     kept = [[("i want to kill", False)],
             [("i want to call feeling again", True, "I want to kill feeling again",
-              {"i want to call feeling again": 6.0, "i want to kill": 1.9})]]
+              {"i want to call feeling again": 2.6, "i want to kill": 2.5})]]
     assert weighed(kept)[0][:2] == ("crisis", "crisis")
 
 
