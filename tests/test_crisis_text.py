@@ -116,6 +116,8 @@ def test_ordinary_sentences_are_almost_never_crisis():
         "my boss is going to kill me",
         "he beat me at chess",
         "he hit me up about the party",
+        "he keeps hitting me up about the party",
+        "she was beating me at chess again",
         "the police are tightening the noose around the gang",
         "the hangman's noose was used in the old west",
     ],

@@ -451,8 +451,9 @@ _PATTERNS: list[tuple[str, str]] = [
     (
         "unsafe",
         r"\b(?:he|she|they|someone|somebody|my\s+(?:husband|wife|partner|boyfriend|girlfriend|dad|father|mom|"
-        r"mother|ex))\s+(?:is|are|keeps|has\s+been|have\s+been|was|were)\s+(?:hurting|hitting|beating|choking|"
-        r"threatening)\s+me\b",
+        r"mother|ex))\s+(?:is|are|keeps|has\s+been|have\s+been|was|were)\s+"
+        # not "hitting me up" (getting in touch), "choking me up", "beating me at chess" or "to it"
+        r"(?:(?:hurting|threatening)\s+me\b|(?:hitting|choking)\s+me\b(?!\s+up\b)|beating\s+me\b(?!\s+(?:at|in|to)\b))",
     ),
     ("unsafe", r"\b(?:he|she|they|someone|somebody)\s+(?:is|are)\s+going\s+to\s+hurt\s+me\b"),
     # Danger from another person, told by the one in danger: tried, trying or threatening to kill or hurt them,
@@ -975,7 +976,6 @@ she is hurting me
 he is going to hurt me
 i am scared he is going to hurt me
 he hit me again
-he choked me
 he is hitting me
 i am being abused
 someone is breaking in

@@ -612,10 +612,11 @@ class StreamDetector:
 
 
 def _revised_away(partial: str, final: str, check: str) -> bool:
-    """Whether the final changed the words that made a partial crisis language into words the second reading
-    heard too, and the second reading has none of the partial's: "i want to kill" on the way to a final
-    "i want to call feeling again" that Moonshine read "I wanted to call him again". The final's words as far
-    as the partial went are compared, so a partial the final only carried on is never revised away."""
+    """Whether both readings of the final put other words where a crisis partial had its own: "i want to kill"
+    on the way to a final "i want to call feeling again" that Moonshine read "I wanted to call him again".
+    The final's words as far as the partial went hold no crisis language and differ from the partial's; every
+    word they bring is in the second reading, and no word they drop is. A partial the final only carried on
+    is never revised away, and one that lines up badly stays weighed."""
     said = normalize(partial).split()
     revised = normalize(final).split()[:len(said)]
     if detect_crisis(" ".join(revised)) is not None:
