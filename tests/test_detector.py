@@ -390,7 +390,8 @@ def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherw
               [("i want to call feeling again", True, "I wanted to call him again",
                 {"i want to call feeling again": 2.6, "i want to kill": 2.5})]]
     assert weighed(script) == []
-    # a partial the final only carried on further is still weighed ("kill" is in both readings' places)
+    # a partial the final only carried on is still weighed (its words are the final's first words), though here,
+    # the tune split's "He's trying to cut down on sugar", that is a false alarm: crisis errs toward resources
     carried = [[("he is trying to kill", False)],
                [("he is trying to kill go on children", True, "He's trying to cut down on sugar",
                  {"he is trying to kill go on children": 2.6, "he is trying to kill": 2.0})]]
