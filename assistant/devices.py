@@ -257,6 +257,7 @@ class OutputPlayer:
         self._tail_frames = 0
         self._tail_needed = blocksize
         self._underflows = 0
+        self._underflow_frames: list[int] = []  # where the first few came (frames read), for the warning below
         self._ring_shortfalls = 0
         self._space = threading.Event()  # set by the callback whenever it frees ring space
         self._finished = threading.Event()  # set once the session has been played out (or the stream died)
@@ -369,9 +370,10 @@ class OutputPlayer:
             _close_quietly(stream)
         self._finished.set()
         if self._underflows or self._ring_shortfalls:
+            where = ", ".join(f"{frame / self.sample_rate:.1f} s" for frame in self._underflow_frames)
             logger.warning(
-                "playback had %d device underflows and %d ring shortfalls in %d frames",
-                self._underflows, self._ring_shortfalls, self._read,
+                "playback had %d device underflows%s and %d ring shortfalls in %d frames",
+                self._underflows, f" (at {where})" if where else "", self._ring_shortfalls, self._read,
             )
 
     def __enter__(self) -> "OutputPlayer":
@@ -503,6 +505,8 @@ class OutputPlayer:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self._underflows += 1
+            if len(self._underflow_frames) < 5:
+                self._underflow_frames.append(self._read)
         done = 0
         lead = self._lead_remaining
         if lead:

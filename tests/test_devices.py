@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import tracemalloc
 from types import SimpleNamespace
 
@@ -183,17 +184,21 @@ def test_an_empty_session_finishes_after_the_silent_tail():
     assert player.frames_played == 0 and player.stats.ring_shortfalls == 0
 
 
-def test_device_underflows_are_counted_apart_from_shortfalls():
-    """status.output_underflow is counted as an underflow; the block itself still plays normally."""
+def test_device_underflows_are_counted_apart_from_shortfalls(caplog):
+    """status.output_underflow is counted as an underflow; the block itself still plays normally. The warning
+    at the end says where in the session the first ones came, so a dropout can be traced to what was going on."""
     session = Session(10 * BLOCK)
     player, stream = make_player(session)
     first = stream.play(status=UNDERFLOW)
     player.fill()
     stream.play(status=UNDERFLOW)
-    player.stop()
+    with caplog.at_level(logging.WARNING):
+        player.stop()
     assert np.array_equal(first[:, 0], session.signal[:BLOCK])
     assert player.underflows == 2
     assert player.stats.ring_shortfalls == 0 and player.frames_played == 2 * BLOCK
+    at = f"(at 0.0 s, {BLOCK / player.sample_rate:.1f} s)"
+    assert any(f"2 device underflows {at}" in record.getMessage() for record in caplog.records), caplog.text
 
 
 def test_the_ring_never_runs_more_than_prefill_blocks_ahead():
