@@ -327,7 +327,8 @@ class StreamDetector:
         if not check.strip() or normalize(check) != normalize(hypothesis.text):
             # Crisis language in a partial that the final then revised, into the very words the second reading
             # heard for itself, was a passing guess: "i want to kill" on the way to "i want to call him again".
-            # (Two empty readings agree on nothing: the partials are weighed.)
+            # (Two empty readings agree on nothing: the partials are weighed.) When the readings differ, a partial
+            # both put other words in place of is left out all the same (_revised_away, in _weighed_held).
             crisis = self._weighed_held("crisis", hypothesis, detection, self.settings.crisis_max_shortfall)
         crisis = crisis or self._near_crisis(hypothesis)
         if crisis is not None:
