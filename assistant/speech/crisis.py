@@ -94,6 +94,11 @@ _PLACES = (
     r"(?:the\s+)?top\s+of\s+(?:the|a|my|this|that)\s+(?:building|bridge|"
     r"parking\s+garage|car\s+park|multi\s+storey|tower|cliff|roof|stairwell|stairs|dam))"
 )
+# What follows an ordinary goodbye to someone: where, when, or the leaving itself.
+_NOT_A_TRIP = (
+    r"(?!\s+(?:at|in|on|before|after|when|as|this|last|yesterday|outside|from|until|till|then|who|because|"
+    r"for\s+(?:the|a|now)|and\s+(?:left|went|drove|got|headed|walked)))"
+)
 # Someone else's burden talk counts when it ends there or names the people it weighs on.
 _BURDEN_TO = (
     r"(?=\s*$|\s+(?:to|on|for)\s+(?:everyone|everybody|(?:his|her|their)\s+(?:family|kids|children|parents|friends|"
@@ -236,6 +241,24 @@ _PATTERNS: list[tuple[str, str]] = [
         r"li(?:fe|ves)\b",
     ),
     ("suicidal", rf"\b(?:end|ending)\s+{_MYSELF}"),
+    # "I'm ending it tonight", "tonight I end it": said of oneself, with nothing after it but when.
+    (
+        "suicidal",
+        r"\b(?:i|am)\s+(?:just\s+)?(?:end|ending)\s+it"
+        r"(?=\s*$|\s+(?:now|tonight|today|for\s+good|forever|once\s+and\s+for\s+all|right\s+now)\b)",
+    ),
+    # "end" heard as "and": "i want to and my life".
+    (
+        "suicidal",
+        r"\b(?:want|wanna|going|gonna|ready|plan|planning|decided|need|about|trying)\s+(?:to\s+)?and\s+my\s+"
+        r"(?:own\s+)?life\b",
+    ),
+    ("suicidal", rf"\b(?:to|gonna|wanna|will|should|might|could)\s+(?:just\s+)?off\s+{_MYSELF}"),
+    ("suicidal", r"\bhad\s+enough\s+of\s+(?:life|living|being\s+alive|this\s+life|existing|being\s+here)\b"),
+    (
+        "goodbye",
+        r"\blast\s+(?:night|day|hours?|week|morning|evening)\s+(?:alive|on\s+(?:this\s+)?earth)\b",
+    ),
     # "alright": normalize makes "end it all right now" "end it alright now", and recognizers write it so.
     ("suicidal", r"\b(?:end|ending|ended)\s+it\s+(?:all|al|awl|oll|alll|ol|alright)\b"),
     ("suicidal", r"\b(?:to|just|will|should|could|might|gonna)\s+(?:and|in)\s+it\s+(?:all|al|alright)\b"),
@@ -265,7 +288,7 @@ _PATTERNS: list[tuple[str, str]] = [
         "suicidal",
         r"\bwish(?:ing|ed)?\s+(?:that\s+)?(?:i|id)\s+(?:\w+\s+){0,3}?(?:dead|die|died|never\s+(?:been\s+)?born|"
         r"not\s+(?:been\s+)?born|not\s+exist|not\s+alive|disappear|gone\s+forever|were\s+gone|was\s+gone|"
-        r"stop\s+existing|not\s+wake\s+up|never\s+wake\s+up)\b",
+        rf"stop\s+existing|not\s+wake\s+up|never\s+wake\s+up|not\s+(?:here|around)\s+{_ANYMORE})\b",
     ),
     ("suicidal", r"\b(?:want|wanted|ready|going|trying|try|deserve)\s+to\s+be\s+dead\b"),
     ("suicidal", r"\b(?:better\s+off|rather\s+be|sooner\s+be|i\s+should\s+be|i\s+ought\s+to\s+be|be\s+better)\s+dead\b"),
@@ -339,7 +362,11 @@ _PATTERNS: list[tuple[str, str]] = [
     (
         "suicidal",
         r"\b(?:drive|driving|drove|crash|crashing)\s+(?:my\s+car\s+)?(?:off|into)\s+(?:a\s+|the\s+)?"
-        r"(?:cliff|bridge|wall|tree|river|lake|oncoming\s+traffic)\b|\bcrash\s+my\s+car\s+on\s+purpose\b",
+        r"(?:cliff|bridge|wall|tree|river|lake|oncoming\s+traffic)\b|\bcrash\s+my\s+car\s+on\s+purpose\b|"
+        r"\b(?:want|wanna|going|gonna|about|ready|planning|plan|tempted|thinking\s+about|think\s+about|"
+        r"thought\s+about)\s+(?:to\s+)?(?:just\s+)?(?:(?:crash|crashing|wreck|wrecking|drive|driving)\s+"
+        r"(?:my\s+car\s+)?off\s+the\s+road|(?:crash|crashing|wreck|wrecking)\s+my\s+car"
+        r"(?=\s*$|\s+(?:tonight|now|on\s+purpose)\b))",
     ),
     # Overdose and pills.
     ("overdose", r"\b(?:over\s*dos\w*)\b"),
@@ -556,8 +583,9 @@ _PATTERNS: list[tuple[str, str]] = [
     ("goodbye", r"\b(?:final|last)\s+goodbyes?\b"),
     (
         "goodbye",
-        rf"\b(?:saying|said|say|said\s+all)\s+(?:my\s+)?goodbyes?(?=\s*$|\s+to\s+(?:{_FAMILY}|the\s+world|"
-        rf"this\s+world|life))",
+        # ... but not a goodbye at the airport or before a trip ("to my sister at the station").
+        rf"\b(?:saying|said|say|said\s+all)\s+(?:my\s+)?goodbyes?(?=\s*$|\s+to\s+(?:{_FAMILY}{_NOT_A_TRIP}|"
+        rf"the\s+world|this\s+world|life))",
     ),
     ("goodbye", r"\b(?:suicide|goodbye|farewell)\s+(?:note|letter|message|video)s?\b"),
     (
