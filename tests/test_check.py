@@ -143,6 +143,20 @@ def test_cue_file_may_name_exercises_from_other_files(tmp_path, capsys):
     assert main(["check", str(tmp_path)]) == 0, capsys.readouterr().out
 
 
+def test_a_cue_file_crisis_section_is_checked_with_lines(tmp_path, capsys):
+    """`crisis:` in a cue file takes phrases like any intent: a phrase also under a start cue, or an empty
+    list, is reported at its line; a good one passes."""
+    good = _write(tmp_path, "good", "cues:\n  crisis: [the darkness is winning, I want to go be with grandma]\n")
+    assert main(["check", str(good)]) == 0, capsys.readouterr().out
+    twice = _write(tmp_path, "twice", "cues:\n  start:\n    - exercise: box-breathing\n      phrases: [box please]\n"
+                                      "  crisis:\n    - the darkness is winning\n    - box please\n")
+    empty = _write(tmp_path, "empty", "cues:\n  crisis: []\n")
+    assert main(["check", str(twice), str(empty)]) == 1
+    out = capsys.readouterr().out
+    assert f"{twice}:7: the phrase 'box please' is listed twice (also at line 4)" in out
+    assert f"{empty}:2: phrases must be a non-empty list of texts" in out
+
+
 def test_missing_path_is_reported(tmp_path, capsys):
     """A path that does not exist is a problem, not a crash."""
     assert main(["check", str(tmp_path / "nope.yaml")]) == 1

@@ -405,6 +405,30 @@ def test_a_later_cue_map_overrides_an_earlier_one(bundled):
     assert _kind_intent(matcher.match("time out")) == ("control", "pause")
 
 
+def test_a_cue_file_adds_crisis_phrases_that_outrank_every_cue(bundled):
+    """A person's own words for a crisis (a clinician can write them into the person's cue file): heard
+    anywhere in what is said, a little misspelt, and over a cue in the same breath; the built-in patterns
+    still apply first, and other talk is left alone."""
+    own = CueMap(crisis=("I want to go be with grandma", "the darkness is winning"))
+    matcher = CueMatcher([bundled, own])
+    assert _kind_intent(matcher.match("honestly the darknes is winning tonight")) == ("crisis", "crisis")
+    assert _kind_intent(matcher.match("i'm spiraling and the darkness is winning")) == ("crisis", "crisis")
+    assert matcher.crisis("i just want to go be with grandma").category == "cue-file"
+    assert matcher.crisis("I want to kill myself").category == "suicidal"
+    assert _kind_intent(matcher.match("i want to go see grandma")) is None
+    assert _kind_intent(CueMatcher([bundled]).match("the darkness is winning")) is None
+    assert [d.kind for d in matcher.match_all("i'm spiraling and the darkness is winning")] == ["crisis", "start"]
+
+
+def test_korean_crisis_phrases_are_found_however_the_words_are_spaced():
+    """Hangul is compared without spaces: "자살하고 싶어" as typed, "자살 하고 싶어" as the model spaces it."""
+    matcher = CueMatcher([CueMap(language="ko", crisis=("자살 하고 싶어", "죽고 싶어"))])
+    for heard in ("자살하고 싶어", "나 자살 하고 싶어", "요즘 너무 힘들어서 죽고싶어요"):
+        assert _kind_intent(matcher.match(heard)) == ("crisis", "crisis"), heard
+    for harmless in ("배고파 죽겠어", "커피 마시고 싶어", "자살 예방 캠페인"):  # starving; coffee; a prevention campaign
+        assert matcher.match(harmless) is None, harmless
+
+
 # --- Detection and normalisation ------------------------------------------------------------------------
 
 

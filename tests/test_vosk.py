@@ -201,6 +201,17 @@ def test_a_korean_start_cue_then_stop_are_detected(recognizer, korean_cues):
 
 
 
+def test_korean_crisis_language_from_the_cue_file_is_heard_and_outranks_the_exercise(recognizer, korean_cues):
+    """The cue file's Korean crisis phrases are in Vosk's phrase list, so Vosk can write them and the matcher
+    finds them: "목숨을 끊고 싶어" (I want to end my life; Vosk hears "목숨을 끊고 더") after a start cue is crisis. (The built-in crisis
+    patterns read English only; before the cue file had a `crisis` section no Korean crisis language was heard.)"""
+    assert "목숨을 끊고" in cue_phrases([korean_cues])
+    audio, spans = stream([speak("숨 쉬게 도와줘"), speak("목숨을 끊고 싶어")], gap_seconds=2.0)
+    fired = detect(recognizer, CueMatcher([korean_cues]), audio)
+    assert [(kind, intent) for kind, intent, _ in fired] == [("start", "resonance-5-5"), ("crisis", "crisis")]
+    assert spans[1][0] / RATE < fired[1][2] < spans[1][1] / RATE + 1.0
+
+
 def test_listens_child_process_hears_korean_with_the_vosk_model_as_the_detector_here_does(korean_cues):
     """`grounding listen --engine vosk --language ko` runs the detector in a child (DetectorProcess): the same
     two detections at the same stream positions as StreamDetector in this process."""
@@ -251,7 +262,14 @@ CONTROL = [
     ("천천히", "slower"), ("더 천천히", "slower"), ("느리게", "slower"), ("더 빨리", "faster"), ("빠르게", "faster"),
     ("다시 말해줘", "repeat"), ("한번 더", "repeat"), ("다음", "skip"), ("넘어가", "skip"),
 ]
-EVERYDAY = ORDINARY + [
+CRISIS = [  # said as the cue file has them, and inside longer sentences
+    "죽고 싶어", "정말 죽고 싶다", "요즘 너무 힘들어서 죽고 싶어", "살기 싫어", "더 이상 살고 싶지 않아", "그냥 사라지고 싶어",
+    "목숨을 끊고 싶어", "자살하고 싶어", "자해를 했어", "약을 너무 많이 먹었어", "죽어 버리고 싶어",
+]
+# Everyday Korean with the crisis phrases' words in harmless senses: "I'm starving to death", "I want to see that
+# movie", "I took my medicine", "I ate too much".
+CRISIS_TWINS = ["배고파 죽겠어", "그 영화 보고 싶어", "약을 먹었어요", "너무 많이 먹었어", "빨리 집에 가고 싶어", "살이 많이 쪘어"]
+EVERYDAY = ORDINARY + CRISIS_TWINS + [
     "저녁에 뭐 먹을까요", "주말에 친구들이랑 등산을 갔어요", "이 책은 도서관에서 빌렸어요", "커피 한 잔 마시고 싶어요",
     "버스가 늦게 와서 지각했어요", "우리 강아지는 산책을 좋아해요", "어제 본 영화가 꽤 재미있었어요",
     "요즘 일이 많아서 좀 바빠요", "시험 때문에 조금 긴장했는데 잘 끝났어요", "어젯밤에는 푹 잤어요",
@@ -269,7 +287,8 @@ EVERYDAY = ORDINARY + [
 
 
 def measure(full_vocabulary: bool = False, use_distractors: bool = True) -> dict:
-    """Recall per kind (2 voices per start phrase, 1-2 per control phrase), false fires on everyday speech, RTF, RSS."""
+    """Recall per kind (2 voices per start and crisis phrase, 1-2 per control phrase), false fires on everyday
+    speech, RTF, RSS."""
     import resource
     import time
 
@@ -279,6 +298,7 @@ def measure(full_vocabulary: bool = False, use_distractors: bool = True) -> dict
     sets = {
         "start": [(text, want, VOICES[(i + k) % 5]) for i, (text, want) in enumerate(START) for k in (0, 2)],
         "control": [(text, want, VOICES[(i + k) % 5]) for i, (text, want) in enumerate(CONTROL) for k in ((0, 3) if i < 3 else (0,))],
+        "crisis": [(text, "crisis", VOICES[(i + k) % 5]) for i, text in enumerate(CRISIS) for k in (0, 2)],
         "everyday": [(text, None, VOICES[i % 5]) for i, text in enumerate(EVERYDAY)],
     }
     distractors = distractors_for("ko") if use_distractors and not full_vocabulary else ()

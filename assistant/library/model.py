@@ -138,9 +138,13 @@ class StartCue:
 
 @dataclass(frozen=True)
 class CueMap:
-    """What the speech loop listens for: start phrases per exercise, and control words."""
+    """What the speech loop listens for: start phrases per exercise, control words, and crisis phrases.
+
+    `crisis` only adds: the built-in crisis patterns (English) always apply, and a cue file cannot turn them
+    off. It is for a person's own words and for other languages, which the patterns do not read."""
 
     language: str = "en"
     start: tuple[StartCue, ...] = ()
     control: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    crisis: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)

@@ -50,7 +50,7 @@ BREATHING_KEYS = ("phases", "cycles", "minutes", "max_cycles")
 PHASE_KEYS = PHASE_NAMES + ("say", "say_cycles")
 STEP_KEYS = ("say", "pause", "breathe", "listen", "play")
 LISTEN_KEYS = ("timeout_seconds", "silence_seconds")
-CUE_KEYS = ("language", "start", "control")
+CUE_KEYS = ("language", "start", "control", "crisis")
 START_CUE_KEYS = ("exercise", "phrases")
 
 
@@ -514,6 +514,7 @@ def build_cue_map(doc: Document, known_ids: set[str] | None) -> tuple[CueMap | N
     for intent, value in (control_map or {}).items():
         if intent in CONTROL_INTENTS:
             control[intent] = phrases(path + ("control", intent), value)
+    crisis = phrases(path + ("crisis",), data["crisis"]) if "crisis" in data else ()
     if check.failed:
         return None, check.problems
-    return CueMap(language=language, start=tuple(starts), control=control), check.problems
+    return CueMap(language=language, start=tuple(starts), control=control, crisis=crisis), check.problems

@@ -54,8 +54,10 @@ class CrisisMatch:
     category: str  # one of CATEGORIES
 
 
+CUE_FILE_CRISIS = "cue-file"  # a crisis phrase a cue file adds (CueMap.crisis; matched in cues.CueMatcher.crisis)
 CATEGORIES = (
     "suicidal", "self-harm", "overdose", "unsafe", "burden", "goodbye", "hopeless", "means", "place", "preparing",
+    CUE_FILE_CRISIS,
 )
 
 # --- building blocks -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
-from assistant.speech.crisis import CrisisMatch, detect_crisis
+from assistant.speech.crisis import CUE_FILE_CRISIS, CrisisMatch, detect_crisis
 from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
@@ -166,6 +166,10 @@ class CueMatcher:
                         cues[("control", words)] = _Cue("control", intent, words)
                         phrasings.append(" ".join(phrase.lower().split()))
         self._phrasings = tuple(dict.fromkeys(phrasings))
+        # A cue file's own crisis phrases (CueMap.crisis), besides the built-in patterns: anywhere in what was
+        # heard, no frame needed, and any one of them is enough.
+        self._crisis = tuple(dict.fromkeys(
+            words for cue_map in cue_maps for phrase in cue_map.crisis if (words := tuple(normalize(phrase).split()))))
         self._start = [cue for cue in cues.values() if cue.kind == "start"]
         self._start_intents = frozenset(cue.intent for cue in self._start)
         self._control = [cue for cue in cues.values() if cue.kind == "control"]
@@ -183,8 +187,7 @@ class CueMatcher:
 
     def match(self, text: str) -> Detection | None:
         """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
-        crisis = detect_crisis(text)
-        if crisis is not None:
+        if self.crisis(text) is not None:
             return Detection("crisis", "crisis", text)
         controls = self._controls(text)
         if controls:
@@ -197,7 +200,7 @@ class CueMatcher:
     def match_all(self, text: str) -> list[Detection]:
         """Every distinct intent heard, best first within each kind: crisis, then controls, then starts."""
         found: list[Detection] = []
-        if detect_crisis(text) is not None:
+        if self.crisis(text) is not None:
             found.append(Detection("crisis", "crisis", text))
         for cue in self._controls(text) + self._starts(text):
             detection = Detection(cue.kind, cue.intent, text)
@@ -301,8 +304,22 @@ class CueMatcher:
         return Detection("control", min(found, key=_control_rank).intent, text)
 
     def crisis(self, text: str) -> CrisisMatch | None:
-        """The crisis phrase and category, for logging and tests; `match` only says that it was crisis."""
-        return detect_crisis(text)
+        """The crisis phrase and category (the built-in patterns first, then the cue files' crisis phrases,
+        category CUE_FILE_CRISIS), for logging and tests; `match` only says that it was crisis."""
+        found = detect_crisis(text)
+        if found is not None or not self._crisis:
+            return found
+        words = normalize(text).split()
+        unspaced = "".join(words)
+        for phrase in self._crisis:
+            if phrase[0].isascii():  # softeners skipped as for start cues: "i just want to go be with grandma"
+                heard = [word for word in words if word not in _SOFTENERS or word in phrase]
+                found = bool(self._occurrences(phrase, heard, fuzzy=len(phrase) > 1))
+            else:  # Hangul and the like: where the spaces fall varies (자살하고 / 자살 하고), so not by word
+                found = "".join(phrase) in unspaced
+            if found:
+                return CrisisMatch(" ".join(phrase), CUE_FILE_CRISIS)
+        return None
 
     # --- internals -----------------------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ model's full vocabulary is used and the matcher finds cues in free text.
 Measured with the Korean model on espeak-ng Korean (`python -m tests.test_vosk`):
 the full vocabulary heard 0 of 41 cue utterances; the cue phrases alone heard
 22 of 41 but fired 30 times on 224 s of everyday speech; with the Korean
-distractors, 12 of 41 and 2 false fires. A phrase list can only ever produce its
+distractors, 12 of 41 and 2 false fires (session 19: 10 of 41, since start cues wait for the final;
+benchmarks/README.md). A phrase list can only ever produce its
 own words: language it lacks, such as the crisis language the matcher finds by
-pattern, is never transcribed. Put those phrasings in the list too, or use the
-full vocabulary.
+pattern, is never transcribed. So a cue file's own crisis phrases (CueMap.crisis)
+are in the list, and English listens with the full vocabulary.
 """
 
 from __future__ import annotations
@@ -72,15 +73,15 @@ def grammar_words(phrase: str) -> list[str]:
 
 
 def cue_phrases(cue_maps: Iterable) -> list[str]:
-    """Every start and control phrase of the cue maps, once each, in Vosk's spelling (the phrase list)."""
+    """Every start, control and crisis phrase of the cue maps, once each, in Vosk's spelling (the phrase list).
+
+    The crisis phrases must be in it: a phrase list can only ever produce its own words."""
     phrases: dict[str, None] = {}
     for cue_map in cue_maps:
-        for start in cue_map.start:
-            for phrase in start.phrases:
-                phrases[" ".join(grammar_words(phrase))] = None
-        for control in cue_map.control.values():
-            for phrase in control:
-                phrases[" ".join(grammar_words(phrase))] = None
+        written = [phrase for start in cue_map.start for phrase in start.phrases]
+        written += [phrase for control in cue_map.control.values() for phrase in control]
+        for phrase in written + list(cue_map.crisis):
+            phrases[" ".join(grammar_words(phrase))] = None
     return [phrase for phrase in phrases if phrase]
 
 
