@@ -256,7 +256,7 @@ _PATTERNS: list[tuple[str, str]] = [
         r"(?:own\s+)?life\b",
     ),
     ("suicidal", rf"\b(?:to|gonna|wanna|will|should|might|could)\s+(?:just\s+)?off\s+{_MYSELF}"),
-    ("suicidal", r"\bhad\s+enough\s+of\s+(?:life|living|being\s+alive|this\s+life|existing|being\s+here)\b"),
+    ("suicidal", r"\bhad\s+enough\s+of\s+(?:life|living|being\s+alive|this\s+life|existing)\b"),
     (
         "goodbye",
         r"\blast\s+(?:night|day|hours?|week|morning|evening)\s+(?:alive|on\s+(?:this\s+)?earth)\b",
