@@ -2,6 +2,7 @@
 
     python benchmarks/playback.py [--minutes 10] [--busy 1] [--latency SECONDS|high]
     python benchmarks/playback.py --minutes 5 --busy 0 --latency 0.2 --listening inline|process
+    python benchmarks/playback.py --minutes 10 --listening process --after-remark 0.4
 
 Plays a breathing session (the breathing block of resonance-5-5, looped to
 --minutes, no speech) through OutputPlayer into a private PulseAudio sink
@@ -43,10 +44,17 @@ HELPER = ROOT / "tests" / "play_helper.py"
 CORPUS = ROOT / "benchmarks" / "corpus" / "out"
 OUT = ROOT / "benchmarks" / "out"
 SPEECH_RATE = 16000
+REMARK_MOST_SECONDS = 2.5  # --after-remark: "a short remark" (the corpus's ordinary items: 0.8 to 6.4 s, median 2.9)
 
 
-def speech_to_listen_to(minutes: float, seed: int = 13) -> Path:
-    """Corpus files (clean and 10 dB, every kind) in a seeded order, 0.7 s apart, at 16 kHz: a .npy."""
+def speech_to_listen_to(minutes: float, seed: int = 13, after_remark_s: float | None = None) -> Path:
+    """Corpus files (clean and 10 dB, every kind) in a seeded order, 0.7 s apart, at 16 kHz: a .npy.
+
+    With `after_remark_s`, every cue instead comes that many seconds after the end of a short remark of
+    ordinary talk (at most REMARK_MOST_SECONDS of speech, in the same noise), as in "Okay. I'm spiraling":
+    the remark's file is cut half the gap after its speech ends and the cue's file half the gap before its
+    speech begins. The remark's final is read (and searched, and read again at other paces, since it
+    holds no cue) while the cue is being said, so this is where the cue can wait for the reader."""
     import numpy as np
 
     from assistant.audio.resample import resample
@@ -57,20 +65,45 @@ def speech_to_listen_to(minutes: float, seed: int = 13) -> Path:
         sys.exit(f"no corpus at {CORPUS}: build it with `python benchmarks/corpus/build.py`")
     rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [row for row in rows if row["snr_db"] in (None, 10)]
-    random.Random(seed).shuffle(rows)
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    remarks: dict[tuple, list[dict]] = {}
+    if after_remark_s is not None:
+        for row in rows:
+            if row["kind"] == "ordinary" and row["speech_end_s"] - row["speech_start_s"] <= REMARK_MOST_SECONDS:
+                remarks.setdefault((row["snr_db"], row["noise"]), []).append(row)
+        rows = [row for row in rows if row["kind"] != "ordinary" and (row["snr_db"], row["noise"]) in remarks]
+
+    def pcm_of(row: dict) -> np.ndarray:
+        samples, rate = read_wav(CORPUS / row["file"])
+        return np.clip(np.round(resample(samples, rate, SPEECH_RATE) * 32767), -32768, 32767).astype(np.int16)
+
     gap = np.zeros(round(0.7 * SPEECH_RATE), dtype=np.int16)
     pieces, total, items = [], 0, []
+
+    def add(row: dict, pcm: np.ndarray, offset_s: float = 0.0) -> None:
+        nonlocal total
+        items.append({"kind": row["kind"], "intent": row["intent"],
+                      "start_s": total / SPEECH_RATE + row["speech_start_s"] - offset_s,
+                      "end_s": total / SPEECH_RATE + row["speech_end_s"] - offset_s})
+        pieces.append(pcm)
+        total += len(pcm)
+
     for row in rows:
-        samples, rate = read_wav(CORPUS / row["file"])
-        pcm = np.clip(np.round(resample(samples, rate, SPEECH_RATE) * 32767), -32768, 32767).astype(np.int16)
-        items.append({"kind": row["kind"], "intent": row["intent"], "start_s": total / SPEECH_RATE + row["speech_start_s"],
-                      "end_s": total / SPEECH_RATE + row["speech_end_s"]})
-        pieces += [pcm, gap]
-        total += len(pcm) + len(gap)
+        if after_remark_s is None:
+            add(row, pcm_of(row))
+        else:
+            remark = rng.choice(remarks[(row["snr_db"], row["noise"])])
+            add(remark, pcm_of(remark)[: round((remark["speech_end_s"] + after_remark_s / 2) * SPEECH_RATE)])
+            cut_s = max(0.0, row["speech_start_s"] - after_remark_s / 2)
+            add(row, pcm_of(row)[round(cut_s * SPEECH_RATE):], offset_s=cut_s)
+        pieces.append(gap)
+        total += len(gap)
         if total >= (minutes * 60 + 5) * SPEECH_RATE:  # a little more than is played: it never runs out
             break
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"playback-speech-{minutes:g}min-seed{seed}.npy"
+    remark_part = "" if after_remark_s is None else f"-after-remark{after_remark_s:g}s"
+    path = OUT / f"playback-speech-{minutes:g}min-seed{seed}{remark_part}.npy"
     np.save(path, np.concatenate(pieces))
     path.with_suffix(".json").write_text(json.dumps(items), encoding="utf-8")
     return path
@@ -114,6 +147,8 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=1, help="processes spinning on the CPU while playing (0: none)")
     parser.add_argument("--listening", choices=("inline", "process"),
                         help="also recognise corpus speech while playing: in the player's process, or in its child")
+    parser.add_argument("--after-remark", type=float, metavar="SECONDS",
+                        help="with --listening: every cue comes this long after a short ordinary remark")
     args = parser.parse_args()
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
@@ -124,7 +159,10 @@ def main() -> None:
 
     listening = []
     if args.listening:
-        listening = ["--listen-to", str(speech_to_listen_to(args.minutes)), "--listening", args.listening]
+        speech = speech_to_listen_to(args.minutes, after_remark_s=args.after_remark)
+        listening = ["--listen-to", str(speech), "--listening", args.listening]
+    elif args.after_remark is not None:
+        parser.error("--after-remark needs --listening")
     sink_name = f"grounding_bench_{os.getpid()}"
     if args.busy < 0:
         parser.error("--busy must be 0 or more")
@@ -186,6 +224,11 @@ def main() -> None:
                                             f"after the speech ended (n={len(values)})")
             for kind, values in sorted(latencies.items())
         ]
+        played_s = report["speech_seconds_fed"]
+        said = [item for item in items if item["kind"] != "ordinary" and item["end_s"] + 4.0 <= played_s]
+        rows += [(f"{kind} cues heard", f"{len(latencies.get(kind, []))} of {sum(item['kind'] == kind for item in said)}"
+                  + (f", each {args.after_remark:g} s after a remark" if args.after_remark is not None else ""))
+                 for kind in sorted({item["kind"] for item in said})]
         rows += [
             ("listening", f"pocketsphinx + Moonshine, {where_listening[args.listening]}; "
                           f"{report['speech_seconds_fed']} s of speech fed, {report['detections']} detections"),
