@@ -203,8 +203,9 @@ def test_a_korean_start_cue_then_stop_are_detected(recognizer, korean_cues):
 
 def test_korean_crisis_language_from_the_cue_file_is_heard_and_outranks_the_exercise(recognizer, korean_cues):
     """The cue file's Korean crisis phrases are in Vosk's phrase list, so Vosk can write them and the matcher
-    finds them: "목숨을 끊고 싶어" (I want to end my life; Vosk hears "목숨을 끊고 더") after a start cue is crisis. (The built-in crisis
-    patterns read English only; before the cue file had a `crisis` section no Korean crisis language was heard.)"""
+    finds them: "목숨을 끊고 싶어" (I want to end my life; Vosk hears "목숨을 끊고 더") after a start cue
+    is crisis. (The built-in crisis patterns read English only; before the cue file had a `crisis` section
+    no Korean crisis language was heard.)"""
     assert "목숨을 끊고" in cue_phrases([korean_cues])
     audio, spans = stream([speak("숨 쉬게 도와줘"), speak("목숨을 끊고 싶어")], gap_seconds=2.0)
     fired = detect(recognizer, CueMatcher([korean_cues]), audio)
