@@ -255,7 +255,12 @@ _PATTERNS: list[tuple[str, str]] = [
         r"\b(?:want|wanna|going|gonna|ready|plan|planning|decided|need|about|trying)\s+(?:to\s+)?and\s+my\s+"
         r"(?:own\s+)?life\b",
     ),
-    ("suicidal", rf"\b(?:to|gonna|wanna|will|should|might|could)\s+(?:just\s+)?off\s+{_MYSELF}"),
+    # "off myself", and as a recognizer writes it, "of myself" ("going to of myself" is said no other way).
+    (
+        "suicidal",
+        rf"\b(?:to|gonna|wanna|will|should|might|could)\s+(?:just\s+)?off\s+{_MYSELF}|"
+        rf"\b(?:to|gonna|wanna)\s+(?:just\s+)?of\s+{_MYSELF}",
+    ),
     ("suicidal", r"\bhad\s+enough\s+of\s+(?:life|living|being\s+alive|this\s+life|existing)\b"),
     (
         "goodbye",
