@@ -66,7 +66,8 @@ _END = r"(?=\s*$)"  # end of the clause: the speaker stopped there
 _ANYMORE = r"(?:anymore|any\s+longer|no\s+more|no\s+longer|much\s+longer)"
 _ME = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self|himself|herself|themselves|themself|yourself)"
 _MYSELF = r"(?:myself|meself|me\s+self|mi\s+self|my\s+own\s+self)"
-_ME_HEARD = rf"(?:{_ME}|my\s+shelf|my\s+selfe?)"  # "kill my shelf": a recognizer's homophone, only after kill verbs
+# "kill my shelf", "miself", "mice elf": a recognizer's spellings, only after kill verbs
+_ME_HEARD = rf"(?:{_ME}|my\s+shelf|my\s+selfe?|miself|mice\s+elf)"
 _MEDS = (
     r"(?:pills?|tablets?|meds|medications?|medicines?|pain\s*killers?|sleeping\s+(?:pills?|tablets?)|"
     r"tylenol|paracetamol|acetaminophen|ibuprofen|advil|aspirin|xanax|valium|ambien|oxy\w*|opioids?|"
@@ -444,11 +445,12 @@ _PATTERNS: list[tuple[str, str]] = [
         r"\b(?:until|till|til)\s+(?:it|i|they|my\s+\w+)\s+(?:bleeds?|bled|bleeding|starts?\s+bleeding)\b",
     ),
     ("self-harm", r"\bcutting\s+again\b"),
+    ("self-harm", rf"\b(?:want|going|need|urge|tempted)\s+to\s+heart\s+{_MYSELF}"),  # "hurt" as a recognizer writes it
     ("self-harm", rf"\b(?:going|want|need|urge|urges|tempted|trying\s+not|try\s+not)\s+to\s+(?:hurt|harm){_END}"),
     # Not safe right now.
     (
         "unsafe",
-        r"\bi\s+(?:am|feel)\s+not\s+safe\b(?!\s+(?:driving|to\s+drive|walking|at\s+night|on\s+(?:the|these|this|that)\s+"
+        r"\bi\s+(?:am|feel)\s+not\s+(?:safe|save)\b(?!\s+(?:driving|to\s+drive|walking|at\s+night|on\s+(?:the|these|this|that)\s+"
         r"(?:roads?|ice|bridge|bike|ladder)|in\s+(?:the|this|that|my)\s+(?:car|neighbou?rhood|area|city|building|"
         r"weather|storm)|around\s+(?:dogs|the\s+dog|spiders|heights)))",
     ),
@@ -539,7 +541,7 @@ _PATTERNS: list[tuple[str, str]] = [
     # Burden and "better off without me".
     (
         "burden",
-        r"\bbetter\s+off\s+(?:\w+\s+){0,3}?with\s*out\s+me\b|"
+        r"\bbetter\s+(?:off|of)\s+(?:\w+\s+){0,3}?with\s*out\s+me\b|"
         r"\b(?:better|happier|easier)\s+(?:off\s+)?(?:\w+\s+){0,3}?(?:if\s+i\s+(?:was|were|am|had|did|would|could)?\s*"
         r"(?:not|never|just)?\s*(?:been\s+)?(?:here|around|alive|born|gone|dead|exist|existed|died|disappeared|"
         r"left\s+(?:forever|for\s+good))|(?:when|once)\s+i\s+am\s+(?:gone|dead)|with\s+me\s+(?:gone|dead)|"
