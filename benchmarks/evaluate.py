@@ -83,14 +83,8 @@ KINDS = ("start", "control", "crisis")
 
 
 def cue_phrases(cue_maps) -> list[str]:
-    """Every start and control phrase of the cue maps: what a phrase-list engine is told to listen for."""
-    phrases: list[str] = []
-    for cue_map in cue_maps:
-        for start in cue_map.start:
-            phrases.extend(start.phrases)
-        for control in cue_map.control.values():
-            phrases.extend(control)
-    return list(dict.fromkeys(phrases))
+    """Every phrase of the cue maps (CueMap.phrases, crisis ones too): what an engine is told to listen for."""
+    return list(dict.fromkeys(phrase for cue_map in cue_maps for phrase in cue_map.phrases))
 
 
 def _pocketsphinx(args: argparse.Namespace, phrases: list[str]):

@@ -148,3 +148,10 @@ class CueMap:
     control: dict[str, tuple[str, ...]] = field(default_factory=dict)
     crisis: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Every phrase of the map, start, then control, then crisis: what a recognizer is told to listen for."""
+        starts = [phrase for cue in self.start for phrase in cue.phrases]
+        controls = [phrase for group in self.control.values() for phrase in group]
+        return (*starts, *controls, *self.crisis)

@@ -65,10 +65,7 @@ def open_recognizer(
         )
     from assistant.speech.sphinx import PocketsphinxRecognizer
 
-    phrases = [phrase for cue_map in cue_maps for cue in cue_map.start for phrase in cue.phrases]
-    phrases += [phrase for cue_map in cue_maps for group in cue_map.control.values() for phrase in group]
-    phrases += [phrase for cue_map in cue_maps for phrase in cue_map.crisis]  # a person's own words, if any
-    recognizer = PocketsphinxRecognizer(phrases)
+    recognizer = PocketsphinxRecognizer([phrase for cue_map in cue_maps for phrase in cue_map.phrases])
     if recognizer.reading_problem:
         warn(f"no second reading of what is heard, so crisis language is a little less likely to be caught: "
              f"{recognizer.reading_problem}")

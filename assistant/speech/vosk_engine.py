@@ -76,12 +76,7 @@ def cue_phrases(cue_maps: Iterable) -> list[str]:
     """Every start, control and crisis phrase of the cue maps, once each, in Vosk's spelling (the phrase list).
 
     The crisis phrases must be in it: a phrase list can only ever produce its own words."""
-    phrases: dict[str, None] = {}
-    for cue_map in cue_maps:
-        written = [phrase for start in cue_map.start for phrase in start.phrases]
-        written += [phrase for control in cue_map.control.values() for phrase in control]
-        for phrase in written + list(cue_map.crisis):
-            phrases[" ".join(grammar_words(phrase))] = None
+    phrases = dict.fromkeys(" ".join(grammar_words(phrase)) for cue_map in cue_maps for phrase in cue_map.phrases)
     return [phrase for phrase in phrases if phrase]
 
 
