@@ -343,6 +343,34 @@ def test_crisis_the_cue_model_made_of_talk_is_dropped_when_it_is_far_short():
     assert weighed(script) == []
 
 
+def test_crisis_only_the_cue_model_heard_must_be_nearly_as_likely_in_all_when_the_readings_share_no_word():
+    """The 2 h soak, clean talk ("...longer than anyone expected"): pocketsphinx heard "i want to end it" and
+    Moonshine "Unhealthy one at the spank did", 2.2 nats short per token (within the crisis limit) but 13.4 in
+    all. With not one word in common, the crisis language rests on the cue model alone: it must be nearly as
+    likely as the second reading in all (crisis_unshared_max_shortfall, 5 nats; the scripted fits have four
+    tokens, so 2.2 per token is 8.8 in all)."""
+    read = "Unhealthy one at the spank did"
+    assert weighed([[("i want to end it", True, read, {"i want to end it": 2.2})]]) == []
+    # The report split's "Item 2 manipul" for "i took too many pills" (10 dB): likelier than the reading itself
+    assert weighed([[("i took too many pills", True, "Item 2 manipul", {"i took too many pills": -0.2})]]) == [
+        ("crisis", "crisis", 0.1)]
+    assert weighed([[("i want to end it", True, read, {"i want to end it": 1.2})]]) == [("crisis", "crisis", 0.1)]
+    # One word in common, and the limit per token alone decides; an empty reading shares nothing, and is no sign
+    assert weighed([[("i want to end it", True, "Unhealthy one at the end did", {"i want to end it": 2.2})]]) == [
+        ("crisis", "crisis", 0.1)]
+    assert weighed([[("i want to end it", True, "", {"i want to end it": 2.2})]]) == [("crisis", "crisis", 0.1)]
+    # The same holds for a partial the final lost, and for the cue model's words trimmed away around it
+    script = [[("i want to end it", False)], [("i want a sandwich", True, read, {"i want a sandwich": 0.5, "i want to end it": 2.2})]]
+    assert weighed(script) == []
+    trimmed = {"can i i want to end it": 4.0, "i want to end it": 1.4}
+    assert weighed([[("can i i want to end it", True, read, trimmed)]]) == []
+    unlimited = DetectorSettings(crisis_unshared_max_shortfall=None)
+    assert weighed([[("i want to end it", True, read, {"i want to end it": 2.2})]], settings=unlimited) == [
+        ("crisis", "crisis", 0.1)]
+    assert weighed([[("can i i want to end it", True, read, trimmed)]], settings=unlimited) == [
+        ("crisis", "crisis", 0.1)]
+
+
 def test_crisis_language_with_background_words_around_it_is_weighed_without_them_too():
     """Report split, 20 dB babble: "someone is hurting me" heard by the cue model as "i said i someone is
     hurting me on" (4.0 short per token as a whole, read "Someone in third in me"); the words said alone are

@@ -92,6 +92,15 @@ class DetectorSettings:
     # 159 of 171 crisis items (162 before); at 2.0, none and 155; at 4.0, 3 and 160. A missed crisis is the
     # worst failure, so not 2.0.
     crisis_max_shortfall: float = 3.0
+    # ... unless the second reading has words and shares not one with it: then it rests on the cue model alone
+    # and must be nearly as likely as the second reading in all, as a near crisis sentence must. The 2 h soak
+    # (session 20): "i want to end it", 13.4 nats short (2.2 per token) of Moonshine's "Unhealthy one at the
+    # spank did", for "...than anyone expected" in clean talk. Over both splits, 72 crisis items fired this
+    # way; 2 shared no word with the second reading ("Item 2 manipul" for "i took too many pills", "Time to
+    # the side hole" for "i'm suicidal"), and both were likelier than it (-0.6 and -1.9). Replayed: recall the
+    # same on both splits; gone, a crisis in a report cue item ("i'm going to kill my", 19.2 short, for "he
+    # still hasn't texted back" read "He still has a text in bag"). None: no such need.
+    crisis_unshared_max_shortfall: float | None = 5.0
     # A start or crisis language only the first reading heard that falls short as heard is weighed again with
     # up to three of the cue model's words before it and two after it dropped (nearby.trimmed), wherever it
     # still matches: in babble it writes other voices' words around what was said ("i said i someone is
@@ -388,11 +397,15 @@ class StreamDetector:
         if detection is not None and detection.kind == kind:
             heard.insert(0, detection)
 
-        def within(fit: Fit) -> bool:
-            return (fit.shortfall_per_token if per_token else fit.shortfall) <= most
+        unshared_most = self.settings.crisis_unshared_max_shortfall if kind == "crisis" else None
+
+        def within(text: str, fit: Fit) -> bool:
+            if (fit.shortfall_per_token if per_token else fit.shortfall) > most:
+                return False
+            return unshared_most is None or fit.shortfall <= unshared_most or not _shares_no_word(text, final.check_text)
 
         for candidate, fit in zip(heard, _fits(final, [held.text for held in heard])):
-            if fit is None or within(fit):
+            if fit is None or within(candidate.text, fit):
                 return candidate
         trim_most = self.settings.trim_max_shortfall
         if kind != "crisis" or trim_most is None or not per_token:
@@ -404,7 +417,7 @@ class StreamDetector:
         texts = list(dict.fromkeys(trim for more in trims for trim in more))
         fits = dict(zip(texts, _fits(final, texts)))
         for candidate, more in zip(heard, trims):
-            if any(fits[trim] is not None and within(fits[trim]) for trim in more):
+            if any(fits[trim] is not None and within(trim, fits[trim]) for trim in more):
                 return candidate
         return None
 
@@ -626,6 +639,12 @@ def _revised_away(partial: str, final: str, check: str) -> bool:
     gone = set(said) - set(revised)
     new = set(revised) - set(said)
     return bool(gone) and bool(new) and new <= checked and not gone & checked
+
+
+def _shares_no_word(text: str, check: str | None) -> bool:
+    """Whether the second reading has words and not one of them is in `text` (both normalised)."""
+    checked = set(normalize(check or "").split())
+    return bool(checked) and not checked & set(normalize(text).split())
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
