@@ -360,11 +360,13 @@ def test_crisis_only_the_cue_model_heard_must_be_nearly_as_likely_in_all_when_th
         ("crisis", "crisis", 0.1)]
     assert weighed([[("i want to end it", True, "", {"i want to end it": 2.2})]]) == [("crisis", "crisis", 0.1)]
     # The same holds for a partial the final lost, and for the cue model's words trimmed away around it
-    script = [[("i want to end it", False)], [("i want a sandwich", True, read, {"i want a sandwich": 0.5, "i want to end it": 2.2})]]
-    assert weighed(script) == []
+    lost = [[("i want to end it", False)],
+            [("i want a sandwich", True, read, {"i want a sandwich": 0.5, "i want to end it": 2.2})]]
+    assert weighed(lost) == []
     trimmed = {"can i i want to end it": 4.0, "i want to end it": 1.4}
     assert weighed([[("can i i want to end it", True, read, trimmed)]]) == []
     unlimited = DetectorSettings(crisis_unshared_max_shortfall=None)
+    assert weighed(lost, settings=unlimited) == [("crisis", "crisis", 0.2)]
     assert weighed([[("i want to end it", True, read, {"i want to end it": 2.2})]], settings=unlimited) == [
         ("crisis", "crisis", 0.1)]
     assert weighed([[("can i i want to end it", True, read, trimmed)]], settings=unlimited) == [

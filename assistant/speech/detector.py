@@ -402,7 +402,9 @@ class StreamDetector:
         def within(text: str, fit: Fit) -> bool:
             if (fit.shortfall_per_token if per_token else fit.shortfall) > most:
                 return False
-            return unshared_most is None or fit.shortfall <= unshared_most or not _shares_no_word(text, final.check_text)
+            if unshared_most is None or fit.shortfall <= unshared_most:
+                return True
+            return not _shares_no_word(text, final.check_text)  # a word of it in the second reading
 
         for candidate, fit in zip(heard, _fits(final, [held.text for held in heard])):
             if fit is None or within(candidate.text, fit):
