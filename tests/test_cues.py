@@ -185,6 +185,8 @@ def test_no_start_without_the_phrase(matcher, transcript):
         ("hold on a second", "pause"), ("one moment please", "pause"),
         ("slower please", "slower"), ("can you go slower", "slower"), ("that is too fast", "slower"),
         ("you're going too fast", "slower"), ("a bit faster", "faster"), ("this is too slow", "faster"),
+        # "a little" with the "a" lost, as the cue model hears it at 10 dB (report split: "little slower")
+        ("a little slower", "slower"), ("little slower", "slower"), ("And little slower", "slower"),
         ("sorry what did you say", "repeat"), ("can you repeat that", "repeat"),
         ("next please", "skip"), ("okay next", "skip"), ("let's move on", "skip"),
         ("okay keep going", "resume"), ("I'm ready", "resume"), ("you can continue", "resume"),
@@ -241,7 +243,7 @@ def test_control_words_inside_ordinary_sentences_do_not_fire(matcher, transcript
     "spotted, intent",
     [
         # report split, clean and 10 dB: what the second reader found likeliest with a control in it
-        ("Can do pause", "pause"), ("After too fast", "slower"), ("And little slower", "slower"),
+        ("Can do pause", "pause"), ("After too fast", "slower"),
         ("Meth is too slow", "faster"), ("Max enough for now", "stop"), ("a meat faster please", "faster"),
         # and what it must not take for a command
         ("So the next", None), ("Three hours to finish", None), ("I can't stop", None),
