@@ -526,6 +526,17 @@ def test_a_reading_that_nearly_said_a_cue_offers_it_in_place():
     assert matcher.near_cues("") == []
 
 
+@pytest.mark.parametrize(
+    "text, written",
+    [("ground me", True), ("please ground me", True), ("can you ground me", True), ("okay please ground me", True),
+     ("I can't sleep", True), ("honey ground me", False), ("ground me now", False), ("ground me please", True),
+     ("help me breathe please", False), ("", False)],
+)
+def test_a_phrase_as_written_may_follow_a_polite_lead_in_and_nothing_else(matcher, text, written):
+    """CueMatcher.as_written: the phrase itself ("ground me please" is one too), after filler at most."""
+    assert matcher.as_written(text) is written
+
+
 def test_a_number_in_crisis_language_stays_a_number(matcher):
     """Digits are spaced apart for start phrases only: "I took 145 pills" is still an amount."""
     assert matcher.match("I took 145 pills").kind == "crisis"

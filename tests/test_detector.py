@@ -497,6 +497,16 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
+def test_a_start_phrase_after_a_polite_lead_in_is_as_written():
+    """Report split, clean: espeak-ng's "please ground me" read "Please drown me"; "please ground me", which that
+    reading nearly says, is 5.75 short in all (here 5.6): a phrase after "please" or "can you" is as clean as
+    the phrase alone. A word of the reading's own before it is not a lead-in."""
+    fits = {"please ground me": 1.4, "honey ground me": 1.4}
+    assert weighed([[("please probably asleep", True, "Please drown me", fits)]]) == [
+        ("start", "grounding-5-4-3-2-1", 0.1)]
+    assert weighed([[("honey probably asleep", True, "Honey drown me", fits)]]) == []
+
+
 # --- over the assistant's own voice ---------------------------------------------------------------------------
 
 OWN_SPEECH = (0, 10 * RATE)

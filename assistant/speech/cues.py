@@ -167,6 +167,7 @@ class CueMatcher:
                         cues[("control", words)] = _Cue("control", intent, words)
                         phrasings.append(" ".join(phrase.lower().split()))
         self._phrasings = tuple(dict.fromkeys(phrasings))
+        self._written = frozenset(normalize(phrasing) for phrasing in self._phrasings)
         # A cue file's own crisis phrases (CueMap.crisis), besides the built-in patterns: anywhere in what was
         # heard, no frame needed, and any one of them is enough.
         self._crisis = tuple(dict.fromkeys(
@@ -185,6 +186,13 @@ class CueMatcher:
     def phrasings(self) -> tuple[str, ...]:
         """Every start and control phrase, as written, in lower case."""
         return self._phrasings
+
+    def as_written(self, text: str) -> bool:
+        """Whether `text` (normalised) is a start or control phrase as written, alone or after a polite lead-in
+        ("please ground me", "can you ground me"): nothing else around it."""
+        words = normalize(text).split()
+        return any(" ".join(words[start:]) in self._written and _run_of(_LEAD_IN_ITEM, words[:start])
+                   for start in range(len(words)))
 
     def match(self, text: str) -> Detection | None:
         """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""

@@ -148,7 +148,9 @@ class DetectorSettings:
     # summer", 10 dB pink), so 6.0. Without the need for the reader's own words to be near it, the 2 h soak
     # had a false start, an exercise begun in 10 dB babble ("i'm freaking out", 4.7 short and 7.5 ahead, for
     # "Then you can see the sun", nearly said only by the cue model's "to i'm feeling"); that need was added
-    # after the soak was seen, and costs 2 of the report split's 7 gains. Asked last. None: not asked.
+    # after the soak was seen, and costs 2 of the report split's 7 gains. A polite lead-in before the phrase
+    # is as clean ("please ground me", CueMatcher.as_written; session 21: report start 3 more, Moonshine's
+    # "Please drown me", no other change on either split). Asked last. None: not asked.
     near_start_max_shortfall: float | None = 6.0
     near_start_margin: float = 2.0
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
@@ -234,7 +236,6 @@ class StreamDetector:
     def __init__(self, recognizer: Recognizer, matcher: CueMatcher, settings: DetectorSettings | None = None):
         self.recognizer = recognizer
         self.matcher = matcher
-        self._phrasings = frozenset(matcher.phrasings)  # the cue map's phrasings as written, lower case
         self.settings = settings or DetectorSettings()
         self.rate = recognizer.sample_rate
         self.samples_fed = 0
@@ -508,10 +509,10 @@ class StreamDetector:
         return self._near_weighed[1]
 
     def _near_start_alone(self, final: Hypothesis) -> Detection | None:
-        """A start phrasing, alone, among the near candidates _near_cue weighed for this final, that the second
-        reading itself nearly says: within near_start_max_shortfall, and near_start_margin likelier than any
-        candidate of another intent. Asked after the search of the audio and the paced readings, whose
-        evidence is stronger (4 nats at most)."""
+        """A start phrasing as written (after a polite lead-in at most), among the near candidates _near_cue
+        weighed for this final, that the second reading itself nearly says: within near_start_max_shortfall,
+        and near_start_margin likelier than any candidate of another intent. Asked after the search of the
+        audio and the paced readings, whose evidence is stronger (4 nats at most)."""
         most = self.settings.near_start_max_shortfall
         if most is None or self._near_weighed is None or self._near_weighed[0] is not final:
             return None
@@ -522,7 +523,7 @@ class StreamDetector:
         for candidate, fit, detection in found:
             if fit.shortfall > most:
                 break
-            if detection.kind != "start" or candidate not in self._phrasings or candidate not in read_near:
+            if detection.kind != "start" or not self.matcher.as_written(candidate) or candidate not in read_near:
                 continue
             rivals = [other.shortfall for _, other, rival in found
                       if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
