@@ -150,8 +150,12 @@ class DetectorSettings:
     # "Then you can see the sun", nearly said only by the cue model's "to i'm feeling"); that need was added
     # after the soak was seen, and costs 2 of the report split's 7 gains. A polite lead-in before the phrase
     # is as clean ("please ground me", CueMatcher.as_written; session 21: report start 3 more, Moonshine's
-    # "Please drown me", no other change on either split). Asked last. None: not asked.
-    near_start_max_shortfall: float | None = 6.0
+    # "Please drown me", no other change on either split). Session 21: with that need, the tune split's first
+    # wrong start from here comes at 10.1 nats ("bring me back" for "the hotel bed was too soft for my back"),
+    # its right ones at 4.8 to 6.8; so 7.0, the least that takes them all (tune start 425 -> 428, report
+    # 603 -> 606 with one more wrong exercise in a start item at 6.75; no new false alarm on either).
+    # Asked last. None: not asked.
+    near_start_max_shortfall: float | None = 7.0
     near_start_margin: float = 2.0
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
     # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
