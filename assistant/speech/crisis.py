@@ -486,8 +486,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("unsafe", r"\b(?:hurt|kill|harm|attack)\s+(?:someone|somebody|people|others)\b"),
     (
         "unsafe",
-        r"\b(?:he|she|they|someone|somebody|my\s+(?:husband|wife|partner|boyfriend|girlfriend|dad|father|mom|"
-        r"mother|ex))\s+(?:is|are|keeps|has\s+been|have\s+been|was|were)\s+"
+        rf"\b{_ASSAILANT}\s+(?:is|are|keeps|has\s+been|have\s+been|was|were)\s+"
         # not "hitting me up" (getting in touch), "choking me up", "beating me at chess" or "to it"
         r"(?:(?:hurting|threatening)\s+me\b|(?:hitting|choking)\s+me\b(?!\s+up\b)|beating\s+me\b(?!\s+(?:at|in|to)\b))",
     ),
