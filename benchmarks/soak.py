@@ -34,6 +34,7 @@ benchmarks/out/soak-*.md, everything in benchmarks/out/soak-*.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import math
@@ -115,9 +116,8 @@ class RecyclingRecognizer:
         self.recycles = 0
 
     def _shift(self, hypotheses):
-        from assistant.speech.recognizer import Hypothesis
-
-        return [Hypothesis(h.text, h.is_final, h.end_sample + self.offset) for h in hypotheses]
+        # (dataclasses.replace keeps the second reading and what weighs with it: a new Hypothesis lost them)
+        return [dataclasses.replace(h, end_sample=h.end_sample + self.offset) for h in hypotheses]
 
     def accept(self, samples):
         found = []

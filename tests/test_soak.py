@@ -96,3 +96,31 @@ def test_false_starts_are_counted_and_traced(soak):
 def test_it_runs_well_within_a_minute_of_ci(soak):
     _, _, seconds = soak
     assert seconds < 120, f"the short soak took {seconds:.0f} s"
+
+
+def test_a_recycled_recognizer_keeps_the_second_reading_of_each_final():
+    """--recycle-minutes shifts each result onto the stream's clock; the second reading and what weighs with it
+    (check_text, check_fit, ...) go along, or the detector would listen with the cue model alone."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from soak import RecyclingRecognizer
+
+    from assistant.speech.recognizer import Hypothesis
+
+    def weigh(texts):
+        return [None for _ in texts]
+
+    class Inner:
+        name, sample_rate = "scripted", 16000
+
+        def accept(self, samples):
+            return [Hypothesis("stop", True, len(samples), "Stop", weigh)]
+
+        def flush(self):
+            return []
+
+    recycling = RecyclingRecognizer(Inner(), Inner, every_seconds=60.0)
+    recycling.offset = 16000
+    (final,) = recycling.accept(np.zeros(1600, np.int16))
+    assert (final.end_sample, final.check_text, final.check_fit) == (17600, "Stop", weigh)
