@@ -178,11 +178,14 @@ class _FileClock:
         # down to the detector's limits (SPOT_RECORDED_LIMITS for a search it does not make), every final too.
         # paced: {pace: text}, the second reader's readings at other paces (Hypothesis.check_paced): those the
         # detector asked for, or with all_paces at PACES_RECORDED for every final; the fits include those of
-        # the paced readings that hold a cue or crisis language.
+        # the paced readings that hold a cue or crisis language. loud: the second reader's reading of the
+        # utterance's loud part alone (Hypothesis.check_loud), every final ("" when nearly all of it), its fit
+        # weighed when it holds a cue or crisis language.
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
         self.paced_walls: list[float] = []  # and its readings at other paces (Hypothesis.check_paced), where read
+        self.loud_walls: list[float] = []  # and its reading of the loud part (Hypothesis.check_loud), every final
         self._crisis_partials: list[str] = []  # in the utterance under way
         self.reading_walls: list[float] = []  # wall seconds each final's second reading took
         self.reading_waits: list[float] = []  # and how long the final waited for it
@@ -236,6 +239,7 @@ class _FileClock:
         self.fit_walls = []
         self.spot_walls = []
         self.paced_walls = []
+        self.loud_walls = []
         self._crisis_partials = []
 
     @property
@@ -264,6 +268,11 @@ class _FileClock:
                 began = time.perf_counter()
                 paced = dict(zip(PACES_RECORDED, h.check_paced(PACES_RECORDED)))
                 self.paced_walls.append(time.perf_counter() - began)
+            loud = ""
+            if h.is_final and h.check_loud is not None:
+                began = time.perf_counter()
+                loud = h.check_loud()
+                self.loud_walls.append(time.perf_counter() - began)
             if h.is_final:
                 if h.check_fit is not None:
                     # Every near candidate the detector might ask about, weighed whether it asks or not, so that
@@ -278,7 +287,8 @@ class _FileClock:
                     found = self.matcher.match(h.text) if self.matcher is not None else None
                     if found is not None and found.kind == "start":
                         trims += self.matcher.trims(h.text, found)
-                    cued = [text for text in paced.values() if self.matcher is not None and self.matcher.match(text)]
+                    cued = [text for text in [*paced.values(), loud]
+                            if text.strip() and self.matcher is not None and self.matcher.match(text)]
                     texts = [text for text in dict.fromkeys([*heard, *trims, *near, *cued]) if text.strip()]
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []
@@ -302,9 +312,10 @@ class _FileClock:
                 check_paced = self._paced_as_asked(h, fits, recorded, paced_row)
                 check_fit = check_fit or (lambda texts: [fits.get(text) for text in texts])  # fits may come
             shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=check_fit,
-                                          check_spot=_spots_of(spots) if h.is_final else None, check_paced=check_paced)
+                                          check_spot=_spots_of(spots) if h.is_final else None, check_paced=check_paced,
+                                          check_loud=(lambda loud=loud: loud) if h.check_loud is not None else None)
             self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text,
-                                    recorded, spotted, paced_row])
+                                    recorded, spotted, paced_row, loud])
             out.append(shifted)
         return out
 
@@ -445,6 +456,7 @@ def _decode(entry: dict) -> dict:
         "fit_walls_s": clock.fit_walls,
         "spot_walls_s": clock.spot_walls,
         "paced_walls_s": clock.paced_walls,
+        "loud_walls_s": clock.loud_walls,
         "reading_rss_mib": reading["resident_mib"],
         "detections": [d.to_json() for d in detections],
         "finals": clock.finals,
@@ -530,9 +542,11 @@ class _Recorded:
             if len(fits) > 1:
                 spotted = {kind: [(spot[0], Fit(*spot[1:])) for spot in found] for kind, found in fits[1].items()}
             paced = {float(pace): reading for pace, reading in fits[2].items()} if len(fits) > 2 else {}  # session 16
+            loud = fits[3] if len(fits) > 3 and final else None  # session 21
             self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded),
                                           _spots_of(spotted) if spotted is not None and final else None,
-                                          _paced_of(paced) if paced else None))
+                                          _paced_of(paced) if paced else None,
+                                          (lambda loud=loud: loud) if loud is not None else None))
         self._fed = 0
 
     def accept(self, samples):

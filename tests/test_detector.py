@@ -19,7 +19,8 @@ class ScriptedRecognizer:
     spots[, reading_logprob[, paced]]]]]): shortfalls, {text: per token}, are what the second reader answers
     when a final's fit is asked; spots, [(text, shortfall in all)], what it spots in the audio when asked
     (Hypothesis.check_spot); reading_logprob, how likely the reader found its own reading; paced, {pace: text},
-    its readings at other paces (Hypothesis.check_paced)."""
+    its readings at other paces (Hypothesis.check_paced); loud, its reading of the loud part alone
+    (Hypothesis.check_loud)."""
 
     name = "scripted"
     sample_rate = RATE
@@ -30,6 +31,7 @@ class ScriptedRecognizer:
         self.reading_name = reading_name
         self.spot_asked = []  # (phrasings, most_shortfall) of every check_spot call
         self.paced_asked = []  # the paces of every check_paced call
+        self.loud_asked = 0  # how often check_loud was called
 
     def accept(self, samples):
         self.fed += len(samples)
@@ -37,7 +39,7 @@ class ScriptedRecognizer:
         return [self._hypothesis(*entry) for entry in step]
 
     def _hypothesis(self, text, is_final, check_text=None, shortfalls=None, spots=None, reading_logprob=-1.0,
-                    paced=None):
+                    paced=None, loud=None):
         def check_fit(texts):
             return [Fit(-shortfalls[text] * 4 + reading_logprob, reading_logprob, 4) if text in shortfalls else None
                     for text in texts]  # four tokens
@@ -52,8 +54,13 @@ class ScriptedRecognizer:
             self.paced_asked.append(tuple(paces))
             return [paced.get(pace, "") for pace in paces]
 
+        def check_loud():
+            self.loud_asked += 1
+            return loud
+
         return Hypothesis(text, is_final, self.fed, check_text, check_fit if shortfalls is not None else None,
-                          check_spot if spots is not None else None, check_paced if paced is not None else None)
+                          check_spot if spots is not None else None, check_paced if paced is not None else None,
+                          check_loud if loud is not None else None)
 
     def flush(self):
         return []
@@ -285,6 +292,33 @@ def test_paced_readings_are_asked_only_when_nothing_else_was_found():
     detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
     assert [d.detection.intent for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["stop"]
     assert recognizer.paced_asked == []
+
+
+def test_a_cue_or_crisis_language_in_the_loud_part_alone_fires_when_it_fits_the_whole():
+    """Report split, 10 dB pink: espeak-ng's "stop now" heard "felt now" and read "Just open out"; its loud part
+    alone is read "Stop now", 2.9 nats less likely than the reading of the whole (0.725 per token here)."""
+    heard, read = "felt now", "Just open out"
+    assert weighed([[(heard, True, read, {"Stop now": 0.725}, [], -1.0, {}, "Stop now")]]) == [
+        ("control", "stop", 0.1)]
+    # 4.4 in all: too far; nothing when the loud part was not read again, or not asked for
+    assert weighed([[(heard, True, read, {"Stop now": 1.1}, [], -1.0, {}, "Stop now")]]) == []
+    assert weighed([[(heard, True, read, {"": 0.0}, [], -1.0, {}, "")]]) == []
+    off = DetectorSettings(loud_part_max_shortfall=None)
+    assert weighed([[(heard, True, read, {"Stop now": 0.725}, [], -1.0, {}, "Stop now")]], settings=off) == []
+    # Crisis language counts too (10 dB: "I swallowed a whole bottle of pills", read "I swallowed a whole batch
+    # of herb curls" whole, is likelier alone)
+    pills = "I swallowed a whole bottle of pills"
+    assert weighed([[("i have i said that's", True, "I swallowed a whole batch of herb curls", {pills: -0.3},
+                      [], -1.0, {}, pills)]]) == [("crisis", "crisis", 0.1)]
+
+
+def test_the_loud_part_is_read_only_when_nothing_else_was_found():
+    """A cue a reading heard fires with the loud part never read: it costs a reading."""
+    recognizer = ScriptedRecognizer([[("stop", True, "Stop.", {}, [], -1.0, {}, "Stop")]],
+                                    reading_name="Moonshine base-en")
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    assert [d.detection.intent for d in detector.feed(np.zeros(BLOCK, np.int16))] == ["stop"]
+    assert recognizer.loud_asked == 0
 
 
 def test_spotting_cues_is_not_asked_when_a_reading_heard_a_cue_nor_acted_on_over_our_own_voice():

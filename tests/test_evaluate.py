@@ -83,6 +83,32 @@ def test_the_paces_the_detector_asks_for_are_read_as_listening_reads_them_and_re
     assert again.check_fit(["Give me one big sigh"])[0].shortfall == 2.0
 
 
+def test_the_loud_part_is_read_for_every_final_and_recorded_with_its_fit_when_it_holds_a_cue():
+    """A decode reads every final's loud part once (so a replay can judge the path on or off), weighs it when it
+    holds a cue, and a replay gives the reading back."""
+    read = []
+
+    class Inner:
+        name, sample_rate = "scripted", RATE
+
+        def accept(self, samples):
+            return [Hypothesis("felt now", False, 800),
+                    Hypothesis("felt now", True, 1600, "Just open out", lambda texts: [Fit(-3.0, -1.0, 3) for _ in texts],
+                               check_loud=lambda: read.append(1) or "Stop now")]
+
+    clock = _FileClock(Inner(), CueMatcher(load_library().cue_maps))
+    partial, final = clock.accept(np.zeros(1600, np.int16))
+    assert read == [1] and partial.check_loud is None
+    assert final.check_loud() == "Stop now" and read == [1]  # given back, not read again
+    assert final.check_fit(["Stop now"])[0].shortfall == 2.0
+    row = clock.hypotheses[1]
+    assert row[7] == "Stop now" and "Stop now" in row[4]
+    (_, again) = _Recorded(clock.hypotheses).accept(np.zeros(1600, np.int16))
+    assert again.check_loud() == "Stop now"
+    (older,) = _Recorded([["stop", True, 1600, "Stop", {}, {}, {}]]).accept(np.zeros(1600, np.int16))
+    assert older.check_loud is None  # decoded before session 21
+
+
 def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_false_alarms_in_talk():
     """Crisis language put into a control item (in the babble after "finish") is no false alarm in ordinary
     audio, but the report must show it: session 11's crisis search hid 10 such behind "no false alarm"."""

@@ -249,6 +249,32 @@ def test_a_cue_misread_is_read_right_at_another_pace_and_weighed_at_its_own(tmp_
 
 
 @pytest.mark.integration
+def test_the_loud_part_alone_is_read_right_where_the_whole_was_not(tmp_path):
+    """espeak-ng's en-us "I want to text them again" with a second of faint hiss either side, as the speech gate
+    may hand it over, is read "I want to take a stand again"; its loud part alone (read_loud_part, through the
+    child) is read right, and `fit`, still of the whole, finds that within the detector's limit."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.detector import DetectorSettings
+    from assistant.speech.moonshine import MoonshineReading
+
+    matcher = CueMatcher(load_library().cue_maps)
+    speech = _spoken(tmp_path, "I want to text them again")[4000:-6000] / 32767  # the words alone
+    audio = np.concatenate([np.zeros(16000), speech, np.zeros(16000)])
+    audio = np.round((audio + 0.003 * np.random.default_rng(0).standard_normal(len(audio))) * 32767)
+    reading = MoonshineReading()
+    assert reading.read_loud_part() == ""  # nothing read yet
+    heard = reading.read(audio.astype(np.int16), 16000)
+    assert matcher.match(heard) is None, heard
+    loud = reading.read_loud_part()
+    assert matcher.match(loud).intent == "pause-before-texting", loud
+    own, alone = reading.fit([heard, loud])
+    assert own.shortfall == pytest.approx(0.0, abs=0.05), own  # still the reading of the whole
+    assert alone.shortfall <= DetectorSettings().loud_part_max_shortfall, alone
+    reading.close()
+
+
+@pytest.mark.integration
 def test_the_search_takes_the_readings_own_steps_as_a_decoder_run_would_give_them(tmp_path):
     """The transcript still on the model's own words takes the reading's scores and cache instead of running
     the decoder again: the same transcripts, as likely, as when every step runs."""

@@ -58,12 +58,13 @@ CHILD_NICENESS = 5  # the audio player comes first
 _NOT_WORDS = re.compile(r"[^\w\s']+")  # punctuation, "?" before a line, music notes for noise
 # A request: what to do, and a sample rate and a count of int16 samples that follow (READ), or 0 and a count
 # of UTF-8 bytes of transcripts, one a line, to weigh against the last reading (FIT), or of a shortfall and
-# then phrasings, one a line, to spot in it (SPOT), or of paces, one a line, to read it again at (PACED).
+# then phrasings, one a line, to spot in it (SPOT), or of paces, one a line, to read it again at (PACED), or
+# nothing, to read its loud part again (LOUD).
 _REQUEST = struct.Struct("<III")
-_READ, _FIT, _SPOT, _PACED = 0, 1, 2, 3
+_READ, _FIT, _SPOT, _PACED, _LOUD = 0, 1, 2, 3, 4
 # A reply: payload bytes, the child's resident size in KiB, its CPU seconds; then the payload: UTF-8 text for
-# READ, one _FIT_REPLY per transcript for FIT, one _SPOT_REPLY and its text's UTF-8 bytes per transcript for SPOT,
-# UTF-8 texts one a line for PACED.
+# READ and LOUD, one _FIT_REPLY per transcript for FIT, one _SPOT_REPLY and its text's UTF-8 bytes per transcript
+# for SPOT, UTF-8 texts one a line for PACED.
 _REPLY = struct.Struct("<IId")
 _FIT_REPLY = struct.Struct("<?ddI")  # whether the model could say; Fit's logprob, reading_logprob, tokens
 _SPOT_REPLY = struct.Struct("<ddII")  # Fit's logprob, reading_logprob, tokens; the text's length in bytes
@@ -151,6 +152,9 @@ class _Child:
         encoded = "\n".join(repr(float(pace)) for pace in paces).encode("utf-8")
         payload = self._ask(_REQUEST.pack(_PACED, 0, len(encoded)) + encoded, timeout_s)
         return payload.decode("utf-8", errors="replace").split("\n")
+
+    def read_loud_part(self, timeout_s: float) -> str:
+        return self._ask(_REQUEST.pack(_LOUD, 0, 0), timeout_s).decode("utf-8", errors="replace")
 
     def _ask(self, request: bytes, timeout_s: float) -> bytes:
         assert self.process.stdin is not None
@@ -276,6 +280,11 @@ class MoonshineReading:
         texts = self._ask_reader("read_paced", "read again at other paces", [], paces,
                                  READ_TIMEOUT_SECONDS * len(paces))
         return [words_of(text) for text in texts]
+
+    def read_loud_part(self) -> str:
+        """The last reading's loud part read on its own (moonshine_onnx.MoonshineOnnx.read_loud_part), words
+        only; "" when that is nearly all of it or it cannot say. `fit` and `spot` still refer to the whole."""
+        return words_of(self._ask_reader("read_loud_part", "read the loud part again", "", READ_TIMEOUT_SECONDS))
 
     def _ask_reader(self, method: str, doing: str, unanswered, *args):
         """The child's `method`(*args) about the last reading; `unanswered` when the process that read it has
@@ -412,6 +421,8 @@ def serve() -> None:
             for text, fit in model.spot(tuple(phrasings), float(most_shortfall)):
                 encoded = text.encode("utf-8")
                 payload += _SPOT_REPLY.pack(fit.logprob, fit.reading_logprob, fit.tokens, len(encoded)) + encoded
+        elif kind == _LOUD:
+            payload = " ".join(model.read_loud_part().split()).encode("utf-8")
         elif kind == _PACED:
             paces = tuple(float(line) for line in stdin.read(count).decode("utf-8").split("\n"))
             payload = "\n".join(" ".join(text.split()) for text in model.read_paced(paces)).encode("utf-8")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.audio.resample import resample
+from assistant.speech.loud_part import loud_span
 from assistant.speech.moonshine import ONNXRUNTIME_PRIVATE, words_of
 from assistant.speech.recognizer import Fit
 
@@ -74,6 +75,9 @@ SPOT_MIN_COVERAGE = 0.5
 # tune split loses nothing and the report split loses that false start and nothing else.
 SPOT_MOST_WORDS_SHORT = 4
 PACE_DENOMINATOR = 20  # paces are taken as the nearest ratio of small numbers (0.9 = 9/10), for resampling
+# A loud part this much of the utterance would be read as the whole was: not read again (about 4 in 10 finals of
+# the report split's decode, session 21).
+LOUD_PART_MOST_SHARE = 0.9
 MIN_SAMPLES = 4000  # a quarter second: the encoder's convolutions need some length to give any frame at all
 _START, _END = 1, 2  # the decoder's start and end tokens
 _SPACE = "\u2581"  # SentencePiece's mark for a space before a word
@@ -164,7 +168,7 @@ class MoonshineOnnx:
         self._tokens = read_token_list(folder / MODEL_FILES[2])
         self._token_ids = {piece: token_id for token_id, piece in enumerate(self._tokens)}
         self._last: _Reading | None = None
-        self._last_audio: np.ndarray | None = None  # for read_paced
+        self._last_audio: np.ndarray | None = None  # for read_paced and read_loud_part
         # Each list of phrasings spotted (the cues, the crisis sentences) as tries, at a transcript's start and
         # inside it: 25-35 ms to build, so kept.
         self._spot_tries: dict[tuple[str, ...], tuple[_Trie, _Trie]] = {}
@@ -203,6 +207,17 @@ class MoonshineOnnx:
             paced = resample(self._last_audio, ratio.numerator, ratio.denominator)
             texts.append(self._read(paced, keep=False))
         return texts
+
+    def read_loud_part(self) -> str:
+        """The last utterance's loud part (loud_part.loud_span) read on its own; "" when that is nearly all of
+        it (LOUD_PART_MOST_SHARE), or nothing was read. `fit` and `spot` still refer to the
+        whole utterance's reading."""
+        if self._last_audio is None:
+            return ""
+        start, end = loud_span(self._last_audio, SAMPLE_RATE)
+        if end - start >= LOUD_PART_MOST_SHARE * len(self._last_audio):
+            return ""
+        return self._read(self._last_audio[start:end], keep=False)
 
     def _read(self, audio: np.ndarray, keep: bool) -> str:
         if len(audio) < MIN_SAMPLES:

@@ -52,6 +52,9 @@ class Hypothesis:
     # And the second reader's readings of the same utterance played at other paces: check_paced((0.9, 1.1)),
     # one text per pace ([] when it cannot say; finals only; ask at once, too).
     check_paced: Callable[[Sequence[float]], list[str]] | None = field(default=None, compare=False, repr=False)
+    # And the second reader's reading of the utterance's loud part alone (loud_part.py): check_loud(), "" when
+    # that is nearly all of it or it cannot say (finals only; ask at once, too).
+    check_loud: Callable[[], str] | None = field(default=None, compare=False, repr=False)
 
 
 class Recognizer(Protocol):
@@ -92,6 +95,10 @@ class SecondReading(Protocol):
 
     def read_paced(self, paces: Sequence[float]) -> list[str]:
         """The last `read`'s audio read again at each pace (0.9: a tenth slower), one text each."""
+        ...
+
+    def read_loud_part(self) -> str:
+        """The last `read`'s loud part read on its own; "" when that is nearly all of it."""
         ...
 
 

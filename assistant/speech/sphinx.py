@@ -314,7 +314,8 @@ class PocketsphinxRecognizer:
         check_fit = self._fit_to_reading if check_text is not None else None
         check_spot = self._spot_in_reading if check_text is not None else None
         check_paced = self._read_at_paces if check_text is not None else None
-        return Hypothesis(words, True, self._samples_fed, check_text, check_fit, check_spot, check_paced)
+        check_loud = self._read_loud_part if check_text is not None else None
+        return Hypothesis(words, True, self._samples_fed, check_text, check_fit, check_spot, check_paced, check_loud)
 
     def _settled_words(self) -> str:
         """The utterance's words; while the decoder is new to the voice and the room, from a second pass.
@@ -381,6 +382,10 @@ class PocketsphinxRecognizer:
     def _read_at_paces(self, paces: Sequence[float]) -> list[str]:
         """The utterance just read, read again at other paces by the second reader (Hypothesis.check_paced)."""
         return self._ask_reader("read_paced", "read again at other paces", [], paces)
+
+    def _read_loud_part(self) -> str:
+        """The loud part of the utterance just read, read on its own by the second reader (Hypothesis.check_loud)."""
+        return self._ask_reader("read_loud_part", "read the loud part again", "")
 
     def _ask_reader(self, method: str, doing: str, unanswered, *args):
         """The second reader's `method`(*args) about the utterance it read last, on its thread (in turn with the
