@@ -531,6 +531,17 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
+def test_when_both_readings_hear_a_start_of_different_exercises_the_second_readings_is_taken():
+    """Report split, 20 dB: festival's "can you bring me back" heard "can you ground me back" (grounding-5-4-3-2-1)
+    and read "Can you bring me back" (grounding-3-3-3). Over both splits, each time the two readings heard cues of
+    one kind but different intents (9), the second reading's was the one said; the first's fits well here too."""
+    script = [[("can you ground me back", True, "Can you bring me back", {"can you ground me back": 0.1})]]
+    assert weighed(script) == [("start", "grounding-3-3-3", 0.1)]
+    # (the same start in both: one detection, as before)
+    assert weighed([[("can you bring me back", True, "Can you bring me back", {})]]) == [
+        ("start", "grounding-3-3-3", 0.1)]
+
+
 def test_a_start_phrase_after_a_polite_lead_in_is_as_written():
     """Report split, clean: espeak-ng's "please ground me" read "Please drown me"; "please ground me", which that
     reading nearly says, is 5.75 short in all (here 5.6): a phrase after "please" or "can you" is as clean as

@@ -373,6 +373,11 @@ class StreamDetector:
         if detection is None:
             return (second or self._near_cue(hypothesis) or self._spotted(hypothesis) or self._paced(hypothesis)
                     or self._near_start_alone(hypothesis) or self._loud_part(hypothesis))
+        if detection.kind == "start" and second is not None and second.kind == "start" and not heard_alike:
+            # Both heard a start, of different exercises: the reader, which has no cue list, heard the one said.
+            # Session 21, both splits: of 9 finals where the readings heard different cues of one kind, the
+            # second reading's was said in all 9 ("can you ground me back" against "Can you bring me back").
+            return second
         if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
             # What the second reading heard for itself stands on its own; else a cue either nearly said, one
             # the second reader finds in the audio, or one it hears at another pace.
