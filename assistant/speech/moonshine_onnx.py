@@ -210,8 +210,7 @@ class MoonshineOnnx:
 
     def read_loud_part(self) -> str:
         """The last utterance's loud part (loud_part.loud_span) read on its own; "" when that is nearly all of
-        it (LOUD_PART_MOST_SHARE), or nothing was read. `fit` and `spot` still refer to the
-        whole utterance's reading."""
+        it (LOUD_PART_MOST_SHARE), or nothing was read. `fit` and `spot` still refer to the whole's reading."""
         if self._last_audio is None:
             return ""
         start, end = loud_span(self._last_audio, SAMPLE_RATE)
