@@ -313,7 +313,7 @@ class _FileClock:
                 check_fit = check_fit or (lambda texts: [fits.get(text) for text in texts])  # fits may come
             shifted = dataclasses.replace(h, end_sample=h.end_sample - self.base, check_fit=check_fit,
                                           check_spot=_spots_of(spots) if h.is_final else None, check_paced=check_paced,
-                                          check_loud=(lambda loud=loud: loud) if h.check_loud is not None else None)
+                                          check_loud=_loud_of(loud) if h.check_loud is not None else None)
             self.hypotheses.append([shifted.text, shifted.is_final, shifted.end_sample, shifted.check_text,
                                     recorded, spotted, paced_row, loud])
             out.append(shifted)
@@ -361,6 +361,11 @@ def _fits_of(fits: dict[str, Fit]):
 def _paced_of(paced: dict[float, str]):
     """A Hypothesis.check_paced that gives back the readings made already ("" for a pace not recorded)."""
     return lambda paces: [paced.get(float(pace), "") for pace in paces]
+
+
+def _loud_of(loud: str):
+    """A Hypothesis.check_loud that gives back the reading of the loud part made already."""
+    return lambda: loud
 
 
 # The paces every final is read again at with --all-paces, for --replay: the detector's
@@ -546,7 +551,7 @@ class _Recorded:
             self._queue.append(Hypothesis(text, final, end, check, _fits_of(recorded),
                                           _spots_of(spotted) if spotted is not None and final else None,
                                           _paced_of(paced) if paced else None,
-                                          (lambda loud=loud: loud) if loud is not None else None))
+                                          _loud_of(loud) if loud is not None else None))
         self._fed = 0
 
     def accept(self, samples):

@@ -371,23 +371,28 @@ class StreamDetector:
         if said is not None:
             return self._over_own_speech(hypothesis, detection, second, heard_alike, said)
         if detection is None:
-            return (second or self._near_cue(hypothesis) or self._spotted(hypothesis) or self._paced(hypothesis)
-                    or self._near_start_alone(hypothesis) or self._loud_part(hypothesis))
-        if detection.kind == "start" and second is not None and second.kind == "start" and not heard_alike:
-            # Both heard a start, of different exercises: the reader, which has no cue list, heard the one said.
-            # Session 21, both splits: of 9 finals where the readings heard different cues of one kind, the
-            # second reading's was said in all 9 ("can you ground me back" against "Can you bring me back").
-            return second
-        if detection.kind == "start" and not heard_alike and not self._start_backed(detection, hypothesis):
-            # What the second reading heard for itself stands on its own; else a cue either nearly said, one
-            # the second reader finds in the audio, or one it hears at another pace.
-            return (second or self._near_cue(hypothesis) or self._spotted(hypothesis)
-                    or self._paced(hypothesis) or self._near_start_alone(hypothesis) or self._loud_part(hypothesis))
+            return second or self._found_otherwise(hypothesis)
+        if detection.kind == "start" and not heard_alike:
+            if second is not None and second.kind == "start":
+                # Both heard a start, of different exercises: the reader, which has no cue list, heard the one
+                # said. Session 21, both splits: of 9 finals where the readings heard different cues of one kind,
+                # the second reading's was said in all 9 ("can you ground me back" against "Can you bring me back").
+                return second
+            if not self._start_backed(detection, hypothesis):
+                # What the second reading heard for itself stands on its own; else what the reader finds otherwise.
+                return second or self._found_otherwise(hypothesis)
         if detection.kind == "control" and second is not None and not heard_alike:
             most = self.settings.control_max_shortfall
             if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
                 return second
         return detection
+
+    def _found_otherwise(self, final: Hypothesis) -> Detection | None:
+        """When neither reading's own words will do: a cue nearly said, one the second reader finds in the audio,
+        one it hears at another pace, a start phrase alone nearly said, or one in the loud part alone; in that
+        order, each asked only if those before it found nothing (the later ones cost a reading)."""
+        return (self._near_cue(final) or self._spotted(final) or self._paced(final)
+                or self._near_start_alone(final) or self._loud_part(final))
 
     def _has_reader(self) -> bool:
         """Whether finals come with a second reading that can weigh what the first heard."""
