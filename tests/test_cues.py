@@ -12,6 +12,7 @@ from assistant.library.loader import load_library
 from assistant.library.model import CueMap, StartCue
 from assistant.speech import cues
 from assistant.speech.cues import CONTROL_INTENTS, CueMatcher, Detection, levenshtein_ratio, normalize
+from assistant.speech.transcript import in_digits
 
 DATA = Path(__file__).parent / "data"
 MAX_FALSE_CONTROLS = 2  # of the ordinary sentences
@@ -100,6 +101,32 @@ def test_control_intents_are_the_models():
 def test_contractions_and_spellings_start_the_same_exercise(matcher, transcript, exercise_id):
     """With or without apostrophes, expanded or not, in any case, digits or words: the same start."""
     assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize(
+    "text, forms",
+    [
+        ("four seven eight breathing", ["478 breathing", "4 7 8 breathing"]),
+        ("five four three two one", ["54321", "5 4 3 2 1"]),
+        ("ten minutes of breathing", ["10 minutes of breathing"]),
+        ("can i have a three minute breathing space", ["can i have a 3 minute breathing space"]),
+        ("seven eight", ["7 8"]),  # too short a run to be written together and read back as one
+        ("one more time", []),  # "one" alone is mostly not a number
+        ("no one would miss me if i was gone", []),
+        ("help me breathe", []),
+    ],
+)
+def test_number_words_are_offered_in_the_digits_a_recognizer_writes(text, forms):
+    assert in_digits(text) == forms
+
+
+def test_every_phrasing_in_digits_is_still_its_own_cue(matcher):
+    """The second reader weighs and searches for a phrase in these forms too (moonshine_onnx._forms): each must
+    be heard as the phrase it came from."""
+    offered = [(phrasing, form) for phrasing in matcher.phrasings for form in in_digits(phrasing)]
+    assert len(offered) >= 10
+    for phrasing, form in offered:
+        assert _kind_intent(matcher.match(form)) == _kind_intent(matcher.match(phrasing)), form
 
 
 @pytest.mark.parametrize(

@@ -142,12 +142,12 @@ def test_a_spotted_transcript_must_account_for_the_reading():
     assert [text for text, _ in offered] == ["Panic attack.", "Panic attack please"]
 
 
-def _spoken(tmp_path, text: str) -> np.ndarray:
+def _spoken(tmp_path, text: str, voice: str = "en-us") -> np.ndarray:
     """espeak-ng saying `text`, as the speech gate hands an utterance over: int16, 16 kHz, quiet around it."""
     if not shutil.which("espeak-ng"):
         pytest.skip("espeak-ng is not installed")
     path = tmp_path / "say.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), "--", text], check=True, timeout=60)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(path), "--", text], check=True, timeout=60)
     samples, rate = read_wav(path)
     padded = np.concatenate([np.zeros(4000), resample(samples, rate, 16000) * 0.5, np.zeros(6000)])
     return np.round(padded * 32767).astype(np.int16)
@@ -291,6 +291,27 @@ def test_the_search_takes_the_readings_own_steps_as_a_decoder_run_would_give_the
     assert len(reused) == 3 and [text for text, _ in reused] == [text for text, _ in every_step_run]
     for (_, fit), (_, again) in zip(reused, every_step_run):
         assert fit.logprob == pytest.approx(again.logprob, abs=1e-3)
+
+
+@pytest.mark.integration
+def test_number_words_are_weighed_and_searched_for_as_the_model_writes_them(tmp_path):
+    """espeak-ng's en-us+f3 "the four seven eight breath" is read "The fourth emanate breath". The model writes
+    that name in digits: the phrase is weighed in the likeliest of its forms ("The 478 breath", not "4 7 8"), and
+    the search for cue phrases finds it so, as a start of that exercise."""
+    from assistant.library.loader import load_library
+    from assistant.speech.cues import CueMatcher
+    from assistant.speech.moonshine import MoonshineReading
+
+    matcher = CueMatcher(load_library().cue_maps)
+    reading = MoonshineReading()
+    heard = reading.read(_spoken(tmp_path, "the four seven eight breath", voice="en-us+f3"), 16000)
+    assert matcher.match(heard) is None, heard
+    words, joined, spaced = reading.fit(["the four seven eight breath", "the 478 breath", "the 4 7 8 breath"])
+    assert words.logprob == pytest.approx(joined.logprob) and words.tokens == joined.tokens
+    assert spaced.logprob < joined.logprob
+    text, fit = reading.spot(matcher.phrasings, 4.0)[0]
+    assert "478" in text and matcher.match(text).intent == "breathing-4-7-8", (text, fit)
+    reading.close()
 
 
 @pytest.mark.integration

