@@ -300,8 +300,9 @@ def test_a_cue_or_crisis_language_in_the_loud_part_alone_fires_when_it_fits_the_
     heard, read = "felt now", "Just open out"
     assert weighed([[(heard, True, read, {"Stop now": 0.725}, [], -1.0, {}, "Stop now")]]) == [
         ("control", "stop", 0.1)]
-    # 4.4 in all: too far; nothing when the loud part was not read again, or not asked for
-    assert weighed([[(heard, True, read, {"Stop now": 1.1}, [], -1.0, {}, "Stop now")]]) == []
+    # 5.2 in all: too far, even for a control (near_control_max_shortfall); nothing when the loud part was not
+    # read again, or not asked for
+    assert weighed([[(heard, True, read, {"Stop now": 1.3}, [], -1.0, {}, "Stop now")]]) == []
     assert weighed([[(heard, True, read, {"": 0.0}, [], -1.0, {}, "")]]) == []
     off = DetectorSettings(loud_part_max_shortfall=None)
     assert weighed([[(heard, True, read, {"Stop now": 0.725}, [], -1.0, {}, "Stop now")]], settings=off) == []
@@ -509,6 +510,29 @@ def test_a_cue_a_reading_nearly_said_fires_only_when_the_reader_finds_it_nearly_
     assert weighed([[("you me please now me", True, "Help me win town", {meant: 0.25})]]) == [
         ("start", "bedside-wind-down", 0.1)]
     assert weighed([[("you me please now me", True, "Help me win town", {meant: 2.0})]]) == []  # 8.0 in all
+
+
+def test_a_control_found_a_little_further_short_fires_when_nothing_was_found_within_the_paths_own_limits():
+    """Tune split, 10 dB pink: "slow down please" heard "i'm help please" and read "Slow down clean"; the phrase in
+    place is 4.6 nats short (1.15 a token here), past the near cues' 4.0, within near_control_max_shortfall (5.0)
+    and near_control_max_per_token (1.2). A start so far short does not fire."""
+    heard, read = "i'm help please", "Slow down clean"
+    assert weighed([[(heard, True, read, {"slow down please": 1.15})]]) == [("control", "slower", 0.1)]
+    assert weighed([[(heard, True, read, {"slow down please": 1.3})]]) == []  # 5.2 in all
+    assert weighed([[(heard, True, read, {"slow down please": 1.22})]]) == []  # 4.88 in all, but 1.22 a token
+    off = DetectorSettings(near_control_max_shortfall=None)
+    assert weighed([[(heard, True, read, {"slow down please": 1.15})]], settings=off) == []
+    # a start with words around it, as far short: no (alone it may fire a little further short still)
+    assert weighed([[("feels me sleep now", True, "Help me to leave now", {"help me sleep now": 1.15})]]) == []
+    # read at another pace (tune, 10 dB brown: "that's too slow" read "That is too slow" a tenth slower, 4.04 short)
+    paced = {0.9: "That is too slow", 1.1: "That is still slow"}
+    assert weighed([[("box too slow", True, "I can still slow", {"That is too slow": 1.01}, [], -1.0, paced)]]) == [
+        ("control", "faster", 0.1)]
+    # Asked last: the search's right control, likelier than the reading, comes before a near one 4.7 short
+    # (report split, 10 dB fan: "slow down please" read "It's a little going please").
+    script = [[("small going to leave", True, "It's a little going please", {"it's a little again please": 1.17},
+                [("Slow down please", -3.1)])]]
+    assert weighed(script) == [("control", "slower", 0.1)]
 
 
 def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_a_margin():
