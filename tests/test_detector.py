@@ -279,10 +279,17 @@ def test_a_cue_the_reader_hears_at_another_pace_fires_when_it_fits_at_the_uttera
     # a long utterance is not read again: a cue is short
     long_reading = "Get me one big side of the road and then we went home for tea"
     assert weighed([[(heard, True, long_reading, {"Give me one big sigh": 0.65}, [], -1.0, paced)]]) == []
-    # crisis language at another pace is not acted on (10 dB: "a bit quicker" became "I'm going to kill you, Cat.")
+    # crisis language at another pace needs more: 3.0 nats short in all is not enough (10 dB: "a bit quicker"
+    # became "I'm going to kill you, Cat."), 1.4 is (paced_crisis_max_shortfall 2.0; tune split, 10 dB babble:
+    # "I just want it all to stop" read "I just wanted all to stop", and right at both paces, 0.34 short)
     killing = {0.9: "", 1.1: "I'm going to kill you cat"}
-    assert weighed([[("a bit complicated", True, "A bit complicated", {"I'm going to kill you cat": 0.0},
+    assert weighed([[("a bit complicated", True, "A bit complicated", {"I'm going to kill you cat": 0.75},
                       [], -1.0, killing)]]) == []
+    stop_it_all = {0.9: "I just want it all to stop", 1.1: "I just want it all to stop"}
+    script = [[("i'm really my thoughts want to", True, "I just wanted all to stop",
+                {"I just want it all to stop": 0.35}, [], -1.0, stop_it_all)]]
+    assert weighed(script) == [("crisis", "crisis", 0.1)]
+    assert weighed(script, settings=DetectorSettings(paced_crisis_max_shortfall=None)) == []
 
 
 def test_paced_readings_are_asked_only_when_nothing_else_was_found():

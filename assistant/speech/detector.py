@@ -171,14 +171,21 @@ class DetectorSettings:
     # readings holds fires when the reader, at the utterance's own pace, finds that reading at most
     # paced_max_shortfall nats less likely in all than its own (the near cues' test). A voice the model hears
     # badly is often heard right a little slower or faster: espeak-ng's "give me one big sigh", read "Get me
-    # one big side", is "Give me one big sigh." at 0.9 (2.6 short). Crisis language so found is not acted on:
-    # at 1.1, 10 dB, "a bit quicker" became "I'm going to kill you, Cat.". Measured in benchmarks/README.md
-    # (session 16). None or (): not asked. Each is a reading as long as the first, so only short utterances
+    # one big side", is "Give me one big sigh." at 0.9 (2.6 short). Crisis language so found needs more
+    # (paced_crisis_max_shortfall): at 1.1, 10 dB, "a bit quicker" became "I'm going to kill you, Cat.".
+    # Measured in benchmarks/README.md (session 16). None or (): not asked. Each is a reading as long as the
+    # first, so only short utterances
     # are read again, where the second reader's reading has at most paced_most_words words: on the tune split
     # 96 % of cue items' readings have at most 7, against 26 % of ordinary talk's (8: 98 % and 47 %).
     paced_readings: tuple[float, ...] | None = (0.9, 1.1)
     paced_max_shortfall: float = 4.0
     paced_most_words: int = 8
+    # Crisis language a paced reading holds fires when the reader finds it at most this many nats less likely
+    # in all at the utterance's own pace: nearly its own reading. Session 22: over session 16's tune decode,
+    # whose paced readings were recorded for every final, crisis language came only in crisis items' readings;
+    # the tune split's one crisis item that every decode since has missed ("I just want it all to stop", 10 dB
+    # babble, read "I just wanted all to stop") is read right at both paces, 0.34 short. None: not acted on.
+    paced_crisis_max_shortfall: float | None = 2.0
     # And after them: the second reader reads the utterance's loud part alone (Hypothesis.check_loud,
     # loud_part.py), where that is not nearly all of it: in noise the speech gate hands it the noise around the
     # words as well, and the reader writes words for that too. A cue or crisis language that reading holds fires
@@ -619,19 +626,22 @@ class StreamDetector:
 
     def _paced(self, final: Hypothesis) -> Detection | None:
         """The start or control cue in the second reader's reading at another pace (DetectorSettings.
-        paced_readings), when it finds that reading nearly as likely at the utterance's own pace."""
+        paced_readings), when it finds that reading nearly as likely at the utterance's own pace; or crisis
+        language there, when it finds that reading almost as likely (paced_crisis_max_shortfall)."""
         paces = self.settings.paced_readings
         if not paces or final.check_paced is None or final.check_fit is None:
             return None
         if len((final.check_text or "").split()) > self.settings.paced_most_words:
             return None
+        crisis_most = self.settings.paced_crisis_max_shortfall
         found = [(text, self.matcher.match(text)) for text in final.check_paced(paces) if text.strip()]
         found = [(text, detection) for text, detection in found
-                 if detection is not None and detection.kind != "crisis"]
+                 if detection is not None and (detection.kind != "crisis" or crisis_most is not None)]
         for (text, detection), fit in zip(found, _fits(final, [text for text, _ in found])):
             if fit is not None:
                 self._note_weighed(final, detection, fit)
-                if fit.shortfall <= self.settings.paced_max_shortfall:
+                most = crisis_most if detection.kind == "crisis" else self.settings.paced_max_shortfall
+                if fit.shortfall <= most:
                     return detection
         return None
 
