@@ -174,9 +174,9 @@ class DetectorSettings:
     # one big side", is "Give me one big sigh." at 0.9 (2.6 short). Crisis language so found needs more
     # (paced_crisis_max_shortfall): at 1.1, 10 dB, "a bit quicker" became "I'm going to kill you, Cat.".
     # Measured in benchmarks/README.md (session 16). None or (): not asked. Each is a reading as long as the
-    # first, so only short utterances
-    # are read again, where the second reader's reading has at most paced_most_words words: on the tune split
-    # 96 % of cue items' readings have at most 7, against 26 % of ordinary talk's (8: 98 % and 47 %).
+    # first, so only short utterances are read again, where the second reader's reading has at most
+    # paced_most_words words: on the tune split 96 % of cue items' readings have at most 7, against 26 % of
+    # ordinary talk's (8: 98 % and 47 %).
     paced_readings: tuple[float, ...] | None = (0.9, 1.1)
     paced_max_shortfall: float = 4.0
     paced_most_words: int = 8
@@ -550,7 +550,8 @@ class StreamDetector:
 
     def _near_control(self, final: Hypothesis) -> Detection | None:
         """The control the near cues, the paced readings and the loud part found for this final (all asked by
-        now) with the least shortfall, within near_control_max_shortfall and near_control_max_per_token."""
+        now, none within its own limit) with the least shortfall, within near_control_max_shortfall and
+        near_control_max_per_token."""
         most = self.settings.near_control_max_shortfall
         if most is None:
             return None

@@ -101,7 +101,7 @@ def in_digits(text: str) -> list[str]:
     none: "four seven eight breathing" -> ["478 breathing", "4 7 8 breathing"], "ten minutes of breathing" ->
     ["10 minutes of breathing"].
 
-    The inverse of what `normalize` and `spell_digit_runs` undo. The second reader writes numbers as digits
+    What `normalize` and `spell_digit_runs` turn back into words. The second reader writes numbers as digits
     ("478 but not holding", "10 minutes of breathing", "Can I have a 3 minutes breathing space"), so a phrase
     it is asked to weigh is scored in these forms too: in session 22 it found "The 478 breath" 1.5 nats less
     likely than its own "The force emanates breath", "the four seven eight breath" 5.1.
