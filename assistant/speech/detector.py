@@ -288,7 +288,7 @@ class StreamDetector:
         self._gate = _Gate()
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
         # The last final's near cues and near crisis sentences, weighed (asked of the reader once)
-        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit]], frozenset[str]] | None = None
+        self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit, Detection]], frozenset[str]] | None = None
         self._near_crisis_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
         # The cues the last final's paced readings and loud part held, weighed
         self._read_weighed: tuple[Hypothesis | None, list[tuple[Detection, Fit]]] = (None, [])
@@ -530,8 +530,7 @@ class StreamDetector:
         if not alone:
             return None
         shortfall, said = alone[0]
-        cues = [(self.matcher.match(candidate), fit) for candidate, fit in self._weighed_near_cues(final)]
-        rivals = [fit.shortfall for detection, fit in cues if detection is not None and detection.kind != "crisis"]
+        rivals = [fit.shortfall for _, fit, detection in self._weighed_near_cues(final) if detection.kind != "crisis"]
         if all(rival - shortfall >= self.settings.near_crisis_alone_margin for rival in rivals):
             return Detection("crisis", "crisis", said)
         return None
@@ -543,9 +542,9 @@ class StreamDetector:
         most = self.settings.near_cue_max_shortfall
         if most is None:
             return None
-        for candidate, fit in self._weighed_near_cues(final):
+        for _, fit, detection in self._weighed_near_cues(final):
             if fit.shortfall <= most:
-                return self.matcher.match(candidate)
+                return detection
         return None
 
     def _near_control(self, final: Hypothesis) -> Detection | None:
@@ -557,22 +556,24 @@ class StreamDetector:
             return None
         found = list(self._read_weighed[1]) if self._read_weighed[0] is final else []
         if self._near_weighed is not None and self._near_weighed[0] is final:
-            found += [(self.matcher.match(candidate), fit) for candidate, fit in self._near_weighed[1]]
+            found += [(detection, fit) for _, fit, detection in self._near_weighed[1]]
         near = [(fit.shortfall, detection) for detection, fit in found
-                if detection is not None and detection.kind == "control" and fit.shortfall <= most
+                if detection.kind == "control" and fit.shortfall <= most
                 and fit.shortfall_per_token <= self.settings.near_control_max_per_token]
         return min(near, key=lambda item: item[0])[1] if near else None
 
-    def _weighed_near_cues(self, final: Hypothesis) -> list[tuple[str, Fit]]:
-        """The start and control phrases either reading nearly said, weighed (_weighed_near); asked of the reader
-        once a final, whichever path asks first."""
+    def _weighed_near_cues(self, final: Hypothesis) -> list[tuple[str, Fit, Detection]]:
+        """The start and control phrases either reading nearly said, weighed (_weighed_near), each with the
+        detection it makes; asked of the reader and matched once a final, whichever path asks first."""
         if self._near_weighed is None or self._near_weighed[0] is not final:
             if final.check_fit is None:  # (nothing to weigh with: the near cues are not even looked for)
                 self._near_weighed = (final, [], frozenset())
             else:
                 read_near = self.matcher.near_cues(final.check_text or "")
                 weighed = self._weighed(final, read_near + self.matcher.near_cues(final.text))
-                self._near_weighed = (final, weighed, frozenset(read_near))
+                matched = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in weighed]
+                self._near_weighed = (final, [(candidate, fit, detection) for candidate, fit, detection in matched
+                                              if detection is not None], frozenset(read_near))
         return self._near_weighed[1]
 
     def _near_start_alone(self, final: Hypothesis) -> Detection | None:
@@ -583,9 +584,7 @@ class StreamDetector:
         most = self.settings.near_start_max_shortfall
         if most is None or self._near_weighed is None or self._near_weighed[0] is not final:
             return None
-        found = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in self._near_weighed[1]]
-        found = sorted(((candidate, fit, detection) for candidate, fit, detection in found if detection is not None),
-                       key=lambda item: item[1].shortfall)
+        found = sorted(self._near_weighed[1], key=lambda item: item[1].shortfall)
         read_near = self._near_weighed[2]  # the phrases the reader's own reading nearly says
         for candidate, fit, detection in found:
             if fit.shortfall > most:
