@@ -5,32 +5,29 @@ of it, writes words for the noise and garbles the words said: espeak-ng's "stop 
 read "Just open out", its loud part alone "Stop now". What that gains and costs is measured in
 benchmarks/README.md (session 21) and DetectorSettings.loud_part_max_shortfall.
 
-The level is the energy from 250 Hz to 4 kHz, where speech is, in 20 ms frames smoothed over 100 ms: a
-fan's or a car's rumble below and hiss above count for little. The loudest is the 95th percentile of those
-levels, so a single knock does not set it.
+The level is the speech band's (band_level.py, 250 Hz to 4 kHz) in 20 ms frames smoothed over 100 ms. The
+loudest is the 95th percentile of those levels, so a single knock does not set it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from assistant.speech.band_level import ENERGY_FLOOR, BandEnergy
+
 FRAME_SECONDS = 0.02
 SMOOTH_FRAMES = 5  # 100 ms
-BAND_HZ = (250.0, 4000.0)
 LOUDEST_PERCENTILE = 95.0
 
 
 def band_levels_db(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Each whole 20 ms frame's energy in BAND_HZ, in dB (of float audio, about -1..1), smoothed over 100 ms."""
+    """Each whole 20 ms frame's speech band energy, in dB (of float audio, about -1..1), smoothed over 100 ms."""
     frame = round(FRAME_SECONDS * sample_rate)
     count = len(audio) // frame
     if count == 0:
         return np.zeros(0)
-    frames = np.asarray(audio[: count * frame], dtype=np.float64).reshape(count, frame) * np.hanning(frame)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(frame, 1.0 / sample_rate)
-    band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
-    levels = 10.0 * np.log10(power[:, band].sum(axis=1) + 1e-3)
+    energy = BandEnergy(frame, sample_rate)(np.asarray(audio[: count * frame]).reshape(count, frame))
+    levels = 10.0 * np.log10(energy + ENERGY_FLOOR)
     smooth = min(SMOOTH_FRAMES, count)
     return np.convolve(levels, np.ones(smooth) / smooth, mode="same")
 

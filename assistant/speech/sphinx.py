@@ -59,6 +59,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.errors import GroundingError
+from assistant.speech.band_level import ENERGY_FLOOR, HIGH_HZ, LOW_HZ, BandEnergy
 from assistant.speech.crisis import CRISIS_PHRASINGS
 from assistant.speech.recognizer import Fit, Hypothesis, SecondReading, to_int16
 
@@ -624,15 +625,13 @@ class SpeechGate:
         floor_seconds: float = 2.0,
         start_seconds: float = 0.15,
         end_seconds: float = 0.35,
-        low_hz: float = 250.0,
-        high_hz: float = 4000.0,
+        low_hz: float = LOW_HZ,
+        high_hz: float = HIGH_HZ,
         floor_percentile: float = 10.0,
     ):
         self.margin_db = margin_db
         self.floor_percentile = floor_percentile
-        self._window = np.hanning(frame)
-        frequencies = np.fft.rfftfreq(frame, 1 / sample_rate)
-        self._band = (frequencies >= low_hz) & (frequencies <= high_hz)
+        self._band_energy = BandEnergy(frame, sample_rate, low_hz, high_hz)
         frame_seconds = frame / sample_rate
         self._levels: deque[float] = deque(maxlen=max(3, round(floor_seconds / frame_seconds)))
         self._recent: deque[bool] = deque(maxlen=max(1, round(start_seconds / frame_seconds)))
@@ -642,8 +641,7 @@ class SpeechGate:
 
     def level_db(self, frame: np.ndarray) -> float:
         """Energy of the frame's speech band, in dB (of int16 units)."""
-        spectrum = np.fft.rfft(frame.astype(np.float64) * self._window)
-        return 10 * math.log10(float(np.sum(np.abs(spectrum[self._band]) ** 2)) + 1e-3)
+        return 10 * math.log10(float(self._band_energy(frame)) + ENERGY_FLOOR)
 
     def process(self, frame: np.ndarray) -> str | None:
         """The next frame: "start", "end" or None."""
