@@ -23,6 +23,7 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CUE_FILE_CRISIS, CrisisMatch, detect_crisis
+from assistant.speech.phonetic import MOST_SOUND_CANDIDATES, sounds_near
 from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
@@ -241,12 +242,18 @@ class CueMatcher:
         ("help me win town" -> "help me wind down"), or merged into it keeping the speaker's own words inside
         it ("i really need to come down" -> "i really need to calm down"), and that would then match:
         candidates for the second reader to weigh against the audio (nearby.py, detector.py), not detections."""
+        return nearby_phrasings(heard, self._phrasings, self._is_cue, min_similarity, most, keep_extra_words)
 
-        def matches(candidate: str) -> bool:
-            detection = self.match(candidate)
-            return detection is not None and detection.kind != "crisis"
+    def _is_cue(self, candidate: str) -> bool:
+        """Whether `candidate` matches a start or control phrase (a near cue worth weighing)."""
+        detection = self.match(candidate)
+        return detection is not None and detection.kind != "crisis"
 
-        return nearby_phrasings(heard, self._phrasings, matches, min_similarity, most, keep_extra_words)
+    def sounds_near_cues(self, heard: str, skip: Sequence[str] = (), most: int = MOST_SOUND_CANDIDATES) -> list[str]:
+        """Start and control phrases `heard` sounds like, phoneme by phoneme, put in place of the words that
+        sound like them ("resident streaming" -> "resonance breathing"), that would then match and are not in
+        `skip` (those near_cues proposed): more candidates for the second reader to weigh (phonetic.py)."""
+        return sounds_near(heard, self._phrasings, self._is_cue, most, skip=skip)
 
     def control_after(self, reading: str, said: Sequence[str], most_words: int = 4) -> tuple[Detection, str] | None:
         """A control the reading ends with, after our own words: (the detection, the words it is in).

@@ -157,6 +157,11 @@ class DetectorSettings:
     # Asked last. None: not asked.
     near_start_max_shortfall: float | None = 7.0
     near_start_margin: float = 2.0
+    # Besides the phrases the readings nearly say by their letters, up to this many the second reader's reading
+    # sounds like, phoneme by phoneme (CueMatcher.sounds_near_cues): "Resident streaming" for "resonance
+    # breathing", "I'm allowed to snare" for "i'm about to snap". Weighed like the others, by every path above
+    # that weighs near cues. 0: not looked for.
+    sound_near_cues: int = 4
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
     # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
     # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
@@ -570,6 +575,9 @@ class StreamDetector:
                 self._near_weighed = (final, [], frozenset())
             else:
                 read_near = self.matcher.near_cues(final.check_text or "")
+                if self.settings.sound_near_cues:
+                    read_near += self.matcher.sounds_near_cues(final.check_text or "", read_near,
+                                                               self.settings.sound_near_cues)
                 weighed = self._weighed(final, read_near + self.matcher.near_cues(final.text))
                 matched = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in weighed]
                 self._near_weighed = (final, [(candidate, fit, detection) for candidate, fit, detection in matched
