@@ -562,6 +562,15 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
+def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells():
+    """Report split, clean: "resonance breathing" read "Resident streaming", which no phrase is near by its
+    letters; by its phonemes "resonance breathing" is (CueMatcher.sounds_near_cues), and the reader finds it
+    nearly as likely. Not looked for when sound_near_cues is 0."""
+    script = [[("president streaming", True, "Resident streaming.", {"resonance breathing": 0.5})]]
+    assert weighed(script) == [("start", "resonance-6", 0.1)]
+    assert weighed(script, settings=DetectorSettings(sound_near_cues=0)) == []
+
+
 def test_when_both_readings_hear_a_start_of_different_exercises_the_second_readings_is_taken():
     """Report split, 20 dB: festival's "can you bring me back" heard "can you ground me back" (grounding-5-4-3-2-1)
     and read "Can you bring me back" (grounding-3-3-3). Over both splits, each time the two readings heard cues of
