@@ -1,4 +1,4 @@
-"""How long the cue matcher takes: `CueMatcher.match` and `near_cues`, per text.
+"""How long the cue matcher takes: `CueMatcher.match`, `near_cues` and `sounds_near_cues`, per text.
 
     python benchmarks/matcher_speed.py                                   # texts from the corpus manifest
     python benchmarks/matcher_speed.py --readings benchmarks/out/eval-pocketsphinx-tune.jsonl
@@ -77,11 +77,13 @@ def main(argv: list[str] | None = None) -> None:
     for text in texts[:50]:  # warm: regexes compiled, rapidfuzz loaded
         matcher.match(text)
         matcher.near_cues(text)
+        matcher.sounds_near_cues(text)  # (and the pronouncing dictionary read)
     source = args.readings or args.manifest
     print(f"{len(texts)} texts from {source}\n")
     print("| call | p50 ms | p95 ms | mean ms |")
     print("|---|---|---|---|")
-    for name, function in (("match", matcher.match), ("near_cues", matcher.near_cues)):
+    calls = (("match", matcher.match), ("near_cues", matcher.near_cues), ("sounds_near_cues", matcher.sounds_near_cues))
+    for name, function in calls:
         walls = timed(function, texts)
         print(f"| {name} | {quantile(walls, 0.5) * 1e3:.2f} | {quantile(walls, 0.95) * 1e3:.2f} | "
               f"{statistics.fmean(walls) * 1e3:.2f} |")
