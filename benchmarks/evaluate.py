@@ -280,7 +280,10 @@ class _FileClock:
                     check = h.check_text or ""
                     near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
                     if self.matcher is not None:
-                        near += self.matcher.near_cues(check) + self.matcher.near_cues(h.text)
+                        read_near = self.matcher.near_cues(check)
+                        near += read_near + self.matcher.near_cues(h.text)
+                        if DetectorSettings().sound_near_cues:
+                            near += self.matcher.sounds_near_cues(check, read_near, DetectorSettings().sound_near_cues)
                     heard = [h.text, *self._crisis_partials]
                     trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
                              for trim in crisis_trims(text)]

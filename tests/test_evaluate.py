@@ -109,6 +109,22 @@ def test_the_loud_part_is_read_for_every_final_and_recorded_with_its_fit_when_it
     assert older.check_loud is None  # decoded before session 21
 
 
+def test_a_decode_weighs_the_phrases_the_second_reading_sounds_like_as_the_detector_will_ask():
+    """The detector weighs near cues by sound (CueMatcher.sounds_near_cues) besides those by letters; a decode
+    must record their fits too, or a replay cannot fire them (session 23's first decode did not)."""
+
+    class Inner:
+        name, sample_rate = "scripted", RATE
+
+        def accept(self, samples):
+            return [Hypothesis("president streaming", True, 1600, "Resident streaming",
+                               lambda texts: [Fit(-3.0, -1.0, 4) for _ in texts])]
+
+    clock = _FileClock(Inner(), CueMatcher(load_library().cue_maps))
+    clock.accept(np.zeros(1600, np.int16))
+    assert "resonance breathing" in clock.hypotheses[0][4]
+
+
 def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_false_alarms_in_talk():
     """Crisis language put into a control item (in the babble after "finish") is no false alarm in ordinary
     audio, but the report must show it: session 11's crisis search hid 10 such behind "no false alarm"."""
