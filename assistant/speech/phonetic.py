@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-from assistant.speech.transcript import spell_digit_runs
+from assistant.speech.transcript import normalize, spell_digit_runs
 
 # Levenshtein similarity, 0-1, of a phrase's phonemes (in the coarse classes below) to those of a run of whole
 # words of the reading, and how many candidates at most. Offline (session 23) the misses above came 0.67 to 0.83,
@@ -97,15 +97,20 @@ def _by_letters(word: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def word_sounds(word: str) -> str:
-    """A lower-case word's phonemes, one character each; a digit is its number word's."""
-    if word.isdigit():
-        return "".join(word_sounds(_DIGITS[int(digit)]) for digit in word)
+    """A lower-case word's phonemes, one character each."""
     return _pronunciations().get(word) or _pronunciations().get(word.strip("'")) or _by_letters(word.replace("'", ""))
 
 
 def words_of(text: str) -> list[str]:
-    """Lower-case words, punctuation dropped, apostrophes kept ("i'm"), digit runs spaced ("4 7 8")."""
-    return _NOT_A_WORD.sub(" ", spell_digit_runs(text.lower())).split()
+    """Lower-case words, punctuation dropped, apostrophes kept ("i'm"), numbers in words: digit runs one
+    number word a digit ("478" -> "four seven eight"), other numbers up to twenty as normalize spells them."""
+    words = []
+    for word in _NOT_A_WORD.sub(" ", spell_digit_runs(text.lower())).split():
+        if word.isascii() and word.isdigit():
+            words += normalize(word).split() if int(word) <= 20 else [_DIGITS[int(digit)] for digit in word]
+        else:
+            words.append(word)
+    return words
 
 
 def sounds_of(words: Iterable[str]) -> str:
