@@ -69,7 +69,7 @@ sys.path.insert(0, str(REPO))
 from assistant.library.loader import load_library  # noqa: E402
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
-from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector, start_rivals  # noqa: E402
+from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector  # noqa: E402
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -306,13 +306,6 @@ class _FileClock:
                                               ("crisis", CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall)):
                     spots[kind] = h.check_spot(phrasings, SPOT_RECORDED_LIMITS[kind] if most is None else most)
                 self.spot_walls.append(time.perf_counter() - began)
-                if h.check_fit is not None:  # and the other exercises' phrases a found start's words nearly say
-                    found = [self.matcher.match(words) for words, _ in spots["cue"]]
-                    rivals = [text for (words, _), detection in zip(spots["cue"], found)
-                              if detection is not None and detection.kind == "start"
-                              for text in start_rivals(self.matcher, words) if text not in fits]
-                    weighed = h.check_fit(rivals) if rivals else []
-                    fits |= {text: fit for text, fit in zip(rivals, weighed) if fit is not None}
             recorded = {text: [f.logprob, f.reading_logprob, f.tokens] for text, f in fits.items()}
             spotted = {kind: [[text, f.logprob, f.reading_logprob, f.tokens] for text, f in found]
                        for kind, found in spots.items()}

@@ -562,23 +562,6 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
-def test_a_start_the_search_found_gives_way_to_another_exercise_its_words_nearly_say_when_as_likely():
-    """Session 22, report split, 10 dB babble: "four seven eight but no holding" was searched out as "478 button
-    overloading", the exercise with holds. Its words sound like "four seven eight without holding"
-    (CueMatcher.sounds_near_cues); when the reader finds that at least as likely, the no-hold exercise starts."""
-    spotted = [("four seven eight button overloading", 2.0)]  # 3.0 nats in all (the reading -1.0)
-
-    def heard(rival_per_token):
-        fits = {"four seven eight without holding": rival_per_token}
-        return weighed([[("and", True, "Okay then.", fits, spotted)]])
-
-    assert heard(0.5) == [("start", "breathing-4-7-8-no-hold", 0.1)]  # 3.0 in all: as likely
-    assert heard(0.6) == [("start", "breathing-4-7-8", 0.1)]  # 3.4: the found start stands
-    off = DetectorSettings(spot_start_rivals=False)
-    fits = {"four seven eight without holding": 0.1}
-    assert weighed([[("and", True, "Okay then.", fits, spotted)]], settings=off) == [("start", "breathing-4-7-8", 0.1)]
-
-
 def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells():
     """Report split, clean: "resonance breathing" read "Resident streaming", which no phrase is near by its
     letters; by its phonemes "resonance breathing" is (CueMatcher.sounds_near_cues), and the reader finds it

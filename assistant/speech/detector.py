@@ -171,12 +171,6 @@ class DetectorSettings:
     # of the reader's own words (CueMatcher.control_ending): it found "Can do pause" for "can you pause",
     # "After too fast" for "that's too fast", which `match` rejects as no command frame.
     spot_loose_controls: bool = True
-    # A start the search found is weighed against the other exercises' phrases its transcript nearly says, by
-    # letters or by sound (CueMatcher.near_cues, sounds_near_cues), and gives way to the likeliest of them that
-    # is at least as likely (the search keeps only a few transcripts, and a longer phrase fits fewer of them):
-    # in session 22, 10 dB babble, "four seven eight but no holding" was found as "478 button overloading", the
-    # exercise with holds where one without them was asked for. False: the found start stands.
-    spot_start_rivals: bool = True
     # Last of all, when nothing else was found: the second reader reads the utterance again at these paces
     # (Hypothesis.check_paced; 0.9 is a tenth slower and lower), and a start or control cue one of those
     # readings holds fires when the reader, at the utterance's own pace, finds that reading at most
@@ -634,20 +628,9 @@ class StreamDetector:
             detection = self.matcher.match(words)
             if detection is None and self.settings.spot_loose_controls:
                 detection = self.matcher.control_ending(words)
-            if detection is not None and detection.kind == "start" and self.settings.spot_start_rivals:
-                return self._likeliest_rival_start(final, words, fit, detection)
             if detection is not None and detection.kind != "crisis":
                 return detection
         return None
-
-    def _likeliest_rival_start(self, final: Hypothesis, words: str, fit: Fit, detection: Detection) -> Detection:
-        """The start of another exercise whose phrase `words` nearly says that the second reader finds at least
-        as likely as `words` (`fit`), the likeliest; else `detection` (spot_start_rivals)."""
-        weighed = self._weighed(final, start_rivals(self.matcher, words))
-        rivals = [(rival_fit.logprob, rival) for candidate, rival_fit in weighed if rival_fit.logprob >= fit.logprob
-                  for rival in [self.matcher.match(candidate)]
-                  if rival is not None and rival.kind == "start" and rival.intent != detection.intent]
-        return max(rivals, key=lambda item: item[0])[1] if rivals else detection
 
     def _paced(self, final: Hypothesis) -> Detection | None:
         """The start or control cue in the second reader's reading at another pace (DetectorSettings.
@@ -765,13 +748,6 @@ def _shares_no_word(text: str, check: str | None) -> bool:
     """Whether the second reading has words and not one of them is in `text` (both normalised)."""
     checked = set(normalize(check or "").split())
     return bool(checked) and not checked & set(normalize(text).split())
-
-
-def start_rivals(matcher: CueMatcher, words: str) -> list[str]:
-    """The start and control phrases a transcript with a start in it nearly says, by letters and by sound: what
-    StreamDetector._likeliest_rival_start weighs (and a decode records the fits of)."""
-    near = matcher.near_cues(words)
-    return near + matcher.sounds_near_cues(words, near)
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
