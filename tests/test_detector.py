@@ -562,6 +562,18 @@ def test_a_start_phrase_alone_fires_a_little_further_short_when_it_fits_best_by_
     assert weighed([[(heard, True, read, {meant: 1.5})]], settings=off) == []
 
 
+def test_a_phrase_nearly_said_must_be_at_least_as_likely_as_the_first_readings_own_words():
+    """Report split, 20 dB babble, talk: the cue model heard "i i", Moonshine read "I don't know if I'm going to
+    be", which sounds like "i don't know what i'm feeling" (2.4 nats short), but the reader found "i i" likelier
+    still: little was said. A near phrase fires only when at least as likely as the first reading's words."""
+    read, meant = "I don't know if I'm going to be", "i don't know what i'm feeling"
+    # Shortfalls per token (4 tokens): the phrase 2.4 in all; "i i" 0.8 in all, or 2.8.
+    assert weighed([[("i i", True, read, {meant: 0.6, "i i": 0.2})]]) == []
+    assert weighed([[("i i", True, read, {meant: 0.6, "i i": 0.7})]]) == [("start", "rain", 0.1)]
+    off = DetectorSettings(near_likelier_than_first=False)
+    assert weighed([[("i i", True, read, {meant: 0.6, "i i": 0.2})]], settings=off) == [("start", "rain", 0.1)]
+
+
 def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells():
     """Report split, clean: "resonance breathing" read "Resident streaming", which no phrase is near by its
     letters; by its phonemes "resonance breathing" is (CueMatcher.sounds_near_cues), and the reader finds it
