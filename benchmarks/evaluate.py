@@ -282,8 +282,9 @@ class _FileClock:
                     if self.matcher is not None:
                         read_near = self.matcher.near_cues(check)
                         near += read_near + self.matcher.near_cues(h.text)
-                        if DetectorSettings().sound_near_cues:
-                            near += self.matcher.sounds_near_cues(check, read_near, DetectorSettings().sound_near_cues)
+                        by_sound = DetectorSettings().sound_near_cues
+                        if by_sound:
+                            near += self.matcher.sounds_near_cues(check, read_near, by_sound)
                     heard = [h.text, *self._crisis_partials]
                     trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
                              for trim in crisis_trims(text)]

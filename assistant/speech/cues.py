@@ -23,8 +23,8 @@ from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CUE_FILE_CRISIS, CrisisMatch, detect_crisis
-from assistant.speech.phonetic import MOST_SOUND_CANDIDATES, sounds_near
 from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
+from assistant.speech.phonetic import MOST_SOUND_CANDIDATES, sounds_near
 from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]

@@ -159,8 +159,9 @@ class DetectorSettings:
     near_start_margin: float = 2.0
     # Besides the phrases the readings nearly say by their letters, up to this many the second reader's reading
     # sounds like, phoneme by phoneme (CueMatcher.sounds_near_cues): "Resident streaming" for "resonance
-    # breathing", "I'm allowed to snare" for "i'm about to snap". Weighed like the others, by every path above
-    # that weighs near cues. 0: not looked for.
+    # breathing", "Reimructus" for "rain practice". Weighed like the others, by every path above that weighs
+    # near cues. Session 23: report start 608 -> 612 (clean 206 -> 208, 10 dB 192 -> 194), tune 431 -> 432, and
+    # one false start, which near_likelier_than_first keeps out. 0: not looked for.
     sound_near_cues: int = 4
     # A start or control nearly said (the near cues, the near start alone, the near control) fires only when the
     # second reader finds it at least as likely as the first reading's own words, when those have any: the cue

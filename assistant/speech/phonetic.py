@@ -2,9 +2,9 @@
 
 The second reader, hearing words it does not expect, writes others that sound
 alike but share few letters: "Resident streaming" for "resonance breathing",
-"I'm allowed to snare pet skin" for "i'm about to snap", "She hasn't detected
-mag" for "she hasn't texted back". Lined up by letters (nearby.py) these are
-too far apart to be proposed; lined up by their phonemes they are near. Each
+"She falls and drips like" for "she hasn't replied", "Reimructus" for "rain
+practice". Lined up by letters (nearby.py) these are too far apart to be
+proposed; lined up by their phonemes they are near. Each
 word is spelled in phonemes from the CMU pronouncing dictionary that
 pocketsphinx ships (a data file read here, not the engine), or, for a word it
 lacks, from its letters by rule; the words' phonemes are run together, since a
@@ -24,9 +24,9 @@ from typing import Callable, Iterable
 from assistant.speech.transcript import normalize, spell_digit_runs
 
 # Levenshtein similarity, 0-1, of a phrase's phonemes (in the coarse classes below) to those of a run of whole
-# words of the reading, and how many candidates at most. Offline (session 23) the misses above came 0.67 to 0.83,
-# ordinary sentences' nearest phrases mostly under 0.6: the decode proposes from MIN_SOUND_SIMILARITY, and the
-# detector weighs them (DetectorSettings.sound_near_cues).
+# words of the reading, and how many candidates at most. Chosen offline from session 22's misses, before the
+# splits were decoded with it; in session 23's decodes the right ones came 0.60 to 0.67 alike, and the one
+# false start it brought 0.65: the reader's fit, not the likeness, tells them apart (detector.py).
 MIN_SOUND_SIMILARITY = 0.6
 MOST_SOUND_CANDIDATES = 4
 MIN_PHONEMES = 5  # shorter phrases ("stop", "pause") sound like too many words
