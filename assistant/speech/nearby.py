@@ -79,13 +79,13 @@ def nearby_phrasings(
                     found[candidate] = fuzz.ratio(candidate, text)
     # Merges come on top of the phrases put in place, never instead: ranked with them, they kept more of the
     # reading and pushed right ones out ("i want to go hurt myself" out-ranking "i want to hurt myself").
-    chosen = _best_kept(placed, keep, most)
-    chosen += _best_kept({c: r for c, r in merged.items() if c not in placed}, keep, MOST_MERGES if most else 0)
+    chosen = best_kept(placed, keep, most)
+    chosen += best_kept({c: r for c, r in merged.items() if c not in placed}, keep, MOST_MERGES if most else 0)
     everything = placed | merged
     return sorted(chosen, key=lambda candidate: -everything[candidate])
 
 
-def _best_kept(found: dict[str, float], keep: Callable[[str], bool], most: int) -> list[str]:
+def best_kept(found: dict[str, float], keep: Callable[[str], bool], most: int) -> list[str]:
     """The `most` candidates nearest the reading that `keep` accepts. `keep` (a matcher, some milliseconds a
     text) is asked only until it has them."""
     kept: list[str] = []

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
+from assistant.speech.nearby import best_kept
 from assistant.speech.transcript import normalize, spell_digit_runs
 
 # Levenshtein similarity, 0-1, of a phrase's phonemes (in the coarse classes below) to those of a run of whole
@@ -157,10 +158,4 @@ def sounds_near(
         for candidate in candidates:
             if candidate not in skipped:
                 found[candidate] = max(found.get(candidate, 0.0), float(row[best]))
-    kept: list[str] = []
-    for candidate in sorted(found, key=lambda candidate: -found[candidate]):
-        if len(kept) >= most:
-            break
-        if keep(candidate):
-            kept.append(candidate)
-    return kept
+    return best_kept(found, keep, most)
