@@ -47,7 +47,6 @@ _LETTERS = {"a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "
 _MERGED = {"P": "B", "T": "D", "K": "G", "F": "V", "S": "Z", "TH": "DH", "SH": "ZH", "CH": "JH", "AA": "AH", "AO": "AH",
            "IY": "IH", "AE": "EH", "UW": "UH", "NG": "N", "ER": "R"}
 _COARSE = str.maketrans({_CODE[phoneme]: _CODE[into] for phoneme, into in _MERGED.items()} | {_CODE["HH"]: None})
-_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _NOT_A_WORD = re.compile(r"[^\w']+")
 
 
@@ -108,7 +107,7 @@ def words_of(text: str) -> list[str]:
     words = []
     for word in _NOT_A_WORD.sub(" ", spell_digit_runs(text.lower())).split():
         if word.isascii() and word.isdigit():
-            words += normalize(word).split() if int(word) <= 20 else [_DIGITS[int(digit)] for digit in word]
+            words += normalize(word if int(word) <= 20 else " ".join(word)).split()
         else:
             words.append(word)
     return words
@@ -117,6 +116,12 @@ def words_of(text: str) -> list[str]:
 def sounds_of(words: Iterable[str]) -> str:
     """The words' phonemes run together, in the coarse classes a misheard word keeps (_COARSE)."""
     return "".join(word_sounds(word) for word in words).translate(_COARSE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _phrase_sounds(phrasing: str) -> str:
+    """A cue phrasing's sounds (sounds_of), spelled once: the same 250 phrasings are lined up with every reading."""
+    return sounds_of(words_of(phrasing))
 
 
 def sounds_near(
@@ -138,7 +143,7 @@ def sounds_near(
     runs = [(first, end) for first in range(len(words)) for end in range(first + 1, len(words) + 1)]
     run_sounds = [sounds_of(words[first:end]) for first, end in runs]
     heard_length = len(sounds_of(words))
-    wanted = [(phrasing.lower(), sounds_of(words_of(phrasing))) for phrasing in phrasings]
+    wanted = [(phrasing.lower(), _phrase_sounds(phrasing)) for phrasing in phrasings]
     wanted = [(phrasing, sounds) for phrasing, sounds in wanted if len(sounds) >= MIN_PHONEMES]
     if not wanted:
         return []
