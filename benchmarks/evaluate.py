@@ -69,7 +69,7 @@ sys.path.insert(0, str(REPO))
 from assistant.library.loader import load_library  # noqa: E402
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
-from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector  # noqa: E402
+from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector, near_cue_candidates  # noqa: E402
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -280,11 +280,7 @@ class _FileClock:
                     check = h.check_text or ""
                     near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
                     if self.matcher is not None:
-                        read_near = self.matcher.near_cues(check)
-                        near += read_near + self.matcher.near_cues(h.text)
-                        by_sound = DetectorSettings().sound_near_cues
-                        if by_sound:
-                            near += self.matcher.sounds_near_cues(check, read_near, by_sound)
+                        near += near_cue_candidates(self.matcher, h, DetectorSettings().sound_near_cues)[1]
                     heard = [h.text, *self._crisis_partials]
                     trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
                              for trim in crisis_trims(text)]

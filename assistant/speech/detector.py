@@ -595,11 +595,8 @@ class StreamDetector:
             if final.check_fit is None:  # (nothing to weigh with: the near cues are not even looked for)
                 self._near_weighed = (final, [], frozenset())
             else:
-                read_near = self.matcher.near_cues(final.check_text or "")
-                if self.settings.sound_near_cues:
-                    read_near += self.matcher.sounds_near_cues(final.check_text or "", read_near,
-                                                               self.settings.sound_near_cues)
-                weighed = self._weighed(final, read_near + self.matcher.near_cues(final.text))
+                read_near, candidates = near_cue_candidates(self.matcher, final, self.settings.sound_near_cues)
+                weighed = self._weighed(final, candidates)
                 matched = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in weighed]
                 self._near_weighed = (final, [(candidate, fit, detection) for candidate, fit, detection in matched
                                               if detection is not None], frozenset(read_near))
@@ -770,6 +767,17 @@ def _shares_no_word(text: str, check: str | None) -> bool:
     """Whether the second reading has words and not one of them is in `text` (both normalised)."""
     checked = set(normalize(check or "").split())
     return bool(checked) and not checked & set(normalize(text).split())
+
+
+def near_cue_candidates(matcher: CueMatcher, final: Hypothesis, by_sound: int) -> tuple[list[str], list[str]]:
+    """The start and control phrases a final's readings nearly say, for the second reader to weigh: (those its
+    second reading nearly says, by letters and up to `by_sound` by sound; those and the first reading's by
+    letters). What StreamDetector weighs, and what a decode records the fits of (benchmarks/evaluate.py)."""
+    check = final.check_text or ""
+    read_near = matcher.near_cues(check)
+    if by_sound:
+        read_near += matcher.sounds_near_cues(check, read_near, by_sound)
+    return read_near, read_near + matcher.near_cues(final.text)
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
