@@ -69,7 +69,8 @@ sys.path.insert(0, str(REPO))
 from assistant.library.loader import load_library  # noqa: E402
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, near_crisis_sentences  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
-from assistant.speech.detector import BLOCK_SECONDS, DetectorSettings, StreamDetector, near_cue_candidates  # noqa: E402
+from assistant.speech.detector import (  # noqa: E402
+    BLOCK_SECONDS, DetectorSettings, StreamDetector, near_cue_candidates, near_cues_of_readings)
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -180,7 +181,8 @@ class _FileClock:
         # detector asked for, or with all_paces at PACES_RECORDED for every final; the fits include those of
         # the paced readings that hold a cue or crisis language. loud: the second reader's reading of the
         # utterance's loud part alone (Hypothesis.check_loud), every final ("" when nearly all of it), its fit
-        # weighed when it holds a cue or crisis language.
+        # weighed when it holds a cue or crisis language. The fits hold those of the cue phrases the paced and
+        # loud readings nearly say as well (detector.near_cues_of_readings).
         self.hypotheses: list[list] = []
         self.fit_walls: list[float] = []  # wall seconds each final's weighing took (all its texts at once)
         self.spot_walls: list[float] = []  # and its spotting (Hypothesis.check_spot, both searches), every final
@@ -280,7 +282,9 @@ class _FileClock:
                     check = h.check_text or ""
                     near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
                     if self.matcher is not None:
-                        near += near_cue_candidates(self.matcher, h, DetectorSettings().sound_near_cues)[1]
+                        by_sound = DetectorSettings().sound_near_cues
+                        near += near_cue_candidates(self.matcher, h, by_sound)[1]
+                        near += near_cues_of_readings(self.matcher, [loud, *paced.values()], by_sound)
                     heard = [h.text, *self._crisis_partials]
                     trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
                              for trim in crisis_trims(text)]
@@ -329,8 +333,11 @@ class _FileClock:
                 for pace, text in zip(new, h.check_paced(new)):
                     paced_row[repr(float(pace))] = text
                 self.paced_walls.append(time.perf_counter() - began)
-                cued = [text for text in dict.fromkeys(paced_row.get(repr(float(pace)), "") for pace in new)
-                        if text not in fits and self.matcher is not None and self.matcher.match(text)]
+                read = [paced_row.get(repr(float(pace)), "") for pace in new]
+                cued = [text for text in dict.fromkeys(read) if self.matcher is not None and self.matcher.match(text)]
+                if self.matcher is not None:  # and the phrases they nearly say (_near_other_readings)
+                    cued += near_cues_of_readings(self.matcher, read, DetectorSettings().sound_near_cues)
+                cued = [text for text in dict.fromkeys(cued) if text not in fits]
                 if cued and h.check_fit is not None:
                     for text, fit in zip(cued, h.check_fit(cued)):
                         if fit is not None:

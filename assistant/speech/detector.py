@@ -171,6 +171,13 @@ class DetectorSettings:
     # of another intent in cue items, and a false start from "I don't know if I'm going to be" read in talk and
     # found to sound like "i don't know what i'm feeling"). All 5 were in the report split: chosen with it seen.
     near_likelier_than_first: bool = True
+    # Then, after the paced readings and the loud part found nothing within their limits: the start and control
+    # phrases those readings nearly say (by letters and by sound, as for the second reading itself), weighed at
+    # the utterance's own pace; the likeliest fires within near_cue_max_shortfall, when at least as likely as
+    # the first reading (near_likelier_than_first). Noise often garbles one reading and spares another: "Give me
+    # one big side" at a tenth slower where the whole was "Get the one book side", "In the exercise" for "end
+    # the exercise". They count for the near control too. False: not asked.
+    near_cues_of_other_readings: bool = True
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
     # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
     # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
@@ -305,8 +312,9 @@ class StreamDetector:
         self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit, Detection]], frozenset[str]] | None = None
         self._near_crisis_weighed: tuple[Hypothesis, list[tuple[str, Fit]]] | None = None
         self._first_fit: tuple[Hypothesis | None, Fit | None] = (None, None)  # the first reading's own, weighed
-        # The cues the last final's paced readings and loud part held, weighed
+        # The cues the last final's paced readings and loud part held, weighed, and those readings' texts
         self._read_weighed: tuple[Hypothesis | None, list[tuple[Detection, Fit]]] = (None, [])
+        self._other_readings: tuple[Hypothesis | None, list[str]] = (None, [])
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
@@ -430,11 +438,12 @@ class StreamDetector:
 
     def _found_otherwise(self, final: Hypothesis) -> Detection | None:
         """When neither reading's own words will do: a cue nearly said, one the second reader finds in the audio,
-        one it hears at another pace, a start phrase alone nearly said, one in the loud part alone, or a control
-        a little further short than those allow; in that order, each asked only if those before it found
-        nothing (the later ones cost a reading)."""
+        one it hears at another pace, a start phrase alone nearly said, one in the loud part alone, one those
+        other readings nearly say, or a control a little further short than those allow; in that order, each
+        asked only if those before it found nothing (the later ones cost a reading)."""
         return (self._near_cue(final) or self._spotted(final) or self._paced(final)
-                or self._near_start_alone(final) or self._loud_part(final) or self._near_control(final))
+                or self._near_start_alone(final) or self._loud_part(final) or self._near_other_readings(final)
+                or self._near_control(final))
 
     def _has_reader(self) -> bool:
         """Whether finals come with a second reading that can weigh what the first heard."""
@@ -661,7 +670,9 @@ class StreamDetector:
         if len((final.check_text or "").split()) > self.settings.paced_most_words:
             return None
         crisis_most = self.settings.paced_crisis_max_shortfall
-        found = [(text, self.matcher.match(text)) for text in final.check_paced(paces) if text.strip()]
+        texts = [text for text in final.check_paced(paces) if text.strip()]
+        self._note_read(final, texts)
+        found = [(text, self.matcher.match(text)) for text in texts]
         found = [(text, detection) for text, detection in found
                  if detection is not None and (detection.kind != "crisis" or crisis_most is not None)]
         for (text, detection), fit in zip(found, _fits(final, [text for text, _ in found])):
@@ -679,6 +690,7 @@ class StreamDetector:
         if most is None or final.check_loud is None or final.check_fit is None:
             return None
         text = final.check_loud()
+        self._note_read(final, [text] if text.strip() else [])
         detection = self.matcher.match(text) if text.strip() else None
         if detection is None:
             return None
@@ -686,6 +698,31 @@ class StreamDetector:
         if fit is not None:
             self._note_weighed(final, detection, fit)
         return detection if fit is not None and fit.shortfall <= most else None
+
+    def _near_other_readings(self, final: Hypothesis) -> Detection | None:
+        """The likeliest start or control phrase the paced readings and the loud part (as far as they were read
+        for this final) nearly say, within near_cue_max_shortfall and likelier than the first reading; all that
+        match are kept for _near_control."""
+        most = self.settings.near_cue_max_shortfall
+        if (most is None or not self.settings.near_cues_of_other_readings or final.check_fit is None
+                or self._other_readings[0] is not final):
+            return None
+        weighed = self._weighed_near_cues(final)  # (asked by _near_cue already: no new reading)
+        asked = {candidate for candidate, _, _ in weighed}
+        candidates = [candidate for candidate in near_cues_of_readings(
+            self.matcher, self._other_readings[1], self.settings.sound_near_cues) if candidate not in asked]
+        found = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in self._weighed(final, candidates)]
+        found = [(candidate, fit, detection) for candidate, fit, detection in found if detection is not None]
+        self._near_weighed[1].extend(found)  # (the list _weighed_near_cues gave) for _near_control
+        near = [(fit.shortfall, detection) for _, fit, detection in found
+                if fit.shortfall <= most and self._likelier_than_first(final, fit)]
+        return min(near, key=lambda item: item[0])[1] if near else None
+
+    def _note_read(self, final: Hypothesis, texts: list[str]) -> None:
+        """Keep the texts of this final's paced readings and loud part, for _near_other_readings."""
+        if self._other_readings[0] is not final:
+            self._other_readings = (final, [])
+        self._other_readings[1].extend(texts)
 
     def _note_weighed(self, final: Hypothesis, detection: Detection, fit: Fit) -> None:
         """Keep a cue the paced readings or the loud part found for this final, weighed, for _near_control."""
@@ -773,11 +810,25 @@ def near_cue_candidates(matcher: CueMatcher, final: Hypothesis, by_sound: int) -
     """The start and control phrases a final's readings nearly say, for the second reader to weigh: (those its
     second reading nearly says, by letters and up to `by_sound` by sound; those and the first reading's by
     letters). What StreamDetector weighs, and what a decode records the fits of (benchmarks/evaluate.py)."""
-    check = final.check_text or ""
-    read_near = matcher.near_cues(check)
-    if by_sound:
-        read_near += matcher.sounds_near_cues(check, read_near, by_sound)
+    read_near = _near_cues_of(matcher, final.check_text or "", by_sound)
     return read_near, read_near + matcher.near_cues(final.text)
+
+
+def near_cues_of_readings(matcher: CueMatcher, readings: Sequence[str], by_sound: int) -> list[str]:
+    """The start and control phrases the second reader's other readings of a final (at other paces, of its
+    loud part) nearly say, by letters and up to `by_sound` each by sound, each once: what
+    StreamDetector._near_other_readings weighs, and what a decode records the fits of."""
+    return list(dict.fromkeys(candidate for reading in dict.fromkeys(readings) if reading.strip()
+                              for candidate in _near_cues_of(matcher, reading, by_sound)))
+
+
+def _near_cues_of(matcher: CueMatcher, reading: str, by_sound: int) -> list[str]:
+    """The start and control phrases one of the second reader's readings nearly says: by letters, then up to
+    `by_sound` more by sound."""
+    near = matcher.near_cues(reading)
+    if by_sound:
+        near += matcher.sounds_near_cues(reading, near, by_sound)
+    return near
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
