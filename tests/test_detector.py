@@ -583,6 +583,36 @@ def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells()
     assert weighed(script, settings=DetectorSettings(sound_near_cues=0)) == []
 
 
+def test_a_phrase_the_paced_readings_or_the_loud_part_nearly_say_is_weighed_after_them():
+    """Report split, 10 dB fan: espeak-ng's "give me one big sigh", heard "give me on a sighing" and read "Get the
+    one book side" whole; a tenth faster "Give me one big side", which holds no cue but nearly says "give me one
+    big sigh" (and its loud part "Get me one big side", "get me one big sigh"). The likeliest of those phrases
+    fires within near_cue_max_shortfall, when likelier than the first reading's own words."""
+    heard, read = "give me on a sighing", "Get the one book side"
+    paced = {0.9: "Get me one big side", 1.1: "Give me one big side"}
+    fits = {"give me one big sigh": 0.75, "get me one big sigh": 0.9, heard: 2.0}
+    assert weighed([[(heard, True, read, fits, [], -1.0, paced, "Get me one big side")]]) == [
+        ("start", "physiological-sigh", 0.1)]
+    # the loud part alone proposes it too; too far (5.2 in all) is nothing, and so is a phrase less likely than
+    # the first reading's words
+    assert weighed([[(heard, True, read, {"give me one big sigh": 0.75}, [], -1.0, {}, "Give me one big side")]]) == [
+        ("start", "physiological-sigh", 0.1)]
+    assert weighed([[(heard, True, read, {"give me one big sigh": 1.3}, [], -1.0, paced, "")]]) == []
+    assert weighed([[(heard, True, read, {"give me one big sigh": 0.75, heard: 0.5}, [], -1.0, paced, "")]]) == []
+    off = DetectorSettings(near_cues_of_other_readings=False)
+    assert weighed([[(heard, True, read, fits, [], -1.0, paced, "Get me one big side")]], settings=off) == []
+
+
+def test_a_control_another_reading_nearly_says_counts_for_the_near_control():
+    """A control those readings nearly say, past near_cue_max_shortfall but within near_control_max_shortfall
+    (4.4 in all, 1.1 a token), fires as the near control."""
+    script = [[("end minutes of sighing", True, "Inmates or signs", {"end the exercise": 1.1}, [], -1.0,
+                {0.9: "In the exercise", 1.1: "Inmates are size"}, "Inmates or signs")]]
+    assert weighed(script) == [("control", "stop", 0.1)]
+    assert weighed(script, settings=DetectorSettings(near_control_max_shortfall=None)) == []
+    assert weighed(script, settings=DetectorSettings(near_cues_of_other_readings=False)) == []
+
+
 def test_when_both_readings_hear_a_start_of_different_exercises_the_second_readings_is_taken():
     """Report split, 20 dB: festival's "can you bring me back" heard "can you ground me back" (grounding-5-4-3-2-1)
     and read "Can you bring me back" (grounding-3-3-3). Over both splits, each time the two readings heard cues of

@@ -125,6 +125,27 @@ def test_a_decode_weighs_the_phrases_the_second_reading_sounds_like_as_the_detec
     assert "resonance breathing" in clock.hypotheses[0][4]
 
 
+def test_a_decode_weighs_the_phrases_the_paced_readings_and_the_loud_part_nearly_say():
+    """The detector weighs the cue phrases the paced readings and the loud part nearly say
+    (detector.near_cues_of_readings); a decode records their fits, the paced ones when the paces are read."""
+
+    class Inner:
+        name, sample_rate = "scripted", RATE
+
+        def accept(self, samples):
+            return [Hypothesis("end minutes of sighing", True, 1600, "Inmates or signs",
+                               lambda texts: [Fit(-3.0, -1.0, 4) for _ in texts], None,
+                               lambda paces: [{0.9: "Give me one big side", 1.1: ""}[p] for p in paces],
+                               check_loud=lambda: "In the exercise")]
+
+    clock = _FileClock(Inner(), CueMatcher(load_library().cue_maps))
+    (final,) = clock.accept(np.zeros(1600, np.int16))
+    assert "end the exercise" in clock.hypotheses[0][4]
+    assert "give me one big sigh" not in clock.hypotheses[0][4]  # not read yet
+    final.check_paced((0.9, 1.1))
+    assert "give me one big sigh" in clock.hypotheses[0][4]
+
+
 def test_the_report_counts_what_fired_of_another_kind_in_cue_items_beside_the_false_alarms_in_talk():
     """Crisis language put into a control item (in the babble after "finish") is no false alarm in ordinary
     audio, but the report must show it: session 11's crisis search hid 10 such behind "no false alarm"."""
