@@ -67,10 +67,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.library.loader import load_library  # noqa: E402
-from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, near_crisis_sentences  # noqa: E402
+from assistant.speech.crisis import CRISIS_SENTENCE_FORMS  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
 from assistant.speech.detector import (  # noqa: E402
-    BLOCK_SECONDS, DetectorSettings, StreamDetector, near_cue_candidates, near_cues_of_readings)
+    BLOCK_SECONDS, DetectorSettings, StreamDetector, texts_to_weigh, texts_to_weigh_of_readings)
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -161,10 +161,10 @@ def read_pcm16(path: Path) -> np.ndarray:
 class _FileClock:
     """Wraps a recognizer so each file's hypotheses count samples from that file's start; records them all."""
 
-    def __init__(self, recognizer, matcher: CueMatcher | None = None, all_paces: bool = False):
+    def __init__(self, recognizer, matcher: CueMatcher, all_paces: bool = False):
         self.inner = recognizer
         self.all_paces = all_paces  # read every final at PACES_RECORDED, or only at the paces the detector asks
-        self.matcher = matcher  # which partials' texts are worth weighing (crisis language), see _shift
+        self.matcher = matcher  # which texts are worth weighing (detector.texts_to_weigh), see _shift
         self.name = recognizer.name
         self.sample_rate = recognizer.sample_rate
         self.base = 0
@@ -262,7 +262,7 @@ class _FileClock:
                 self.reading_walls.append(costs["last_wall_s"])
                 self.reading_waits.append(costs["last_wait_s"])
             fits: dict[str, Fit] = {}
-            if not h.is_final and self.matcher is not None and self.matcher.crisis(h.text):
+            if not h.is_final and self.matcher.crisis(h.text):
                 if h.text not in self._crisis_partials:
                     self._crisis_partials.append(h.text)
             paced: dict[float, str] = {}
@@ -277,30 +277,17 @@ class _FileClock:
                 self.loud_walls.append(time.perf_counter() - began)
             if h.is_final:
                 if h.check_fit is not None:
-                    # Every near candidate the detector might ask about, weighed whether it asks or not, so that
-                    # --replay can try other limits on the shortfall.
-                    check = h.check_text or ""
-                    near = near_crisis_sentences(check) + near_crisis_sentences(h.text)
-                    if self.matcher is not None:
-                        by_sound = DetectorSettings().sound_near_cues
-                        near += near_cue_candidates(self.matcher, h, by_sound)[1]
-                        near += near_cues_of_readings(self.matcher, [loud, *paced.values()], by_sound)
-                    heard = [h.text, *self._crisis_partials]
-                    trims = [trim for text in heard if self.matcher is not None and self.matcher.crisis(text)
-                             for trim in crisis_trims(text)]
-                    found = self.matcher.match(h.text) if self.matcher is not None else None
-                    if found is not None and found.kind == "start":
-                        trims += self.matcher.trims(h.text, found)
-                    cued = [text for text in [*paced.values(), loud]
-                            if text.strip() and self.matcher is not None and self.matcher.match(text)]
-                    texts = [text for text in dict.fromkeys([*heard, *trims, *near, *cued]) if text.strip()]
+                    # Every text the detector might ask about, weighed whether it asks or not, so that --replay
+                    # can try other limits on the shortfall.
+                    texts = texts_to_weigh(self.matcher, h, self._crisis_partials, [loud, *paced.values()],
+                                           DetectorSettings().sound_near_cues)
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []
                     self.fit_walls.append(time.perf_counter() - began)
                     fits = {text: fit for text, fit in zip(texts, weighed) if fit is not None}
                 self._crisis_partials = []
             spots: dict[str, list[tuple[str, Fit]]] = {}
-            if h.is_final and h.check_spot is not None and self.matcher is not None:
+            if h.is_final and h.check_spot is not None:
                 settings = DetectorSettings()
                 began = time.perf_counter()
                 for kind, phrasings, most in (("cue", self.matcher.phrasings, settings.spot_max_shortfall),
@@ -334,10 +321,8 @@ class _FileClock:
                     paced_row[repr(float(pace))] = text
                 self.paced_walls.append(time.perf_counter() - began)
                 read = [paced_row.get(repr(float(pace)), "") for pace in new]
-                cued = [text for text in dict.fromkeys(read) if self.matcher is not None and self.matcher.match(text)]
-                if self.matcher is not None:  # and the phrases they nearly say (_near_other_readings)
-                    cued += near_cues_of_readings(self.matcher, read, DetectorSettings().sound_near_cues)
-                cued = [text for text in dict.fromkeys(cued) if text not in fits]
+                by_sound = DetectorSettings().sound_near_cues
+                cued = [text for text in texts_to_weigh_of_readings(self.matcher, read, by_sound) if text not in fits]
                 if cued and h.check_fit is not None:
                     for text, fit in zip(cued, h.check_fit(cued)):
                         if fit is not None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.library.loader import load_library
 from assistant.speech.cues import CueMatcher
-from assistant.speech.detector import DetectorSettings, StreamDetector
+from assistant.speech.detector import DetectorSettings, StreamDetector, texts_to_weigh
 from assistant.speech.recognizer import Fit, Hypothesis
 from assistant.speech.transcript import normalize
 
@@ -611,6 +611,43 @@ def test_a_control_another_reading_nearly_says_counts_for_the_near_control():
     assert weighed(script) == [("control", "stop", 0.1)]
     assert weighed(script, settings=DetectorSettings(near_control_max_shortfall=None)) == []
     assert weighed(script, settings=DetectorSettings(near_cues_of_other_readings=False)) == []
+
+
+def test_every_text_the_detector_weighs_is_one_a_decode_records():
+    """benchmarks/evaluate.py records the fits of detector.texts_to_weigh for every final, so that a replay can
+    take any path; a text the detector asks about that is not among them cannot fire in a replay (session 23's
+    first decode missed the sound candidates so). Utterances that go down every path: all far short."""
+    matcher = CueMatcher(load_library().cue_maps)
+    utterances = [  # (partials, final, second reading, paced readings, loud part)
+        (["i want to kill"], "i want to kill myself now i", "I want to tell my son", {0.9: "I want to", 1.1: ""},
+         "I want to kill my"),
+        ([], "give me on a sighing", "Get the one book side", {0.9: "Get me one big side", 1.1: "Give me one"},
+         "Get me one big side"),
+        ([], "i'm spiraling i said it", "I'm spinning in the sun", {0.9: "I'm spying", 1.1: "I spoil"}, "Spiraling"),
+        (["stop"], "end minutes of sighing", "Inmates or signs", {0.9: "In the exercise", 1.1: "Inmates"}, "Inmates"),
+        ([], "president streaming", "Resident streaming", {0.9: "Resident", 1.1: ""}, ""),
+    ]
+    for partials, text, read, paced, loud in utterances:
+        asked: list[str] = []
+
+        def check_fit(texts):
+            asked.extend(texts)
+            return [Fit(-60.0, -1.0, 4) for _ in texts]  # all far short: every path is taken
+
+        hypotheses = [Hypothesis(partial, False, 800) for partial in partials]
+        final = Hypothesis(text, True, 1600, read, check_fit, lambda phrasings, most: [],
+                           lambda paces: [paced.get(pace, "") for pace in paces], lambda: loud)
+        script = [hypotheses + [final]]
+
+        class Recognizer(ScriptedRecognizer):
+            def accept(self, samples):
+                return script.pop(0) if script else []
+
+        detector = StreamDetector(Recognizer([]), matcher)
+        detector.feed(np.zeros(BLOCK, np.int16))
+        crisis_partials = [partial for partial in partials if matcher.crisis(partial)]
+        recorded = texts_to_weigh(matcher, final, crisis_partials, [loud, *paced.values()], 4)
+        assert asked and set(asked) <= set(recorded), (text, set(asked) - set(recorded))
 
 
 def test_when_both_readings_hear_a_start_of_different_exercises_the_second_readings_is_taken():

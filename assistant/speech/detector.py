@@ -814,6 +814,35 @@ def near_cue_candidates(matcher: CueMatcher, final: Hypothesis, by_sound: int) -
     return read_near, read_near + matcher.near_cues(final.text)
 
 
+def texts_to_weigh(
+    matcher: CueMatcher, final: Hypothesis, crisis_partials: Sequence[str], other_readings: Sequence[str], by_sound: int
+) -> list[str]:
+    """Every text StreamDetector may ask the second reader to weigh for `final`, whichever path asks: what a
+    decode records the fits of (benchmarks/evaluate.py), so that a replay can take any path. The first reading
+    and its utterance's partials with crisis language (_weighed_held), their crisis trims and the start's trims
+    (_weighed_held, _start_backed), the crisis sentences either reading nearly says (_near_crisis), the cue
+    phrases either nearly says (_weighed_near_cues), and what `other_readings` (the paced readings and the loud
+    part read so far) hold and nearly say (texts_to_weigh_of_readings). A path that asks for another text must
+    be named here, or a replay cannot take it."""
+    heard = [final.text, *crisis_partials]
+    trims = [trim for text in heard if matcher.crisis(text) for trim in crisis_trims(text)]
+    found = matcher.match(final.text)
+    if found is not None and found.kind == "start":
+        trims += matcher.trims(final.text, found)
+    near = near_crisis_sentences(final.check_text or "") + near_crisis_sentences(final.text)
+    near += near_cue_candidates(matcher, final, by_sound)[1]
+    near += texts_to_weigh_of_readings(matcher, other_readings, by_sound)
+    return [text for text in dict.fromkeys([*heard, *trims, *near]) if text.strip()]
+
+
+def texts_to_weigh_of_readings(matcher: CueMatcher, readings: Sequence[str], by_sound: int) -> list[str]:
+    """The texts the detector may weigh for the second reader's other readings of a final (at other paces, of
+    its loud part): those that hold a cue or crisis language (_paced, _loud_part), and the cue phrases they
+    nearly say (_near_other_readings)."""
+    cued = [reading for reading in readings if reading.strip() and matcher.match(reading)]
+    return list(dict.fromkeys([*cued, *near_cues_of_readings(matcher, readings, by_sound)]))
+
+
 def near_cues_of_readings(matcher: CueMatcher, readings: Sequence[str], by_sound: int) -> list[str]:
     """The start and control phrases the second reader's other readings of a final (at other paces, of its
     loud part) nearly say, by letters and up to `by_sound` each by sound, each once: what
