@@ -587,28 +587,36 @@ def test_a_phrase_the_paced_readings_or_the_loud_part_nearly_say_is_weighed_afte
     """Report split, 10 dB fan: espeak-ng's "give me one big sigh", heard "give me on a sighing" and read "Get the
     one book side" whole; a tenth faster "Give me one big side", which holds no cue but nearly says "give me one
     big sigh" (and its loud part "Get me one big side", "get me one big sigh"). The likeliest of those phrases
-    fires within near_cue_max_shortfall, when likelier than the first reading's own words."""
+    fires within near_cue_max_shortfall (4.0 in all), when at least near_other_readings_margin (10 nats)
+    likelier than the first reading's own words."""
     heard, read = "give me on a sighing", "Get the one book side"
     paced = {0.9: "Get me one big side", 1.1: "Give me one big side"}
-    fits = {"give me one big sigh": 0.75, "get me one big sigh": 0.9, heard: 2.0}
+    fits = {"give me one big sigh": 0.75, "get me one big sigh": 0.9, heard: 4.0}  # (per token, 4 tokens)
     assert weighed([[(heard, True, read, fits, [], -1.0, paced, "Get me one big side")]]) == [
         ("start", "physiological-sigh", 0.1)]
-    # the loud part alone proposes it too; too far (5.2 in all) is nothing, and so is a phrase less likely than
-    # the first reading's words
+    # the loud part alone proposes it too; too far (5.2 in all) is nothing
     assert weighed([[(heard, True, read, {"give me one big sigh": 0.75}, [], -1.0, {}, "Give me one big side")]]) == [
         ("start", "physiological-sigh", 0.1)]
     assert weighed([[(heard, True, read, {"give me one big sigh": 1.3}, [], -1.0, paced, "")]]) == []
-    assert weighed([[(heard, True, read, {"give me one big sigh": 0.75, heard: 0.5}, [], -1.0, paced, "")]]) == []
+    # Only 5 nats likelier than the cue model's words (8 short in all), or with no first reading: in babble a
+    # phrase is easily found in one of three more readings, and the cue model's few words are nearly as likely.
+    assert weighed([[(heard, True, read, {"give me one big sigh": 0.75, heard: 2.0}, [], -1.0, paced, "")]]) == []
+    assert weighed([[("", True, read, {"give me one big sigh": 0.75}, [], -1.0, paced, "")]]) == []
     off = DetectorSettings(near_cues_of_other_readings=False)
     assert weighed([[(heard, True, read, fits, [], -1.0, paced, "Get me one big side")]], settings=off) == []
 
 
 def test_a_control_another_reading_nearly_says_counts_for_the_near_control():
     """A control those readings nearly say, past near_cue_max_shortfall but within near_control_max_shortfall
-    (4.4 in all, 1.1 a token), fires as the near control."""
-    script = [[("end minutes of sighing", True, "Inmates or signs", {"end the exercise": 1.1}, [], -1.0,
-                {0.9: "In the exercise", 1.1: "Inmates are size"}, "Inmates or signs")]]
+    (4.4 in all, 1.1 a token), fires as the near control; it too must be near_other_readings_margin likelier than
+    the first reading (report split, 10 dB: "end the exercise" for "And the exercise" at 0.9, 7.45 nats
+    likelier than the cue model's "end minutes of sighing", is no longer heard)."""
+    paced = {0.9: "In the exercise", 1.1: "Inmates are size"}
+    script = [[("end minutes of sighing", True, "Inmates or signs", {"end the exercise": 1.1}, [], -1.0, paced,
+                "Inmates or signs")]]
     assert weighed(script) == [("control", "stop", 0.1)]
+    assert weighed([[("end minutes of sighing", True, "Inmates or signs",
+                      {"end the exercise": 1.1, "end minutes of sighing": 3.0}, [], -1.0, paced, "")]]) == []
     assert weighed(script, settings=DetectorSettings(near_control_max_shortfall=None)) == []
     assert weighed(script, settings=DetectorSettings(near_cues_of_other_readings=False)) == []
 

