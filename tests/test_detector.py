@@ -584,11 +584,12 @@ def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells()
 
 
 def test_a_phrase_the_paced_readings_or_the_loud_part_nearly_say_is_weighed_after_them():
-    """Report split, 10 dB fan: espeak-ng's "give me one big sigh", heard "give me on a sighing" and read "Get the
-    one book side" whole; a tenth faster "Give me one big side", which holds no cue but nearly says "give me one
-    big sigh" (and its loud part "Get me one big side", "get me one big sigh"). The likeliest of those phrases
-    fires within near_cue_max_shortfall (4.0 in all), when at least near_other_readings_margin (10 nats)
-    likelier than the first reading's own words."""
+    """Two voices' readings of espeak-ng's "give me one big sigh" (report split, 10 dB fan): heard "give me on a
+    sighing" and read "Get the one book side" whole; a tenth faster "Give me one big side", which holds no cue
+    but nearly says "give me one big sigh" (and the loud part "Get me one big side", "get me one big sigh").
+    The likeliest of those phrases fires within near_cue_max_shortfall (4.0 in all), when at least
+    near_other_readings_margin (10 nats) likelier than the first reading's own words. (There the phrase was
+    6.2 nats short, too far; the fits here are the test's.)"""
     heard, read = "give me on a sighing", "Get the one book side"
     paced = {0.9: "Get me one big side", 1.1: "Give me one big side"}
     fits = {"give me one big sigh": 0.75, "get me one big sigh": 0.9, heard: 4.0}  # (per token, 4 tokens)

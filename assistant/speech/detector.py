@@ -173,11 +173,12 @@ class DetectorSettings:
     near_likelier_than_first: bool = True
     # Then, after the paced readings and the loud part found nothing within their limits: the start and control
     # phrases those readings nearly say (by letters and by sound, as for the second reading itself), weighed at
-    # the utterance's own pace; the likeliest fires within near_cue_max_shortfall, when at least as likely as
-    # the first reading (near_likelier_than_first). Noise often garbles one reading and spares another: "Give me
-    # one big side" at a tenth slower where the whole was "Get the one book side", "In the exercise" for "end
-    # the exercise". They count for the near control too. False: not asked.
-    # Such a phrase fires only when the first reading has words and the reader finds the phrase at least
+    # the utterance's own pace; the likeliest fires within near_cue_max_shortfall. Noise often garbles one
+    # reading and spares another: "Live on" read a tenth faster for "move on" where the whole was read "1",
+    # "Blue fun" in the loud part where the whole was a sentence of babble. They count for the near control too.
+    # Session 24: tune start 432 -> 433, control 292 -> 294; report start 612 -> 614 (10 dB 194 -> 196), control
+    # 408 -> 411; one more wrong exercise in a start or control item on each split. False: not asked.
+    # Such a phrase counts only when the first reading has words and the reader finds the phrase at least
     # near_other_readings_margin nats likelier than them: with up to three more readings, each proposing
     # phrases, one is easily found in babble, where the cue model's few words ("what i'm", "the i") are
     # nearly as likely. Session 24, both splits decoded with these candidates: the 7 right ones were 12.6 to
