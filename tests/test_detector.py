@@ -610,7 +610,7 @@ def test_a_phrase_the_paced_readings_or_the_loud_part_nearly_say_is_weighed_afte
 def test_a_control_another_reading_nearly_says_counts_for_the_near_control():
     """A control those readings nearly say, past near_cue_max_shortfall but within near_control_max_shortfall
     (4.4 in all, 1.1 a token), fires as the near control; it too must be near_other_readings_margin likelier than
-    the first reading (report split, 10 dB: "end the exercise" for "And the exercise" at 0.9, 7.45 nats
+    the first reading (report split, 10 dB: "end the exercise" for "In the exercise" at 0.9, 7.45 nats
     likelier than the cue model's "end minutes of sighing", is no longer heard)."""
     paced = {0.9: "In the exercise", 1.1: "Inmates are size"}
     script = [[("end minutes of sighing", True, "Inmates or signs", {"end the exercise": 1.1}, [], -1.0, paced,
