@@ -165,6 +165,7 @@ class _FileClock:
         self.inner = recognizer
         self.all_paces = all_paces  # read every final at PACES_RECORDED, or only at the paces the detector asks
         self.matcher = matcher  # which texts are worth weighing (detector.texts_to_weigh), see _shift
+        self.settings = DetectorSettings()  # the detector's own: what it may ask the reader for
         self.name = recognizer.name
         self.sample_rate = recognizer.sample_rate
         self.base = 0
@@ -280,7 +281,7 @@ class _FileClock:
                     # Every text the detector might ask about, weighed whether it asks or not, so that --replay
                     # can try other limits on the shortfall.
                     texts = texts_to_weigh(self.matcher, h, self._crisis_partials, [loud, *paced.values()],
-                                           DetectorSettings().sound_near_cues)
+                                           self.settings.sound_near_cues)
                     began = time.perf_counter()
                     weighed = h.check_fit(texts) if texts else []
                     self.fit_walls.append(time.perf_counter() - began)
@@ -288,7 +289,7 @@ class _FileClock:
                 self._crisis_partials = []
             spots: dict[str, list[tuple[str, Fit]]] = {}
             if h.is_final and h.check_spot is not None:
-                settings = DetectorSettings()
+                settings = self.settings
                 began = time.perf_counter()
                 for kind, phrasings, most in (("cue", self.matcher.phrasings, settings.spot_max_shortfall),
                                               ("crisis", CRISIS_SENTENCE_FORMS, settings.spot_crisis_max_shortfall)):
@@ -321,8 +322,8 @@ class _FileClock:
                     paced_row[repr(float(pace))] = text
                 self.paced_walls.append(time.perf_counter() - began)
                 read = [paced_row.get(repr(float(pace)), "") for pace in new]
-                by_sound = DetectorSettings().sound_near_cues
-                cued = [text for text in texts_to_weigh_of_readings(self.matcher, read, by_sound) if text not in fits]
+                cued = [text for text in texts_to_weigh_of_readings(self.matcher, read, self.settings.sound_near_cues)
+                        if text not in fits]
                 if cued and h.check_fit is not None:
                     for text, fit in zip(cued, h.check_fit(cued)):
                         if fit is not None:

@@ -579,22 +579,23 @@ class StreamDetector:
         if most is None:
             return None
         for _, fit, detection in self._weighed_near_cues(final):
-            if fit.shortfall <= most and self._likelier_than_first(final, fit):
+            if fit.shortfall <= most and self._near_likelier_than_first(final, fit):
                 return detection
         return None
 
-    def _likelier_than_first(self, final: Hypothesis, fit: Fit, margin: float | None = None) -> bool:
-        """Whether the second reader finds a candidate (`fit`) at least as likely as the first reading's own words
-        (near_likelier_than_first); true when those are empty or cannot be weighed. With a `margin`, at least that
-        many nats likelier, and false when the first reading is empty."""
-        if margin is None and (not self.settings.near_likelier_than_first or not final.text.strip()):
-            return True
+    def _likelier_than_first(self, final: Hypothesis, fit: Fit, margin: float = 0.0) -> bool:
+        """Whether the second reader finds a candidate (`fit`) at least `margin` nats likelier than the first
+        reading's own words; true when those are empty or cannot be weighed."""
         if not final.text.strip():
-            return False
+            return True
         if self._first_fit[0] is not final:
             self._first_fit = (final, _fits(final, [final.text])[0])
         first = self._first_fit[1]
-        return first is None or fit.logprob >= first.logprob + (margin or 0.0)
+        return first is None or fit.logprob >= first.logprob + margin
+
+    def _near_likelier_than_first(self, final: Hypothesis, fit: Fit) -> bool:
+        """_likelier_than_first, when near_likelier_than_first asks for it."""
+        return not self.settings.near_likelier_than_first or self._likelier_than_first(final, fit)
 
     def _near_control(self, final: Hypothesis) -> Detection | None:
         """The control the near cues, the paced readings and the loud part, and the phrases those nearly say,
@@ -611,7 +612,7 @@ class StreamDetector:
         near = [(fit.shortfall, detection) for detection, fit in found
                 if detection.kind == "control" and fit.shortfall <= most
                 and fit.shortfall_per_token <= self.settings.near_control_max_per_token
-                and self._likelier_than_first(final, fit)]
+                and self._near_likelier_than_first(final, fit)]
         return min(near, key=lambda item: item[0])[1] if near else None
 
     def _weighed_near_cues(self, final: Hypothesis) -> list[tuple[str, Fit, Detection]]:
@@ -642,7 +643,7 @@ class StreamDetector:
             if fit.shortfall > most:
                 break
             if (detection.kind != "start" or not self.matcher.as_written(candidate) or candidate not in read_near
-                    or not self._likelier_than_first(final, fit)):
+                    or not self._near_likelier_than_first(final, fit)):
                 continue
             rivals = [other.shortfall for _, other, rival in found
                       if (rival.kind, rival.intent) != (detection.kind, detection.intent)]
@@ -722,8 +723,8 @@ class StreamDetector:
         first reading's words; all that match and are that much likelier are kept for _near_control."""
         most = self.settings.near_cue_max_shortfall
         if (most is None or not self.settings.near_cues_of_other_readings or final.check_fit is None
-                or self._other_readings[0] is not final):
-            return None
+                or self._other_readings[0] is not final or not final.text.strip()):
+            return None  # (a first reading with no words: nothing can be that much likelier than it)
         weighed = self._weighed_near_cues(final)  # (asked by _near_cue already: no new reading)
         asked = {candidate for candidate, _, _ in weighed}
         candidates = [candidate for candidate in near_cues_of_readings(
