@@ -250,6 +250,23 @@ def test_a_cue_the_second_reader_spots_in_the_audio_fires_when_nothing_else_was_
         ("start", "self-compassion-break", 0.1)]
 
 
+def test_a_start_the_reader_spots_fires_only_when_it_sounds_like_what_was_heard():
+    """Report split, 10 dB babble: "There's a first aid kit under the sink." was heard "thoughts the i that
+    heart is say that it i said say to" and read "And then I first came to Ketanjata Singh"; the search found
+    "I don't know what I'm feeling" 2.26 nats short, sounding like neither (0.24). Its right ones do: "Should I
+    text her" for "Shornite eggs to the" (0.50), the rain practice's phrase for a reading that sounds like it."""
+    heard, read = "thoughts the i that heart is say that it i said say to", "And then I first came to Ketanjata Singh"
+    spotted = [("I don't know what I'm feeling", 2.26)]
+    assert weighed([[(heard, True, read, {}, spotted)]]) == []
+    assert weighed([[(heard, True, read, {}, spotted)]],
+                   settings=DetectorSettings(spot_start_min_sound_likeness=None)) == [("start", "rain", 0.1)]
+    assert weighed([[("kill i say that", True, "Shornite eggs to the", {}, [("Should I text her", -0.41)])]]) == [
+        ("start", "pause-before-texting", 0.1)]
+    assert weighed([[("i don't", True, "I don't know what I'm feeding", {}, spotted)]]) == [("start", "rain", 0.1)]
+    # controls are not held to it: a short one sounds like little ("Skip" for "Cube", clean)
+    assert weighed([[("you", True, "Cube", {}, [("Skip", 0.71)])]]) == [("control", "skip", 0.1)]
+
+
 def test_a_control_the_reader_spots_after_a_few_misread_words_fires():
     """Report split, 10 dB babble: "can you pause" heard as "a to him you pause i me" and read "Can do pause";
     no reading matches (no command frame), and the reader's search finds "Can do pause" itself likeliest with

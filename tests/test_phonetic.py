@@ -7,7 +7,7 @@ import pytest
 from assistant.library.loader import load_library
 from assistant.speech import phonetic
 from assistant.speech.cues import CueMatcher
-from assistant.speech.phonetic import sounds_near, sounds_of, word_sounds
+from assistant.speech.phonetic import sound_likeness, sounds_near, sounds_of, word_sounds
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +63,27 @@ def test_what_letters_proposed_is_not_proposed_again_and_at_most_most(matcher):
     assert only and all("paced" in candidate for candidate in only)
 
 
-def test_without_the_dictionary_nothing_is_proposed(matcher, monkeypatch):
+def test_how_much_a_text_sounds_like_what_was_heard():
+    """The nearest run of words in any reading counts; the search's right starts sound like a reading, its
+    wrong ones like none (session 25, detector.spot_start_min_sound_likeness)."""
+    assert sound_likeness("Should I text her", ["kill i say that", "Should I text here"]) > 0.9
+    assert sound_likeness("Let's do four seven eight", ["Let's do force and run a"]) > 0.75
+    # Report split, 10 dB: "There's a first aid kit under the sink." searched into the start phrase.
+    wrong = sound_likeness("I don't know what I'm feeling",
+                           ["thoughts the i that heart is say that it i said say to",
+                            "And then I first came to Ketanjata Singh"])
+    assert wrong < 0.3
+    assert sound_likeness("Help me breathe", ["", "you say that he left me breathe"]) > 0.6
+    assert sound_likeness("Help me breathe", ["", ""]) == 0.0
+
+
+def test_without_the_dictionary_nothing_is_proposed_or_likened(matcher, monkeypatch):
     monkeypatch.setattr(phonetic, "dictionary_path", lambda: None)
     phonetic._pronunciations.cache_clear()
     phonetic.word_sounds.cache_clear()
     try:
         assert matcher.sounds_near_cues("Resident streaming.") == []
+        assert sound_likeness("Should I text her", ["Should I text here"]) is None
     finally:
         phonetic._pronunciations.cache_clear()
         phonetic.word_sounds.cache_clear()

@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, detect_crisis, near_crisis_sentences
 from assistant.speech.cues import CueMatcher, Detection
+from assistant.speech.phonetic import sound_likeness
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 from assistant.speech.transcript import normalize
 
@@ -197,6 +198,17 @@ class DetectorSettings:
     # of the reader's own words (CueMatcher.control_ending): it found "Can do pause" for "can you pause",
     # "After too fast" for "that's too fast", which `match` rejects as no command frame.
     spot_loose_controls: bool = True
+    # A start the search found fires only when its words sound at least this much like a run of words in one
+    # of the two readings (phonetic.sound_likeness, 0..1): the search writes the likeliest transcript with a
+    # cue phrase in it, and the reader's decoder, a language model too, finds an everyday sentence such as "I
+    # don't know what I'm feeling" nearly as likely as a garbled reading even when neither recognizer heard
+    # anything like it. Session 25, over session 24's decodes: the tune split's one right start by the search
+    # was 0.67 alike ("The 478 red" for "The 4th Ambernade's Ranch"), its two wrong ones 0.24 and 0.29; the
+    # report split's right ones 0.42 to 0.91 but one at 0.33 ("Three three three" for "Three"), its wrong ones
+    # 0.24 to 0.35 (three of them "I don't know what I'm feeling", one the report's only false start) and one
+    # wrong exercise at 0.52. The value, between the tune split's, set below the report split's right ones
+    # (seen). Controls are left: a short control sounds like little ("Skip" for "Cube"). None: not asked.
+    spot_start_min_sound_likeness: float | None = 0.4
     # Last of all, when nothing else was found: the second reader reads the utterance again at these paces
     # (Hypothesis.check_paced; 0.9 is a tenth slower and lower), and a start or control cue one of those
     # readings holds fires when the reader, at the utterance's own pace, finds that reading at most
@@ -674,9 +686,20 @@ class StreamDetector:
             detection = self.matcher.match(words)
             if detection is None and self.settings.spot_loose_controls:
                 detection = self.matcher.control_ending(words)
-            if detection is not None and detection.kind != "crisis":
-                return detection
+            if detection is None or detection.kind == "crisis":
+                continue
+            if detection.kind == "start" and not self._sounds_heard(words, final):
+                continue
+            return detection
         return None
+
+    def _sounds_heard(self, words: str, final: Hypothesis) -> bool:
+        """Whether `words` sound enough like what either recognizer heard (spot_start_min_sound_likeness)."""
+        least = self.settings.spot_start_min_sound_likeness
+        if least is None:
+            return True
+        likeness = sound_likeness(words, [final.text, final.check_text or ""])
+        return likeness is None or likeness >= least
 
     def _paced(self, final: Hypothesis) -> Detection | None:
         """The start or control cue in the second reader's reading at another pace (DetectorSettings.

@@ -124,6 +124,24 @@ def _phrase_sounds(phrasing: str) -> str:
     return sounds_of(words_of(phrasing))
 
 
+def sound_likeness(text: str, heard: Iterable[str]) -> float | None:
+    """How much `text` sounds like the nearest run of words in any of the `heard` readings: 1.0 the same
+    phonemes (coarse classes), 0.0 nothing alike; None when words cannot be spelled from the dictionary."""
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.process import cdist
+
+    if not available():
+        return None
+    sounds = sounds_of(words_of(text))
+    runs = []
+    for reading in heard:
+        words = words_of(reading)
+        runs += [sounds_of(words[first:end]) for first in range(len(words)) for end in range(first + 1, len(words) + 1)]
+    if not sounds or not runs:
+        return 0.0
+    return float(cdist([sounds], runs, scorer=Levenshtein.normalized_similarity).max())
+
+
 def sounds_near(
     heard: str, phrasings: Iterable[str], keep: Callable[[str], bool], most: int = MOST_SOUND_CANDIDATES,
     min_similarity: float = MIN_SOUND_SIMILARITY, skip: Iterable[str] = (),
