@@ -12,7 +12,7 @@ from assistant.library.loader import load_library
 from assistant.library.model import CueMap, StartCue
 from assistant.speech import cues
 from assistant.speech.cues import CONTROL_INTENTS, CueMatcher, Detection, levenshtein_ratio, normalize
-from assistant.speech.transcript import in_digits
+from assistant.speech.transcript import in_digits, split_clauses
 
 DATA = Path(__file__).parent / "data"
 MAX_FALSE_CONTROLS = 2  # of the ordinary sentences
@@ -341,7 +341,41 @@ def test_softeners_do_not_hide_a_start_phrase(matcher, transcript, exercise_id):
     assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
 
 
-@pytest.mark.parametrize("transcript", ["I'm not really anxious", "I'm not so stressed", "there was no reply"])
+@pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("I'm kind of freaking out", "grounding-5-4-3-2-1"),
+        ("I'm kinda spiraling", "grounding-5-4-3-2-1"),
+        ("I'm sort of panicking right now", "extended-exhale"),
+        ("I feel kind of panicky", "extended-exhale"),
+        ("I'm like really anxious", "resonance-6"),
+        ("my heart is like racing", "extended-exhale"),
+        ("I feel like a failure", "self-compassion-break"),  # the cue's own "like" stays
+    ],
+)
+def test_hedges_do_not_hide_a_start_phrase(matcher, transcript, exercise_id):
+    """How an anxious person often says it: "kind of", "sort of", and "like" after "am" or "is" are skipped."""
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize(
+    "transcript, kind, intent",
+    [
+        ("I'm, um, spiraling", "start", "grounding-5-4-3-2-1"),
+        ("He's, uh, ignoring me.", "start", "name-the-story"),
+        ("Okay, um, stop.", "control", "stop"),
+        ("Can you, uh, pause?", "control", "pause"),
+        ("I want to, um, kill myself", "crisis", "crisis"),
+    ],
+)
+def test_a_filler_between_commas_does_not_cut_the_clause(matcher, transcript, kind, intent):
+    """Typed (`detect --text`) or punctuated by a recognizer: the hesitation is not a clause break."""
+    assert _kind_intent(matcher.match(transcript)) == (kind, intent)
+    assert split_clauses("Umbrellas, hummus, errands.") == ["Umbrellas", " hummus", " errands"]  # words, not fillers
+
+
+@pytest.mark.parametrize("transcript", ["I'm not really anxious", "I'm not so stressed", "there was no reply",
+                                        "I'm not kind of anxious"])
 def test_softeners_do_not_undo_a_negation(matcher, transcript):
     """Skipping softeners never joins a negated or partial phrase into a start."""
     assert not [d for d in matcher.match_all(transcript) if d.kind == "start"]

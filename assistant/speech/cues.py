@@ -50,6 +50,13 @@ _SOFTENERS = frozenset(
     {"so", "really", "very", "still", "just", "super", "quite", "pretty", "totally", "completely", "feeling"}
 )
 
+# Hedges an anxious speaker puts before a feeling: "I'm kind of freaking out", "I'm kinda spiraling" (normalize
+# spells "kinda" "kind of"), "I'm sort of panicking", "I'm like really anxious", "my heart is like racing".
+# Skipped in what was heard, as the softeners are: "kind of" and "sort of" anywhere no cue has them, "like" only
+# after a form of "be" ("I feel like a failure" is a cue, and keeps its "like").
+_HEDGES = (("kind", "of"), ("sort", "of"))
+_BE = frozenset({"am", "is", "are", "was", "were"})
+
 # Words that frame a request without being a story of their own: "okay can you do box breathing with me
 # please", "I think I need help to wind down right now". Around a start phrase they do not count against it.
 _START_FRAME_WORDS = frozenset(
@@ -379,7 +386,7 @@ class CueMatcher:
         """
         text = spell_digit_runs(text)
         heard = normalize(text).split()
-        clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
+        clauses = [_without_hedges(normalize(clause).split()) for clause in split_clauses(text)] or [[]]
         # Softeners out of each clause once, and each clause's words as a set: most phrases' first word is too
         # short to be misspelt (MIN_FUZZY_LETTERS), and a phrase whose first word is not there is not looked for.
         plain = [([word for word in clause if word not in _SOFTENERS], set(clause)) for clause in clauses]
@@ -479,6 +486,21 @@ def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
     while tuple(words[end : end + len(phrase)]) == phrase:
         end += len(phrase)
     return end
+
+
+def _without_hedges(words: list[str]) -> list[str]:
+    """The words without the hedges of _HEDGES: "i am kind of freaking out" -> "i am freaking out"."""
+    kept: list[str] = []
+    k = 0
+    while k < len(words):
+        if tuple(words[k:k + 2]) in _HEDGES:
+            k += 2
+        elif words[k] == "like" and kept and kept[-1] in _BE:
+            k += 1
+        else:
+            kept.append(words[k])
+            k += 1
+    return kept
 
 
 def _run_of(item: re.Pattern, words: list[str]) -> bool:
