@@ -359,6 +359,24 @@ def test_hedges_do_not_hide_a_start_phrase(matcher, transcript, exercise_id):
 
 
 @pytest.mark.parametrize(
+    "transcript, exercise_id",
+    [
+        ("he hasn't he hasn't texted back", "name-the-story"),  # the first "not" is no negation of the phrase
+        ("I can't I can't sleep", "bedside-wind-down"),
+        ("I'm I'm I'm spiraling", "grounding-5-4-3-2-1"),
+        ("three three three", "grounding-3-3-3"),  # number words said again are the phrase itself
+    ],
+)
+def test_a_start_made_over_is_still_a_start(matcher, transcript, exercise_id):
+    assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
+
+
+@pytest.mark.parametrize("transcript", ["I'm not anxious I'm not anxious", "it wasn't it wasn't a panic attack"])
+def test_a_negation_said_twice_is_still_a_negation(matcher, transcript):
+    assert not [d for d in matcher.match_all(transcript) if d.kind == "start"]
+
+
+@pytest.mark.parametrize(
     "transcript, kind, intent",
     [
         ("I'm, um, spiraling", "start", "grounding-5-4-3-2-1"),

@@ -50,12 +50,13 @@ _SOFTENERS = frozenset(
     {"so", "really", "very", "still", "just", "super", "quite", "pretty", "totally", "completely", "feeling"}
 )
 
-# Hedges an anxious speaker puts before a feeling: "I'm kind of freaking out", "I'm kinda spiraling" (normalize
+# Hedges an anxious speaker puts before a feeling (and a start made over, _without_hedges): "I'm kind of freaking out", "I'm kinda spiraling" (normalize
 # spells "kinda" "kind of"), "I'm sort of panicking", "I'm like really anxious", "my heart is like racing".
 # Skipped in what was heard, as the softeners are: "kind of" and "sort of" anywhere no cue has them, "like" only
 # after a form of "be" ("I feel like a failure" is a cue, and keeps its "like").
 _HEDGES = (("kind", "of"), ("sort", "of"))
 _BE = frozenset({"am", "is", "are", "was", "were"})
+_NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten".split())
 
 # Words that frame a request without being a story of their own: "okay can you do box breathing with me
 # please", "I think I need help to wind down right now". Around a start phrase they do not count against it.
@@ -489,7 +490,10 @@ def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
 
 
 def _without_hedges(words: list[str]) -> list[str]:
-    """The words without the hedges of _HEDGES: "i am kind of freaking out" -> "i am freaking out"."""
+    """The words without the hedges of _HEDGES ("i am kind of freaking out" -> "i am freaking out"), and a run
+    of 2 to 4 words said again at once said once: a speaker starting over ("he has not he has not texted
+    back", whose first "not" would otherwise read as a negation of the phrase). Runs of number words are
+    kept ("three three three" is a cue, and so is counting)."""
     kept: list[str] = []
     k = 0
     while k < len(words):
@@ -500,6 +504,14 @@ def _without_hedges(words: list[str]) -> list[str]:
         else:
             kept.append(words[k])
             k += 1
+    for size in (4, 3, 2):
+        k = 0
+        while k + 2 * size <= len(kept):
+            run = kept[k:k + size]
+            if run == kept[k + size:k + 2 * size] and not all(word in _NUMBER_WORDS for word in run):
+                del kept[k + size:k + 2 * size]
+            else:
+                k += 1
     return kept
 
 
