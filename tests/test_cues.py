@@ -358,6 +358,13 @@ def test_hedges_do_not_hide_a_start_phrase(matcher, transcript, exercise_id):
     assert _kind_intent(matcher.match(transcript)) == ("start", exercise_id)
 
 
+def test_a_cue_files_own_hedged_phrase_still_matches(bundled):
+    """Hedges are skipped in the phrases as in what is heard, so a phrase written with one is not lost."""
+    matcher = CueMatcher([bundled, CueMap(start=(StartCue("orienting", ("I'm kind of lost",)),))])
+    assert _kind_intent(matcher.match("I'm kind of lost")) == ("start", "orienting")
+    assert _kind_intent(matcher.match("I'm lost, um, I'm lost")) == ("start", "orienting")
+
+
 @pytest.mark.parametrize(
     "transcript, exercise_id",
     [

@@ -50,10 +50,10 @@ _SOFTENERS = frozenset(
     {"so", "really", "very", "still", "just", "super", "quite", "pretty", "totally", "completely", "feeling"}
 )
 
-# Hedges an anxious speaker puts before a feeling (and a start made over, _without_hedges): "I'm kind of freaking out", "I'm kinda spiraling" (normalize
+# Hedges an anxious speaker puts before a feeling: "I'm kind of freaking out", "I'm kinda spiraling" (normalize
 # spells "kinda" "kind of"), "I'm sort of panicking", "I'm like really anxious", "my heart is like racing".
-# Skipped in what was heard, as the softeners are: "kind of" and "sort of" anywhere no cue has them, "like" only
-# after a form of "be" ("I feel like a failure" is a cue, and keeps its "like").
+# Skipped in start phrases and in what was heard alike (_plain_words): "kind of" and "sort of" anywhere, "like"
+# only after a form of "be" ("I feel like a failure" is a cue, and keeps its "like").
 _HEDGES = (("kind", "of"), ("sort", "of"))
 _BE = frozenset({"am", "is", "are", "was", "were"})
 _NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten".split())
@@ -165,7 +165,7 @@ class CueMatcher:
         for cue_map in cue_maps:
             for start in cue_map.start:
                 for phrase in start.phrases:
-                    words = tuple(normalize(phrase).split())
+                    words = tuple(_plain_words(normalize(phrase).split()))
                     if words:
                         cues[("start", words)] = _Cue("start", start.exercise_id, words)
                         phrasings.append(" ".join(phrase.lower().split()))
@@ -387,7 +387,7 @@ class CueMatcher:
         """
         text = spell_digit_runs(text)
         heard = normalize(text).split()
-        clauses = [_without_hedges(normalize(clause).split()) for clause in split_clauses(text)] or [[]]
+        clauses = [_plain_words(normalize(clause).split()) for clause in split_clauses(text)] or [[]]
         # Softeners out of each clause once, and each clause's words as a set: most phrases' first word is too
         # short to be misspelt (MIN_FUZZY_LETTERS), and a phrase whose first word is not there is not looked for.
         plain = [([word for word in clause if word not in _SOFTENERS], set(clause)) for clause in clauses]
@@ -489,11 +489,11 @@ def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
     return end
 
 
-def _without_hedges(words: list[str]) -> list[str]:
-    """The words without the hedges of _HEDGES ("i am kind of freaking out" -> "i am freaking out"), and a run
-    of 2 to 4 words said again at once said once: a speaker starting over ("he has not he has not texted
-    back", whose first "not" would otherwise read as a negation of the phrase). Runs of number words are
-    kept ("three three three" is a cue, and so is counting)."""
+def _plain_words(words: list[str]) -> list[str]:
+    """The words as meant, for start matching: without the hedges of _HEDGES ("i am kind of freaking out" ->
+    "i am freaking out"), and with a run of 2 to 4 words said again at once said once, as when a speaker starts
+    over ("he has not he has not texted back", whose first "not" would otherwise read as a negation of the
+    phrase). Runs of number words are kept ("three three three" is a cue, and so is counting)."""
     kept: list[str] = []
     k = 0
     while k < len(words):
