@@ -12,7 +12,7 @@ from assistant.library.loader import load_library
 from assistant.library.model import CueMap, StartCue
 from assistant.speech import cues
 from assistant.speech.cues import CONTROL_INTENTS, CueMatcher, Detection, levenshtein_ratio, normalize
-from assistant.speech.transcript import in_digits, split_clauses
+from assistant.speech.transcript import in_digits, without_fillers
 
 DATA = Path(__file__).parent / "data"
 MAX_FALSE_CONTROLS = 2  # of the ordinary sentences
@@ -393,10 +393,16 @@ def test_a_negation_said_twice_is_still_a_negation(matcher, transcript):
         ("I want to, um, kill myself", "crisis", "crisis"),
     ],
 )
-def test_a_filler_between_commas_does_not_cut_the_clause(matcher, transcript, kind, intent):
-    """Typed (`detect --text`) or punctuated by a recognizer: the hesitation is not a clause break."""
+def test_a_filler_between_commas_does_not_cut_a_start_phrase(matcher, transcript, kind, intent):
+    """Typed (`detect --text`) or punctuated by a recognizer: the hesitation inside a phrase is no clause break."""
     assert _kind_intent(matcher.match(transcript)) == (kind, intent)
-    assert split_clauses("Umbrellas, hummus, errands.") == ["Umbrellas", " hummus", " errands"]  # words, not fillers
+    assert without_fillers("Umbrellas, hummus, errands.") == "Umbrellas, hummus, errands."  # words, not fillers
+
+
+@pytest.mark.parametrize("transcript", ["I'm fine, um, stop", "thanks, um, that's enough", "it hurts, uh, stop"])
+def test_a_command_after_a_filler_is_still_its_own_clause(matcher, transcript):
+    """The text is still cut at the commas for controls: "stop" after "I'm fine, um," is a command."""
+    assert _kind_intent(matcher.match(transcript)) == ("control", "stop")
 
 
 @pytest.mark.parametrize("transcript", ["I'm not really anxious", "I'm not so stressed", "there was no reply",

@@ -25,7 +25,7 @@ from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CUE_FILE_CRISIS, CrisisMatch, detect_crisis
 from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.phonetic import MOST_SOUND_CANDIDATES, sounds_near
-from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses
+from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses, without_fillers
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
 
@@ -387,7 +387,10 @@ class CueMatcher:
         """
         text = spell_digit_runs(text)
         heard = normalize(text).split()
-        clauses = [_plain_words(normalize(clause).split()) for clause in split_clauses(text)] or [[]]
+        # Each clause, and each clause of the text without its fillers: "I'm, um, spiraling" is one request.
+        clause_texts = split_clauses(text)
+        clause_texts += [clause for clause in split_clauses(without_fillers(text)) if clause not in clause_texts]
+        clauses = [_plain_words(normalize(clause).split()) for clause in clause_texts] or [[]]
         # Softeners out of each clause once, and each clause's words as a set: most phrases' first word is too
         # short to be misspelt (MIN_FUZZY_LETTERS), and a phrase whose first word is not there is not looked for.
         plain = [([word for word in clause if word not in _SOFTENERS], set(clause)) for clause in clauses]

@@ -17,7 +17,8 @@ _DIGIT_RUN = re.compile(r"\b\d{3,5}\b")
 _SPACED_DIGIT_RUN = re.compile(r"\b\d(?: \d){2,4}\b")  # what _DIGIT_RUN spells out again
 _CLAUSE_BREAK = re.compile(r"[.!?;:,\u2026\u2013\u2014\n]+|\s-\s")
 # A filler word set off by commas ("I'm, um, spiraling", as a person types it or a recognizer punctuates it)
-# is a hesitation, not a clause break: it goes, with its commas, before the text is cut into clauses.
+# is a hesitation inside a start phrase (without_fillers); but "I'm fine, um, stop" is two clauses, the last a
+# command, so clauses are still cut there too (split_clauses).
 _FILLER_IN_COMMAS = re.compile(r"\s*,?\s*\b(?:u+m+|u+h+m*|e+r+m*|h+m+|m{2,}|a+h+)\b\s*,?\s*", re.IGNORECASE)
 
 # "'s" means "is" after these; elsewhere it is a possessive and only loses its apostrophe.
@@ -146,6 +147,11 @@ def _join_split_pairs(words: list[str]) -> list[str]:
 
 
 def split_clauses(text: str) -> list[str]:
-    """The raw text cut at sentence and clause punctuation; recognizer output is usually one clause. Filler
-    words ("um", "uh", "er", "hmm") are left out, so that one between commas does not cut a clause in two."""
-    return [part for part in _CLAUSE_BREAK.split(_FILLER_IN_COMMAS.sub(" ", text)) if part.strip()]
+    """The raw text cut at sentence and clause punctuation; recognizer output is usually one clause."""
+    return [part for part in _CLAUSE_BREAK.split(text) if part.strip()]
+
+
+def without_fillers(text: str) -> str:
+    """The raw text without filler words ("um", "uh", "er", "hmm") and the commas around them: "I'm, um,
+    spiraling" -> "I'm spiraling"."""
+    return _FILLER_IN_COMMAS.sub(" ", text)
