@@ -25,7 +25,7 @@ from assistant.library.model import CONTROL_INTENTS, CueMap
 from assistant.speech.crisis import CUE_FILE_CRISIS, CrisisMatch, detect_crisis
 from assistant.speech.nearby import CUE_MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
 from assistant.speech.phonetic import MOST_SOUND_CANDIDATES, sounds_near
-from assistant.speech.transcript import normalize, spell_digit_runs, split_clauses, without_fillers
+from assistant.speech.transcript import NUMBER_WORDS, normalize, spell_digit_runs, split_clauses, without_fillers
 
 __all__ = ["CONTROL_INTENTS", "CueMatcher", "Detection", "normalize"]
 
@@ -56,7 +56,6 @@ _SOFTENERS = frozenset(
 # only after a form of "be" ("I feel like a failure" is a cue, and keeps its "like").
 _HEDGES = (("kind", "of"), ("sort", "of"))
 _BE = frozenset({"am", "is", "are", "was", "were"})
-_NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten".split())
 
 # Words that frame a request without being a story of their own: "okay can you do box breathing with me
 # please", "I think I need help to wind down right now". Around a start phrase they do not count against it.
@@ -389,7 +388,9 @@ class CueMatcher:
         heard = normalize(text).split()
         # Each clause, and each clause of the text without its fillers: "I'm, um, spiraling" is one request.
         clause_texts = split_clauses(text)
-        clause_texts += [clause for clause in split_clauses(without_fillers(text)) if clause not in clause_texts]
+        unhesitant = without_fillers(text)
+        if unhesitant != text:  # (most texts have no filler: nothing to cut again)
+            clause_texts += [clause for clause in split_clauses(unhesitant) if clause not in clause_texts]
         clauses = [_plain_words(normalize(clause).split()) for clause in clause_texts] or [[]]
         # Softeners out of each clause once, and each clause's words as a set: most phrases' first word is too
         # short to be misspelt (MIN_FUZZY_LETTERS), and a phrase whose first word is not there is not looked for.
@@ -511,7 +512,7 @@ def _plain_words(words: list[str]) -> list[str]:
         k = 0
         while k + 2 * size <= len(kept):
             run = kept[k:k + size]
-            if run == kept[k + size:k + 2 * size] and not all(word in _NUMBER_WORDS for word in run):
+            if run == kept[k + size:k + 2 * size] and not all(word in NUMBER_WORDS for word in run):
                 del kept[k + size:k + 2 * size]
             else:
                 k += 1

@@ -124,6 +124,12 @@ def _phrase_sounds(phrasing: str) -> str:
     return sounds_of(words_of(phrasing))
 
 
+def _runs(words: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
+    """Every run of whole words, as (first, end), and each run's sounds (sounds_of)."""
+    runs = [(first, end) for first in range(len(words)) for end in range(first + 1, len(words) + 1)]
+    return runs, [sounds_of(words[first:end]) for first, end in runs]
+
+
 def sound_likeness(text: str, heard: Iterable[str]) -> float | None:
     """How much `text` sounds like the nearest run of words in any of the `heard` readings: 1.0 the same
     phonemes (coarse classes), 0.0 nothing alike; None when words cannot be spelled from the dictionary."""
@@ -133,10 +139,7 @@ def sound_likeness(text: str, heard: Iterable[str]) -> float | None:
     if not available():
         return None
     sounds = sounds_of(words_of(text))
-    runs = []
-    for reading in heard:
-        words = words_of(reading)
-        runs += [sounds_of(words[first:end]) for first in range(len(words)) for end in range(first + 1, len(words) + 1)]
+    runs = [sounds for reading in heard for sounds in _runs(words_of(reading))[1]]
     if not sounds or not runs:
         return 0.0
     return float(cdist([sounds], runs, scorer=Levenshtein.normalized_similarity).max())
@@ -158,8 +161,7 @@ def sounds_near(
     words = words_of(heard)
     if not words:
         return []
-    runs = [(first, end) for first in range(len(words)) for end in range(first + 1, len(words) + 1)]
-    run_sounds = [sounds_of(words[first:end]) for first, end in runs]
+    runs, run_sounds = _runs(words)
     heard_length = len(sounds_of(words))
     wanted = [(phrasing.lower(), _phrase_sounds(phrasing)) for phrasing in phrasings]
     wanted = [(phrasing, sounds) for phrasing, sounds in wanted if len(sounds) >= MIN_PHONEMES]

@@ -66,7 +66,8 @@ _SPLIT_PAIRS = {
 _NOT_STEMS = ("do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "could", "would", "should", "must", "need")
 _PRONOUNS = ("i", "you", "we", "they", "he", "she", "it", "that", "there", "who", "what")
 _PRONOUN_ENDINGS = {"re": "are", "ve": "have", "ll": "will", "d": "would"}
-_NUMBERS = (
+# The number words normalize spells out ("4" -> "four"), in order: NUMBER_WORDS[n] is n.
+NUMBER_WORDS = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
 )
@@ -85,7 +86,7 @@ def normalize(text: str) -> str:
     words: list[str] = []
     for word in text.split():
         if word.isascii() and word.isdigit() and int(word) <= 20:
-            word = _NUMBERS[int(word)]
+            word = NUMBER_WORDS[int(word)]
         words.extend(_WORDS.get(word, word).split())
     return " ".join(_join_split_pairs(words))
 
@@ -111,14 +112,14 @@ def in_digits(text: str) -> list[str]:
     likely than its own "The force emanates breath", "the four seven eight breath" 5.1.
     """
     words = text.split()
-    numbers = [word in _NUMBERS for word in words]
+    numbers = [word in NUMBER_WORDS for word in words]
     # "one" alone is mostly a pronoun ("no one would miss me", "next one"), written as a word; in a run it counts.
     for k, word in enumerate(words):
         if word == "one" and not any(numbers[max(k - 1, 0):k] + numbers[k + 1:k + 2]):
             numbers[k] = False
     if not any(numbers):
         return []
-    spaced = " ".join(str(_NUMBERS.index(word)) if number else word for word, number in zip(words, numbers))
+    spaced = " ".join(str(NUMBER_WORDS.index(word)) if number else word for word, number in zip(words, numbers))
     joined = _SPACED_DIGIT_RUN.sub(lambda run: run.group().replace(" ", ""), spaced)
     return list(dict.fromkeys([joined, spaced]))
 
