@@ -24,7 +24,7 @@ import numpy as np
 from assistant.library.loader import Library
 from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
-from assistant.speech.cues import CueMatcher
+from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.detector import StreamDetector, TimedDetection
 from assistant.speech.detector_process import DetectorProcess
 from assistant.speech.vad import EnergyDetector, ListenSegmenter
@@ -184,6 +184,7 @@ class Listener:
         if self.is_own_echo(timed, input_rate):
             return
         session = self.conductor.current
+        detection = self._fitting(detection, playing=session is not None and not session.ended)
         if detection.kind == "control":
             if self.mode is Mode.CRISIS and detection.intent == "repeat":
                 self._crisis()
@@ -209,6 +210,20 @@ class Listener:
         self.mode = Mode.EXERCISE
         self.say(f"Starting {exercise.title}.")
         self.start_speech(self.conductor.play(self.audio_for(exercise.id), notify=self.say))
+
+    def _fitting(self, detection: Detection, playing: bool) -> Detection:
+        """The reading of what was heard that this moment can act on: words that hold both a start and a control
+        ("I need to slow down", "stop, I'm spiraling") start the exercise when nothing is playing and act on the
+        one playing otherwise. (In crisis mode a "repeat" with nothing playing replays the numbers, as it is.)"""
+        other = detection.as_alternative()
+        if other is None:
+            return detection
+        if detection.kind == "control" and not playing:
+            keeps_repeat = self.mode is Mode.CRISIS and detection.intent == "repeat"
+            return detection if keeps_repeat else other
+        if detection.kind == "start" and playing:
+            return other
+        return detection
 
     def _preferred(self, exercise_id: str) -> str:
         """The exercise the person prefers for this cue (config.yaml's `prefer`), if it is in the library."""

@@ -1,7 +1,9 @@
 """Transcripts to intents: crisis language, control words and start phrases, tolerant of recognizer text.
 
 Order of precedence: crisis (always first, see `crisis.py`), then control, then
-start. Phrases are compared as normalised word sequences (`transcript.normalize`),
+start; but a start phrase that holds the control heard ("I need to slow down" holds "slow down") is the
+start, and either way the other is kept on the detection (`Detection.alternative`) for a listener that
+can act only on the other kind just now (`listen.Listener`). Phrases are compared as normalised word sequences (`transcript.normalize`),
 found anywhere in a longer utterance at word boundaries, and with `fuzzy=True`
 a long word may differ a little ("spiralling", "spiraled" for "spiraling").
 
@@ -18,7 +20,7 @@ wait", "next week". See `_control_fires` for the rule.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from assistant.library.model import CONTROL_INTENTS, CueMap
@@ -84,6 +86,16 @@ class Detection:
     kind: str  # "start" | "control" | "crisis"
     intent: str  # exercise id for start; a CONTROL_INTENTS entry for control; "crisis" for crisis
     text: str  # the transcript it fired on, as given
+    # The same words read as the other kind: (kind, intent) of the start a control's words also hold, or of the
+    # control a start's do. Idle, a control acts on nothing and an exercise playing ignores a start, so the
+    # listener acts on this one then. Not part of a detection's identity, nor of the `detect` JSON.
+    alternative: tuple[str, str] | None = field(default=None, compare=False)
+
+    def as_alternative(self) -> "Detection | None":
+        """The other reading of the same words, as a detection of its own (None when there is none)."""
+        if self.alternative is None:
+            return None
+        return Detection(*self.alternative, self.text)
 
     def to_json(self, time_s: float = 0.0) -> dict:
         """The `grounding detect --json` object: {"time_s", "kind", "intent", "text"}."""
@@ -203,13 +215,20 @@ class CueMatcher:
                    for start in range(len(words)))
 
     def match(self, text: str) -> Detection | None:
-        """The one intent to act on: crisis outranks control, control outranks start; None if nothing fits."""
+        """The one intent to act on: crisis outranks control, control outranks start, unless the start phrase
+        found holds the control's words ("I need to slow down" is the start, with "slow down" as its
+        alternative); None if nothing fits. A control and a start both heard keep each other as `alternative`."""
         if self.crisis(text) is not None:
             return Detection("crisis", "crisis", text)
         controls = self._controls(text)
+        starts = self._starts(text)
+        if controls and starts:
+            control, start = controls[0], starts[0]
+            if _holds(start.words, control.words):
+                return Detection("start", start.intent, text, alternative=("control", control.intent))
+            return Detection("control", control.intent, text, alternative=("start", start.intent))
         if controls:
             return Detection("control", controls[0].intent, text)
-        starts = self._starts(text)
         if starts:
             return Detection("start", starts[0].intent, text)
         return None
@@ -481,6 +500,11 @@ def _control_rank(cue: _Cue) -> tuple:
     """Which of several controls heard at once to act on first: stop and pause first (CONTROL_INTENTS'
     order, the safe reading of a mixed command), then the longer phrase."""
     return _CONTROL_ORDER.get(cue.intent, len(_CONTROL_ORDER)), -len(cue.words), cue.words
+
+
+def _holds(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether `part` is a run of words inside `phrase`: ("i", "need", "to", "slow", "down") holds ("slow", "down")."""
+    return any(phrase[start : start + len(part)] == part for start in range(len(phrase) - len(part) + 1))
 
 
 def _past_repeats(phrase: tuple[str, ...], words: list[str], start: int) -> int:
