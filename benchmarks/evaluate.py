@@ -10,12 +10,13 @@ faster than real time, one long-lived recognizer per worker process (reset betwe
 files; the detection times are counted from each file's start). Each worker takes a
 fixed share of the files in a fixed order, so a run is repeatable (see _decode_all).
 
-Scoring
-  start    hit when a start detection names the expected exercise id
-  control  hit when a control detection has the expected intent
+Scoring (of what `grounding listen` acts on: a detection whose words hold a start and a control counts
+as its start when idle, as its control during an exercise; see acted_on)
+  start    hit when a start detection names the expected exercise id (heard idle)
+  control  hit when a control detection has the expected intent (heard during an exercise)
   crisis   hit when a crisis detection fires
   ordinary every start or crisis detection is a false start/crisis alarm; every control
-           detection a false control alarm; both per hour of ordinary audio
+           detection a false control alarm (one holding both counts as both); per hour of ordinary audio
   latency  first right detection's time minus the manifest's speech_end_s (p50, p95)
   speed    CPU seconds per second of audio (real-time factor), per worker process
   memory   peak resident set (ru_maxrss) of the worker processes
@@ -70,7 +71,7 @@ from assistant.library.loader import load_library  # noqa: E402
 from assistant.speech.crisis import CRISIS_SENTENCE_FORMS  # noqa: E402
 from assistant.speech.cues import CueMatcher  # noqa: E402
 from assistant.speech.detector import (  # noqa: E402
-    BLOCK_SECONDS, DetectorSettings, StreamDetector, texts_to_weigh, texts_to_weigh_of_readings)
+    BLOCK_SECONDS, DetectorSettings, StreamDetector, TimedDetection, texts_to_weigh, texts_to_weigh_of_readings)
 from assistant.speech.recognizer import Fit, Hypothesis  # noqa: E402
 
 DEFAULT_CORPUS = REPO / "benchmarks" / "corpus" / "out"
@@ -456,7 +457,7 @@ def _decode(entry: dict) -> dict:
         "paced_walls_s": clock.paced_walls,
         "loud_walls_s": clock.loud_walls,
         "reading_rss_mib": reading["resident_mib"],
-        "detections": [d.to_json() for d in detections],
+        "detections": [detection_row(d) for d in detections],
         "finals": clock.finals,
         "hypotheses": clock.hypotheses,
         "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -578,11 +579,29 @@ def replay(results: dict[str, dict], entries: list[dict], matcher: CueMatcher,
         for _ in range(math.ceil(entry["duration_s"] * recorded.sample_rate / block)):
             detections += detector.feed(np.zeros(block, dtype=np.int16))
         detections += detector.finish()
-        replayed[entry["file"]] = {**row, "detections": [d.to_json() for d in detections]}
+        replayed[entry["file"]] = {**row, "detections": [detection_row(d) for d in detections]}
     return replayed
 
 
+def detection_row(timed: TimedDetection) -> dict:
+    """A detection as `grounding detect --json` prints it, with its `alternative` [kind, intent] when it has one."""
+    row = timed.to_json()
+    if timed.detection.alternative is not None:
+        row["alternative"] = list(timed.detection.alternative)
+    return row
+
+
 # --- scoring --------------------------------------------------------------------------------------
+
+
+def acted_on(detection: dict, idle: bool) -> tuple[str, str]:
+    """(kind, intent) of what `grounding listen` acts on for this detection (listen.Listener._fitting): idle, the
+    start a control's words also hold; while an exercise plays, the control a start's words also hold. Start
+    items are scored as heard idle, control items as heard during an exercise."""
+    alternative = detection.get("alternative")
+    if alternative is not None and (detection["kind"], alternative[0]) == (("control", "start") if idle else ("start", "control")):
+        return alternative[0], alternative[1]
+    return detection["kind"], detection["intent"]
 
 
 def score(entries: list[dict], results: dict[str, dict], matcher: CueMatcher | None = None) -> dict:
@@ -612,22 +631,26 @@ def score(entries: list[dict], results: dict[str, dict], matcher: CueMatcher | N
             found = [d for d in (matcher.match(t) for t in texts) if d is not None]
             expected = "crisis" if kind == "crisis" else entry["intent"]
             if kind == "ordinary":
-                hits[("text", "ordinary")][0] += sum(d.kind in ("start", "crisis") for d in found)
+                hits[("text", "ordinary")][0] += sum(
+                    d.kind in ("start", "crisis") or (d.alternative or ("",))[0] == "start" for d in found)
                 hits[("text", "ordinary")][1] += len(texts)
             else:
-                hits[("text", kind)][0] += any(d.kind == kind and d.intent == expected for d in found)
+                hits[("text", kind)][0] += any((kind, expected) in ((d.kind, d.intent), d.alternative) for d in found)
                 hits[("text", kind)][1] += 1
         if kind == "ordinary":
             ordinary_seconds[condition] += entry["duration_s"]
             for d in detections:
-                false_alarms[condition][d["kind"]] += 1
-                false_list.append((condition, entry["file"], d["kind"], d["intent"], d["text"]))
+                # Talk may be heard idle or during an exercise: words that hold a start and a control count as both.
+                for acted_kind, acted_intent in dict.fromkeys([acted_on(d, idle=True), acted_on(d, idle=False)]):
+                    false_alarms[condition][acted_kind] += 1
+                    false_list.append((condition, entry["file"], acted_kind, acted_intent, d["text"]))
             continue
         expected = "crisis" if kind == "crisis" else entry["intent"]
-        right = [d for d in detections if d["kind"] == kind and d["intent"] == expected]
-        for d in detections:
+        acted = [acted_on(d, idle=kind != "control") for d in detections]
+        right = [d for d, it in zip(detections, acted) if it == (kind, expected)]
+        for d, (acted_kind, acted_intent) in zip(detections, acted):
             if d not in right:
-                confusions[(kind, entry["intent"], d["kind"], d["intent"])] += 1
+                confusions[(kind, entry["intent"], acted_kind, acted_intent)] += 1
         hit = 1 if right else 0
         family = "festival" if entry["voice"].startswith("festival") else "espeak"
         phrasing = "cues.yaml" if entry.get("in_cues_yaml") else "variant"

@@ -37,6 +37,7 @@ from voices import QUICK_VOICE_NAMES, SAMPLE_RATE, VOICES, Voice, engine_version
 logger = logging.getLogger("corpus")
 
 DEFAULT_SEED = 4
+ADDED_PHRASES_STREAM = 1  # which generator of the seed plans phrases.yaml's `added` section (plan.py)
 TRIM_BEFORE_SECONDS = 0.02  # kept before the measured onset of a synthesized clip
 TRIM_AFTER_SECONDS = 0.05  # kept after its measured end
 
@@ -69,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("error: no voice can speak here: %s", "; ".join(skipped))
         return 1
     rng = np.random.default_rng(args.seed)
-    items = plan(phrases, voices_per_phrase, sentences, voices, rng, args.quick)
+    # phrases.yaml's `added` phrasings draw from a generator of their own: adding some changes no other file.
+    added_rng = np.random.default_rng([args.seed, ADDED_PHRASES_STREAM])
+    items = plan(phrases, voices_per_phrase, sentences, voices, rng, args.quick, added_rng)
     babble_by_voice = babble_texts(sentences, voices, rng, args.quick)
 
     out = args.out.resolve()

@@ -60,31 +60,25 @@ def plan(
     voices: list[Voice],
     rng: np.random.Generator,
     quick: bool,
+    added_rng: np.random.Generator,
 ) -> list[Item]:
-    """Which voice says what, and in which noise; all choices drawn from the seed."""
+    """Which voice says what, and in which noise; all choices drawn from the seed.
+
+    `added_rng` plans the phrasings of phrases.yaml's `added` section, after everything else, so that adding
+    some leaves every other file, its voice and its noise as they were (and so the figures before comparable).
+    """
     names = [voice.name for voice in voices]
     items: list[Item] = []
+    added = [p for p in phrases if p.added]
+    phrases = [p for p in phrases if not p.added]
     if quick:
         wanted = {("start", "grounding-5-4-3-2-1"), ("start", "resonance-5-5"), ("start", "name-the-story"),
                   ("control", "stop"), ("control", "pause"), ("control", "slower"),
                   ("crisis", "suicidal-direct"), ("crisis", "suicidal-indirect")}
         phrases = [p for p in phrases if (p.kind, p.intent) in wanted and p.index == 0]
         voices_per_phrase = {kind: 1 for kind in voices_per_phrase}
-    for kind in ("start", "control", "crisis"):
-        # One shuffled voice order per kind, walked phrase after phrase: every voice gets an equal
-        # share, and the voices of one phrasing are distinct.
-        order = list(rng.permutation(names))
-        count = min(voices_per_phrase[kind], len(order))
-        cursor = 0
-        kind_items = []
-        for phrase in (p for p in phrases if p.kind == kind):
-            for step in range(count):
-                voice = order[(cursor + step) % len(order)]
-                kind_items.append(_utterance_item(phrase, voice))
-            cursor += count
-        if not quick:
-            _assign_noise(kind_items, rng, quick)
-        items.extend(kind_items)
+        added = []
+    items.extend(_phrase_items(phrases, voices_per_phrase, names, rng, quick))
     if quick:
         # Few items: spread the five noise types over all kinds together.
         _assign_noise(items, rng, quick)
@@ -114,6 +108,30 @@ def plan(
     items.extend(ordinary_items)
     items.extend(_long_items(sentences, names, rng, quick))
     items.extend(_human_items(rng, quick))
+    items.extend(_phrase_items(added, voices_per_phrase, names, added_rng, quick))
+    return items
+
+
+def _phrase_items(
+    phrases: list[Phrase], voices_per_phrase: dict[str, int], names: list[str], rng: np.random.Generator, quick: bool,
+) -> list[Item]:
+    """Each phrasing in its voices, with a noise for its noisy conditions."""
+    items: list[Item] = []
+    for kind in ("start", "control", "crisis"):
+        # One shuffled voice order per kind, walked phrase after phrase: every voice gets an equal
+        # share, and the voices of one phrasing are distinct.
+        order = list(rng.permutation(names))
+        count = min(voices_per_phrase[kind], len(order))
+        cursor = 0
+        kind_items = []
+        for phrase in (p for p in phrases if p.kind == kind):
+            for step in range(count):
+                voice = order[(cursor + step) % len(order)]
+                kind_items.append(_utterance_item(phrase, voice))
+            cursor += count
+        if not quick:
+            _assign_noise(kind_items, rng, quick)
+        items.extend(kind_items)
     return items
 
 

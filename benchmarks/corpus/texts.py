@@ -20,6 +20,7 @@ class Phrase:
     index: int  # position within its intent in phrases.yaml, from 0
     text: str
     in_cues_yaml: bool | None  # None for crisis, which cues.yaml does not hold
+    added: bool = False  # from phrases.yaml's `added` section: planned after everything else (plan.py)
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,19 @@ def load_phrases(path: Path, cues_path: Path) -> tuple[list[Phrase], dict[str, i
     cue_words = _cue_phrases(cues_path)
     phrases = []
     seen: dict[tuple[str, ...], str] = {}
-    for kind in KINDS:
-        for intent, texts in (document.get(kind) or {}).items():
-            for index, text in enumerate(texts):
-                key = words(str(text))
-                if key in seen:
-                    raise ValueError(f"{path}: {text!r} appears twice ({seen[key]} and {kind}/{intent})")
-                seen[key] = f"{kind}/{intent}"
-                in_cues = None if kind == "crisis" else key in cue_words.get(kind, {}).get(intent, set())
-                phrases.append(Phrase(kind, str(intent), index, str(text), in_cues))
+    added = document.get("added") or {}
+    for section, is_added in ((document, False), (added, True)):
+        for kind in KINDS:
+            for intent, texts in (section.get(kind) or {}).items():
+                # An added phrasing is numbered after its intent's own list, so its files' names are new ones.
+                first = len((document.get(kind) or {}).get(intent) or []) if is_added else 0
+                for index, text in enumerate(texts, start=first):
+                    key = words(str(text))
+                    if key in seen:
+                        raise ValueError(f"{path}: {text!r} appears twice ({seen[key]} and {kind}/{intent})")
+                    seen[key] = f"{kind}/{intent}"
+                    in_cues = None if kind == "crisis" else key in cue_words.get(kind, {}).get(intent, set())
+                    phrases.append(Phrase(kind, str(intent), index, str(text), in_cues, is_added))
     voices_per_phrase = {kind: int(document["voices_per_phrase"][kind]) for kind in KINDS}
     warnings = []
     for kind, intents in cue_words.items():
