@@ -220,6 +220,12 @@ def test_no_start_without_the_phrase(matcher, transcript):
         # said twice, with no punctuation between (a recognizer writes none)
         ("hold on hold on", "pause"), ("too fast too fast", "slower"), ("keep going keep going", "resume"),
         ("say it again say it again", "repeat"),
+        # everyday ways to ask (session 26)
+        ("slow down", "slower"), ("can you slow down", "slower"), ("slow it down please", "slower"),
+        ("not so fast", "slower"), ("speed it up", "faster"), ("can you speed it up", "faster"),
+        ("I'm done", "stop"), ("okay I'm done for tonight", "stop"), ("turn it off", "stop"),
+        ("please turn this off", "stop"), ("be quiet", "stop"), ("can you be quiet", "stop"),
+        ("let's take a break", "pause"), ("can we take a break", "pause"), ("I need a break", "pause"),
     ],
 )
 def test_commands_fire_their_control(matcher, transcript, intent):
@@ -259,6 +265,14 @@ def test_commands_fire_their_control(matcher, transcript, intent):
         "I don't want to stop the exercise",
         "next too slow",  # (tune split: the cue model's "that's too slow") not "next" said again
         "repeat it go on",  # (tune split, in "the team kept going even after...")
+        "I'm done with him",
+        "I'm done with this job",
+        "he told me to be quiet",
+        "I need a break from him",
+        "we should take a break from each other",
+        "you need to slow down",
+        "the car had to slow down for the turn",
+        "can you turn it off and on again",
     ],
 )
 def test_control_words_inside_ordinary_sentences_do_not_fire(matcher, transcript):
@@ -475,6 +489,22 @@ def test_control_outranks_start(matcher):
     """During an exercise 'stop, I'm spiraling' must stop first; match_all still reports the start."""
     assert _kind_intent(matcher.match("stop, I'm spiraling")) == ("control", "stop")
     assert [d.kind for d in matcher.match_all("stop, I'm spiraling")] == ["control", "start"]
+
+
+def test_words_that_hold_a_start_and_a_control_keep_the_other_as_their_alternative(matcher):
+    """'stop, I'm spiraling' is the stop, with the start beside it; 'I need to slow down' is the start phrase
+    itself, which holds 'slow down': the start, with 'slower' beside it. The listener picks by what is playing."""
+    stop = matcher.match("stop, I'm spiraling")
+    assert _kind_intent(stop) == ("control", "stop") and stop.alternative == ("start", "grounding-5-4-3-2-1")
+    slow = matcher.match("I need to slow down")
+    assert _kind_intent(slow) == ("start", "resonance-5-5") and slow.alternative == ("control", "slower")
+    assert _kind_intent(slow.as_alternative()) == ("control", "slower") and slow.as_alternative().text == slow.text
+    assert matcher.match("slow down").alternative is None and matcher.match("I'm spiraling").alternative is None
+    # A start phrase holding a control word does not make that word a command: "I can't stop spiraling".
+    assert matcher.match("I can't stop spiraling").alternative is None
+    # The alternative is no part of what a detection is, nor of the `detect` JSON.
+    assert slow == Detection("start", "resonance-5-5", "I need to slow down")
+    assert list(slow.to_json()) == ["time_s", "kind", "intent", "text"]
 
 
 def test_stop_wins_a_mixed_command(matcher):

@@ -85,6 +85,15 @@ def test_a_start_waits_for_the_final_result():
     assert fired == [("start", "grounding-5-4-3-2-1", 0.3)]
 
 
+def test_a_detection_keeps_the_other_reading_of_its_words_for_the_listener():
+    """ "I need to slow down", read alike by both readings, fires as the start with the slower control beside it."""
+    detector = StreamDetector(
+        ScriptedRecognizer([[("i need to slow down", False)], [("i need to slow down", True, "I need to slow down.")]]),
+        CueMatcher(load_library().cue_maps))
+    fired = [timed.detection for _ in range(2) for timed in detector.feed(np.zeros(BLOCK, np.int16))]
+    assert [(d.kind, d.intent, d.alternative) for d in fired] == [("start", "resonance-5-5", ("control", "slower"))]
+
+
 def test_a_start_in_a_partial_that_the_final_shows_is_a_story_does_not_fire():
     """ "...i'm panicking" mid-utterance, then the whole sentence: a story about panic, not a request."""
     script = [[("my sister said i'm panicking", False)], [("my sister said i'm panicking", False)],

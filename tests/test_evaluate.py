@@ -182,3 +182,28 @@ def test_vosk_is_measured_as_listening_opens_it():
     measured = _vosk(argparse.Namespace(model=str(model)), ["help me breathe"])
     listening = open_recognizer("vosk", model, load_library().cue_maps, "en").recognizer
     assert measured.phrases is None and listening.phrases is None
+
+
+def test_words_holding_a_start_and_a_control_are_scored_as_listening_acts_on_them():
+    """'I need to slow down' is a start in a start item (heard idle) and a control in a control item (heard during
+    an exercise); in talk it counts as a false alarm of both kinds, since talk comes idle and during exercises."""
+    def entry(file, kind, intent):
+        return {"file": file, "kind": kind, "intent": intent, "text": "", "voice": "espeak-en-us", "snr_db": None,
+                "speech_end_s": 1.0, "duration_s": 3.0}
+
+    def result(kind, intent, alternative):
+        return {"cpu_s": 0.3, "maxrss_mib": 100.0, "detections": [
+            {"time_s": 1.3, "kind": kind, "intent": intent, "text": "", "alternative": alternative}]}
+
+    entries = [entry("start.wav", "start", "resonance-5-5"), entry("control.wav", "control", "slower"),
+               entry("stop.wav", "start", "grounding-5-4-3-2-1"), entry("talk.wav", "ordinary", "talk")]
+    results = {
+        "start.wav": result("start", "resonance-5-5", ["control", "slower"]),
+        "control.wav": result("start", "resonance-5-5", ["control", "slower"]),
+        "stop.wav": result("control", "stop", ["start", "grounding-5-4-3-2-1"]),
+        "talk.wav": result("control", "slower", ["start", "resonance-5-5"]),
+    }
+    figures = score(entries, results)
+    assert figures["hits"]["start|all"] == [2, 2] and figures["hits"]["control|all"] == [1, 1]
+    assert figures["false_alarms"] == {"clean": {"start": 1, "control": 1}}
+    assert not figures["confusions"]

@@ -178,6 +178,45 @@ def test_start_cues_are_ignored_while_an_exercise_plays(loop):
     assert conductor.current.audio.exercise.id == "box-breathing"
 
 
+def both(kind, intent, alternative, text, time_s=1.0):
+    return TimedDetection(Detection(kind, intent, text, alternative=alternative), time_s)
+
+
+def test_words_holding_a_start_and_a_control_start_when_idle_and_control_during_an_exercise(loop):
+    """'I need to slow down' starts resonance when nothing plays, and slows the exercise that plays; 'stop, I'm
+    spiraling' said when nothing plays starts the exercise asked for (there is nothing to stop)."""
+    listener, conductor, lines = loop
+    listener.on_detection(both("control", "stop", ("start", "grounding-5-4-3-2-1"), "stop i'm spiraling"), MIC_RATE)
+    assert listener.mode is Mode.EXERCISE and conductor.current.audio.exercise.id == "grounding-5-4-3-2-1"
+    pull_seconds(conductor, 1.0)
+    listener.on_detection(heard("control", "stop", "stop", 2.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is None
+    slow_down = both("start", "resonance-5-5", ("control", "slower"), "i need to slow down", 3.0)
+    listener.on_detection(slow_down, MIC_RATE)
+    session = conductor.current
+    assert session.audio.exercise.id == "resonance-5-5"
+    pull_seconds(conductor, 1.0)
+    listener.on_detection(slow_down, MIC_RATE)  # said again while it plays: slower, not ignored
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is session and "(slower)" in lines
+    # ...and a control holding a start, during an exercise, is the control.
+    listener.on_detection(both("control", "stop", ("start", "grounding-5-4-3-2-1"), "stop i'm spiraling", 5.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is None and listener.mode is Mode.IDLE
+
+
+def test_repeat_after_the_crisis_script_replays_it_even_when_its_words_hold_a_start(loop):
+    """In crisis mode with nothing playing, 'repeat' replays the resources; it never starts an exercise instead."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
+    pull_seconds(conductor, 200.0)  # the crisis script has played out
+    assert conductor.current is None or conductor.current.ended
+    listener.on_detection(both("control", "repeat", ("start", "grounding-5-4-3-2-1"), "say that again i'm spiraling",
+                               201.0), MIC_RATE)
+    assert conductor.current.audio.exercise.id == "crisis" and lines.count("RESOURCES") == 2
+
+
 def test_a_preferred_exercise_starts_instead_of_the_cues_own(loop):
     """With `prefer: {grounding-5-4-3-2-1: orienting}`, "I'm spiraling" starts orienting."""
     listener, conductor, _ = loop
