@@ -209,6 +209,8 @@ class Listener:
         exercise = self.library.get(self._preferred(detection.intent))
         self.mode = Mode.EXERCISE
         self.say(f"Starting {exercise.title}.")
+        for caution in exercise.cautions:  # as `grounding run` shows them: "my chest is tight" may not be panic
+            self.say(f"  · {caution}")
         self.start_speech(self.conductor.play(self.audio_for(exercise.id), notify=self.say))
 
     def _fitting(self, detection: Detection, playing: bool) -> Detection:

@@ -168,6 +168,7 @@ def test_short_or_different_words_are_not_fuzzy_controls(matcher, transcript):
         ("honestly I think I'm having a panic attack", "extended-exhale"),
         ("it's three am and i can't sleep again", "bedside-wind-down"),
         ("ugh he left me on read again", "name-the-story"),
+        ("I feel like I can't breathe", "extended-exhale"), ("I cannot breathe right now", "extended-exhale"),
     ],
 )
 def test_start_phrases_are_found_inside_longer_utterances(matcher, transcript, exercise_id):

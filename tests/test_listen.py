@@ -217,6 +217,15 @@ def test_repeat_after_the_crisis_script_replays_it_even_when_its_words_hold_a_st
     assert conductor.current.audio.exercise.id == "crisis" and lines.count("RESOURCES") == 2
 
 
+def test_an_exercise_started_by_voice_shows_its_cautions(loop):
+    """ "I can't breathe" starts the extended exhale, and its cautions are on the screen as `run` shows them,
+    the chest-pain one among them: breathlessness is not always panic."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("start", "extended-exhale", "i can't breathe"), MIC_RATE)
+    assert lines[0] == "Starting Extended exhale."
+    assert any("chest pain" in line and "emergency number" in line for line in lines[1:])
+
+
 def test_a_preferred_exercise_starts_instead_of_the_cues_own(loop):
     """With `prefer: {grounding-5-4-3-2-1: orienting}`, "I'm spiraling" starts orienting."""
     listener, conductor, _ = loop
