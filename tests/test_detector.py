@@ -739,6 +739,18 @@ def test_a_stop_over_our_own_voice_that_both_readings_heard_fires_unweighed():
     assert weighed([[("okay stop", True, "Okay, stop.", {})]], OWN_SPEECH) == [("control", "stop", 0.1)]
 
 
+def test_a_start_holding_a_control_is_that_control_over_our_own_voice():
+    """ "I need to slow down" said while we speak: a start is never acted on there, so it is the slower control,
+    weighed as controls over our voice are; with both readings hearing it, it fires. Away from our voice it is
+    the start, and a start with no control in it is still dropped over our voice."""
+    both = [[("i need to slow down", True, "I need to slow down.", {})]]
+    assert weighed(both, OWN_SPEECH) == [("control", "slower", 0.1)]
+    assert weighed(both) == [("start", "resonance-5-5", 0.1)]
+    assert weighed([[("help me breathe", True, "Help me breathe.", {})]], OWN_SPEECH) == []
+    # only the cue model heard it, in our own "Gently": far short, so nothing (as for any control there)
+    assert weighed([[("i need to slow down", True, "Gently", {"i need to slow down": 2.0})]], OWN_SPEECH) == []
+
+
 def test_a_stop_over_our_own_voice_fires_when_the_reader_cannot_weigh_it():
     assert weighed([[("stop", True, "Gently", {})]], OWN_SPEECH) == [("control", "stop", 0.1)]
     # the reader failed before the final: the held partial fires with the final

@@ -3,10 +3,13 @@
 A private sink stands in for the microphone and is fed synthesised speech;
 `grounding listen` records its monitor, hears "I'm spiraling", and plays the
 exercise into a second sink, which is recorded; a spoken "stop" then stops it.
+And "I need to slow down", said idle, starts an exercise and, said again while
+it plays, slows it; "I'm done" ends it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -62,11 +65,10 @@ def loudness_after(recorder: MonitorRecorder, seconds_ago: float) -> float:
     return float(np.abs(samples).max()) if samples.size else 0.0
 
 
-def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
-    """'I'm spiraling' into the pretend microphone starts the exercise in the speaker sink; 'okay, stop' silences it."""
-    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
-    synthesise("I'm spiraling.", cue)
-    synthesise("Okay, stop.", stop)
+@contextlib.contextmanager
+def listening(tmp_path):
+    """`grounding listen` (pocketsphinx) hearing a private sink's monitor and playing into another, recorded:
+    yields (microphone sink, the process's output lines, the speaker recorder); stops it at the end."""
     pid = os.getpid()
     with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker:
         recorder = MonitorRecorder(speaker)
@@ -80,21 +82,7 @@ def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
         try:
             out.wait_for("Listening with pocketsphinx", 60)
             time.sleep(1.0)  # let the recognizer settle on the (silent) microphone
-            subprocess.run(["paplay", f"--device={mic}", str(cue)], check=True, timeout=30)
-            cue_ended = time.monotonic()
-            started = out.wait_for("Starting", 10)
-            assert started - cue_ended < 2.0
-            deadline = time.monotonic() + 10
-            while loudness_after(recorder, 0.5) < 0.01:
-                assert time.monotonic() < deadline, "the exercise never reached the speaker sink"
-                time.sleep(0.05)
-            first_sound = time.monotonic() - cue_ended
-            print(f"first sound {first_sound:.2f} s after the cue ended (upper bound: includes recording latency)")
-            time.sleep(3.0)
-            subprocess.run(["paplay", f"--device={mic}", str(stop)], check=True, timeout=30)
-            out.wait_for("stopped. Listening.", 10)
-            time.sleep(1.0)
-            assert loudness_after(recorder, 0.5) < 1e-3, "the speaker sink is not silent after 'stop'"
+            yield mic, out, recorder
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -102,3 +90,48 @@ def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
             finally:
                 recorder.stop(after_seconds=0.1)
         assert process.returncode == 0, "\n".join(out.lines)
+
+
+def say_into(mic: str, path) -> float:
+    """Play a recording into the pretend microphone; the time it ended."""
+    subprocess.run(["paplay", f"--device={mic}", str(path)], check=True, timeout=30)
+    return time.monotonic()
+
+
+def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
+    """'I'm spiraling' into the pretend microphone starts the exercise in the speaker sink; 'okay, stop' silences it."""
+    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
+    synthesise("I'm spiraling.", cue)
+    synthesise("Okay, stop.", stop)
+    with listening(tmp_path) as (mic, out, recorder):
+        cue_ended = say_into(mic, cue)
+        started = out.wait_for("Starting", 10)
+        assert started - cue_ended < 2.0
+        deadline = time.monotonic() + 10
+        while loudness_after(recorder, 0.5) < 0.01:
+            assert time.monotonic() < deadline, "the exercise never reached the speaker sink"
+            time.sleep(0.05)
+        first_sound = time.monotonic() - cue_ended
+        print(f"first sound {first_sound:.2f} s after the cue ended (upper bound: includes recording latency)")
+        time.sleep(3.0)
+        say_into(mic, stop)
+        out.wait_for("stopped. Listening.", 10)
+        time.sleep(1.0)
+        assert loudness_after(recorder, 0.5) < 1e-3, "the speaker sink is not silent after 'stop'"
+
+
+def test_the_same_words_start_an_exercise_when_idle_and_slow_it_while_it_plays(pulse, tmp_path):
+    """ "I need to slow down" starts resonance breathing; said again while it plays, it slows it (a start that
+    holds a control); "I'm done" (an everyday stop) ends it."""
+    slow_down, done = tmp_path / "slow.wav", tmp_path / "done.wav"
+    synthesise("I need to slow down.", slow_down)
+    synthesise("I'm done.", done)
+    with listening(tmp_path) as (mic, out, _):
+        say_into(mic, slow_down)
+        out.wait_for("Starting Resonance breathing", 10)
+        time.sleep(3.0)
+        say_into(mic, slow_down)
+        out.wait_for("(slower)", 10)
+        time.sleep(1.0)
+        say_into(mic, done)
+        out.wait_for("stopped. Listening.", 10)

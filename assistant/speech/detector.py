@@ -407,7 +407,7 @@ class StreamDetector:
         return [TimedDetection(crisis, now.end_sample / self.rate)]
 
     def _match_heard(self, hypothesis: Hypothesis) -> Detection | None:
-        detection = self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None
+        detection = self._as_heard(self.matcher.match(hypothesis.text) if hypothesis.text.strip() else None, hypothesis)
         if not hypothesis.is_final:
             if detection is not None and self._waits_for_final(detection, hypothesis):
                 if detection not in self._held:
@@ -420,7 +420,7 @@ class StreamDetector:
             unweighed = math.inf
             return self._weighed_held("crisis", hypothesis, detection, unweighed) or self._weighed_held(
                 "control", hypothesis, detection, unweighed) or detection
-        second = self.matcher.match(check) if check.strip() else None
+        second = self._as_heard(self.matcher.match(check) if check.strip() else None, hypothesis)
         if second is not None and second.kind == "crisis":
             return detection if detection is not None and detection.kind == "crisis" else second
         crisis = None
@@ -460,6 +460,16 @@ class StreamDetector:
             if most is not None and self._weighed_held("control", hypothesis, detection, most, per_token=False) is None:
                 return second
         return detection
+
+    def _as_heard(self, detection: Detection | None, hypothesis: Hypothesis) -> Detection | None:
+        """Over our own voice a start is never acted on (something of ours is playing), so words that also hold a
+        control ("I need to slow down": slower) are that control there, and weighed as controls are."""
+        if detection is None or detection.kind != "start" or (detection.alternative or ("",))[0] != "control":
+            return detection
+        first = hypothesis.end_sample if self._utterance_from is None else self._utterance_from
+        if self._gate.said_over(first, hypothesis.end_sample) is None:
+            return detection
+        return detection.as_alternative()
 
     def _found_otherwise(self, final: Hypothesis) -> Detection | None:
         """When neither reading's own words will do: a cue nearly said, one the second reader finds in the audio,
