@@ -32,13 +32,13 @@ def _plan(phrases: list[Phrase]) -> list:
 def test_added_phrasings_leave_every_other_item_its_voice_and_noise():
     """An `added` phrasing is planned after everything else from its own generator: the rest is as it was."""
     before = _plan(PHRASES)
-    added = [Phrase("control", "stop", 2, "I'm done", True, added=True),
+    added = [Phrase("control", "stop", 2, "be quiet", True, added=True),
              Phrase("control", "pause", 0, "take a break", True, added=True)]
     after = _plan(PHRASES + added)
     assert after[: len(before)] == before
     new = after[len(before):]
-    assert [item.text for item in new] == ["I'm done"] * 4 + ["take a break"] * 4
-    assert len({item.voice for item in new if item.text == "I'm done"}) == 4  # distinct voices, as for the rest
+    assert [item.text for item in new] == ["be quiet"] * 4 + ["take a break"] * 4
+    assert len({item.voice for item in new if item.text == "be quiet"}) == 4  # distinct voices, as for the rest
     assert all(item.noise and item.id.startswith("control/") for item in new)
 
 
@@ -47,11 +47,11 @@ def test_added_phrasings_are_numbered_after_their_intents_list(tmp_path):
     (tmp_path / "phrases.yaml").write_text(
         "voices_per_phrase: {start: 2, control: 4, crisis: 4}\n"
         "control:\n  stop: [stop, please stop]\n"
-        "added:\n  control:\n    stop: [I'm done]\n    pause: [take a break]\n")
+        "added:\n  control:\n    stop: [be quiet]\n    pause: [take a break]\n")
     (tmp_path / "cues.yaml").write_text(
-        "cues:\n  start: []\n  control:\n    stop: [stop, I'm done]\n    pause: [take a break]\n")
+        "cues:\n  start: []\n  control:\n    stop: [stop, be quiet]\n    pause: [take a break]\n")
     phrases, _, _ = load_phrases(tmp_path / "phrases.yaml", tmp_path / "cues.yaml")
     assert [(p.intent, p.index, p.text, p.in_cues_yaml, p.added) for p in phrases] == [
         ("stop", 0, "stop", True, False), ("stop", 1, "please stop", False, False),
-        ("stop", 2, "I'm done", True, True), ("pause", 0, "take a break", True, True),
+        ("stop", 2, "be quiet", True, True), ("pause", 0, "take a break", True, True),
     ]

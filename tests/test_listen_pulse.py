@@ -4,7 +4,7 @@ A private sink stands in for the microphone and is fed synthesised speech;
 `grounding listen` records its monitor, hears "I'm spiraling", and plays the
 exercise into a second sink, which is recorded; a spoken "stop" then stops it.
 And "I need to slow down", said idle, starts an exercise and, said again while
-it plays, slows it; "I'm done" ends it.
+it plays, slows it; "turn it off" ends it.
 """
 
 from __future__ import annotations
@@ -122,10 +122,10 @@ def test_spoken_cue_starts_an_exercise_and_spoken_stop_ends_it(pulse, tmp_path):
 
 def test_the_same_words_start_an_exercise_when_idle_and_slow_it_while_it_plays(pulse, tmp_path):
     """ "I need to slow down" starts resonance breathing; said again while it plays, it slows it (a start that
-    holds a control); "I'm done" (an everyday stop) ends it."""
+    holds a control); "turn it off" (an everyday stop) ends it."""
     slow_down, done = tmp_path / "slow.wav", tmp_path / "done.wav"
     synthesise("I need to slow down.", slow_down)
-    synthesise("I'm done.", done)
+    synthesise("Turn it off.", done)
     with listening(tmp_path) as (mic, out, _):
         say_into(mic, slow_down)
         out.wait_for("Starting Resonance breathing", 10)
