@@ -246,13 +246,18 @@ class Listener:
         self.conductor.play(self.crisis_audio, notify=self.say)
 
 
+TONE_TOLD_AHEAD_SECONDS = 1.0  # the detector is told of our tone this far ahead: a message a second, not a block
+
+
 class OutputFeed:
     """The output stream's source in `grounding listen`: the conductor's blocks, noting our own words as they go out.
 
     Each speech event about to be heard is added to the listener's SpokenLog and
     the detector's gate in microphone samples (the detector's clock plus
     `delay_seconds`, the time from pull to speaker), so our own voice is not
-    taken for the person's.
+    taken for the person's. While the breath tone sounds, the detector is told
+    that too (`tone`, a second ahead at a time), so that the tone coming back
+    from the speaker does not hide the person's voice.
     """
 
     def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector | DetectorProcess, out_rate: int,
@@ -262,6 +267,7 @@ class OutputFeed:
         self.detector = detector
         self.out_rate = out_rate
         self.delay_seconds = delay_seconds
+        self._tone_told_until = 0  # microphone sample up to which the detector knows our tone sounds
 
     def __call__(self, frames: int) -> np.ndarray:
         session = self.conductor.current
@@ -281,6 +287,14 @@ class OutputFeed:
                 listener.spoken.add(start, end, event.text)
                 self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
                 listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
+        if any(event.start < session.position and before < event.end for event in session.timeline.of_kind("phase")):
+            start = self.detector.samples_fed + round(self.delay_seconds * mic_rate)
+            end = start + round((session.position - before) / out_rate * mic_rate)
+            if end > self._tone_told_until:
+                until = end + round(TONE_TOLD_AHEAD_SECONDS * mic_rate)
+                tone = session.audio.tone
+                self.detector.tone(max(start, self._tone_told_until), until, tone.low_hz, tone.high_hz)
+                self._tone_told_until = until
         return block
 
 

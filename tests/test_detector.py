@@ -792,3 +792,28 @@ def test_an_utterance_that_began_over_our_voice_is_weighed_though_its_final_come
                                         [("again please", True, "Gently", {"again please": 2.0})]]
     assert weighed(script, saying) == []
     assert weighed(script) == [("control", "repeat", 2.6)]
+
+
+def test_the_recognizer_is_told_when_our_breath_tone_starts_and_stops_sounding():
+    """Spans of our tone, given in stream samples, reach a recognizer that has a speech gate of its own as the
+    audio they cover is fed: once when the tone starts, once when it stops."""
+    class ToneHearing(ScriptedRecognizer):
+        def __init__(self):
+            super().__init__([])
+            self.told = []  # (samples fed before the block, what it was told)
+
+        def hear_tone(self, tone_hz):
+            self.told.append((self.fed, tone_hz))
+
+    recognizer = ToneHearing()
+    detector = StreamDetector(recognizer, CueMatcher(load_library().cue_maps))
+    detector.tone(2 * BLOCK, 3 * BLOCK, 220.0, 330.0)
+    detector.tone(3 * BLOCK, 5 * BLOCK, 220.0, 330.0)  # (told a second ahead at a time: spans follow each other)
+    for _ in range(7):
+        detector.feed(np.zeros(BLOCK, np.int16))
+    assert recognizer.told == [(2 * BLOCK, (220.0, 330.0)), (5 * BLOCK, None)]
+    # an engine without a gate of its own (Vosk) is not asked
+    plain = ScriptedRecognizer([])
+    other = StreamDetector(plain, CueMatcher(load_library().cue_maps))
+    other.tone(0, BLOCK, 220.0, 330.0)
+    other.feed(np.zeros(BLOCK, np.int16))

@@ -140,6 +140,47 @@ def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(lo
     assert clock.gated == ranges
 
 
+def test_the_detector_is_told_while_our_breath_tone_sounds(loop):
+    """Resonance breathing speaks for 25 s before its tone: the detector hears of the tone only from then, in
+    microphone samples (its clock plus the delay to the speaker), in spans that follow on from each other,
+    a second ahead at a time; once the exercise has stopped, no more."""
+    from assistant.listen import OutputFeed
+
+    class Clock:  # the detector's side of OutputFeed, its clock moving as a microphone's would
+        rate = MIC_RATE
+        samples_fed = 0
+        toned = []
+
+        def gate(self, start_sample, end_sample, text):
+            pass
+
+        def tone(self, start_sample, end_sample, low_hz, high_hz):
+            self.toned.append((start_sample, end_sample, low_hz, high_hz))
+
+    listener, conductor, _ = loop
+    clock = Clock()
+    feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
+    listener.on_detection(heard("start", "resonance-5-5", "resonance breathing"), MIC_RATE)
+    first_phase = conductor.current.timeline.of_kind("phase")[0].start / RATE
+    for _ in range(round(40 * RATE / 400)):
+        feed(400)
+        clock.samples_fed += 400 * MIC_RATE // RATE
+    starts = [start for start, *_ in clock.toned]
+    assert abs(starts[0] / MIC_RATE - (first_phase + 0.25)) < 0.1
+    assert all(after == before for (_, before, *_), after in zip(clock.toned, starts[1:]))
+    assert {(low, high) for *_, low, high in clock.toned} == {(220.0, 330.0)}
+    assert 15 <= len(clock.toned) <= 17  # one a second
+    assert 40.25 <= clock.toned[-1][1] / MIC_RATE <= 40.25 + 1.05  # (told again when what it knew runs out)
+    listener.on_detection(heard("control", "stop", "stop", 40.0), MIC_RATE)
+    while conductor.current is not None:
+        feed(400)
+        clock.samples_fed += 400 * MIC_RATE // RATE
+    told = len(clock.toned)
+    for _ in range(20):
+        feed(400)
+    assert len(clock.toned) == told
+
+
 def test_im_fine_does_not_end_crisis_support(loop):
     """One 'I'm fine' is not a command: crisis support keeps playing and stays available."""
     listener, conductor, _ = loop

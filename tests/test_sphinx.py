@@ -74,6 +74,41 @@ def test_gate_floor_follows_steady_noise():
     assert [name for name, _ in _events(gate, np.clip(speech, -32768, 32767).astype(np.int16))][:1] == ["start"]
 
 
+def _glide(seconds: float, from_hz: float, to_hz: float, level: float) -> np.ndarray:
+    """A sine gliding between two pitches, as int16 at the given RMS: our breath tone heard back."""
+    hz = np.linspace(from_hz, to_hz, round(seconds * RATE))
+    return (np.sin(2 * np.pi * np.cumsum(hz) / RATE) * level * np.sqrt(2)).astype(np.int16)
+
+
+def test_gate_hears_speech_over_our_own_tone_once_told_it_sounds():
+    """The 2 h soak: our breath tone, heard back 14 dB over the room, became the floor, and speech 6 dB over it
+    never opened the gate. Told that the tone sounds, the gate leaves its pitches out and hears the speech."""
+    room = _band_noise(7.0, 30, seed=9)
+    audio = room.astype(np.int32)
+    audio[RATE:] += _glide(6.0, 260.0, 300.0, 3000)
+    audio[5 * RATE : round(6.2 * RATE)] += _band_noise(1.2, 5000, seed=8)  # about 6 dB over the tone in the band
+    audio = audio.astype(np.int16)
+    untold = SpeechGate(RATE, FRAME)
+    assert [name for name, _ in _events(untold, audio)] == ["start", "end"]  # the tone's onset only, then nothing
+    told = SpeechGate(RATE, FRAME)
+    told.hear_tone((220.0, 330.0))
+    events = _events(told, audio)
+    assert [name for name, _ in events] == ["start", "end"]
+    assert 5.0 < events[0][1] < 5.25 and 6.2 < events[1][1] < 6.7  # the speech, not the tone
+
+
+def test_gate_keeps_the_room_floor_while_the_tone_sounds_and_its_own_after():
+    """Told the tone stopped, the gate measures the whole band again from the floor it kept meanwhile."""
+    gate = SpeechGate(RATE, FRAME)
+    gate.hear_tone((220.0, 330.0))
+    audio = _band_noise(5.0, 30, seed=10)
+    audio[2 * RATE :] += _glide(3.0, 220.0, 330.0, 3000)  # (a tone 40 dB over the room)
+    assert _events(gate, audio) == []
+    gate.hear_tone(None)
+    events = _events(gate, np.concatenate([_band_noise(1.0, 30, seed=11), _band_noise(1.0, 3000, seed=12)]))
+    assert [name for name, _ in events] == ["start"] and 1.0 < events[0][1] < 1.25
+
+
 def test_gate_silence_never_starts():
     """Digital near-silence and faint dither are not speech."""
     rng = np.random.default_rng(6)

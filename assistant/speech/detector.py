@@ -314,6 +314,29 @@ class _Gate:
             self.ranges = [(s, e, t) for s, e, t in self.ranges if e > before]
 
 
+@dataclass
+class _ToneSpans:
+    """Sample ranges of the stream over which our own breath tone sounds, with its lowest and highest pitch.
+
+    Filled from the output thread (listen.OutputFeed) and read on the input thread.
+    """
+
+    spans: list[tuple[int, int, tuple[float, float]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, start: int, end: int, tone_hz: tuple[float, float]) -> None:
+        with self.lock:
+            self.spans.append((start, end, tone_hz))
+
+    def at(self, sample: int) -> tuple[float, float] | None:
+        with self.lock:
+            return next((tone_hz for start, end, tone_hz in self.spans if start <= sample < end), None)
+
+    def prune(self, before: int) -> None:
+        with self.lock:
+            self.spans = [span for span in self.spans if span[1] > before]
+
+
 class StreamDetector:
     """Feeds audio through one long-lived recognizer and fires each detection once."""
 
@@ -330,6 +353,8 @@ class StreamDetector:
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
         self._gate = _Gate()
+        self._tones = _ToneSpans()
+        self._tone_heard: tuple[float, float] | None = None  # what the recognizer was last told of our tone
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
         # The last final's near cues and near crisis sentences, weighed (asked of the reader once)
         self._near_weighed: tuple[Hypothesis, list[tuple[str, Fit, Detection]], frozenset[str]] | None = None
@@ -353,9 +378,23 @@ class StreamDetector:
         tail = round(self.settings.gate_tail_seconds * self.rate)
         self._gate.add(start_sample, end_sample + tail, text)
 
+    def tone(self, start_sample: int, end_sample: int, low_hz: float, high_hz: float) -> None:
+        """Our own breath tone, gliding between low_hz and high_hz, is heard over [start, end) of the stream.
+
+        A recognizer with a speech gate of its own (pocketsphinx) is told, so that the tone coming back from
+        the speaker does not hide the person's voice (sphinx.SpeechGate). Safe to call from another thread.
+        """
+        self._tones.add(start_sample, end_sample, (low_hz, high_hz))
+
     def feed(self, samples: np.ndarray) -> list[TimedDetection]:
         """The next block of mono audio at the recognizer's rate; any detections that fired."""
         fired = self._spot_crisis_left()  # (before the recognizer hears more: the reader still holds that audio)
+        hear_tone = getattr(self.recognizer, "hear_tone", None)
+        if hear_tone is not None:
+            tone_hz = self._tones.at(self.samples_fed)
+            if tone_hz != self._tone_heard:
+                hear_tone(tone_hz)
+                self._tone_heard = tone_hz
         self.samples_fed += len(samples)
         return fired + self._consider(self.recognizer.accept(samples))
 
@@ -383,6 +422,7 @@ class StreamDetector:
                 self._held = []
                 self._utterance_from = None
         self._gate.prune(self.samples_fed - 60 * self.rate)
+        self._tones.prune(self.samples_fed - 60 * self.rate)
         return fired
 
     def _match(self, hypothesis: Hypothesis) -> Detection | None:

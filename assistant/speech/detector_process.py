@@ -7,8 +7,8 @@ soak (p50 168 ms); the cue matcher's near cues, pure Python, up to 224 ms.
 In one process the output stream's callback, also Python, waits for the GIL
 all that time, longer than the player's 0.2 s device buffer: a gap in the
 breath tone. Here the listening loop's process sends microphone blocks and
-our own voice's spans (`gate`) down a pipe and gets detections back; the
-child does all the recognising and matching.
+our own voice's and breath tone's spans (`gate`, `tone`) down a pipe and
+gets detections back; the child does all the recognising and matching.
 
 Time stays in samples: the child's detector counts the samples it was sent,
 so each detection carries the same stream position as in one process, and
@@ -59,7 +59,7 @@ ALIVE_SECONDS = 1.0  # the watchdog pings the child this often, and the child sa
 # work: an utterance's end (end_utt's fwdflat pass, up to about 1 s in the 2 h soak) and the second
 # reader's answer (its own timeout is 5 s), more on a very busy machine.
 HANG_SECONDS = 15.0
-GATES_KEPT_SECONDS = 30.0  # our own voice's spans ending this far back are of no use to a new child
+SPANS_KEPT_SECONDS = 30.0  # our own voice's and tone's spans ending this far back are of no use to a new child
 
 
 class DetectorProcessError(GroundingError):
@@ -67,9 +67,9 @@ class DetectorProcessError(GroundingError):
 
 
 class DetectorProcess:
-    """What the listening loop needs of a StreamDetector (`rate`, `samples_fed`, `matcher`, `feed`, `gate`),
-    run in a child process. Detections arrive through `on_fired(detections)`, on a reader thread; both
-    callbacks may be set after construction (nothing fires before the first `feed`)."""
+    """What the listening loop needs of a StreamDetector (`rate`, `samples_fed`, `matcher`, `feed`, `gate`,
+    `tone`), run in a child process. Detections arrive through `on_fired(detections)`, on a reader thread;
+    both callbacks may be set after construction (nothing fires before the first `feed`)."""
 
     def __init__(
         self,
@@ -98,8 +98,9 @@ class DetectorProcess:
         self._closing = threading.Event()  # set by close: ends the watchdog, and a death is no longer restarted
         self._synced = threading.Condition()
         self._sync_asked = self._sync_answered = 0
-        self._gates: deque[tuple[int, int, str]] = deque()  # our own voice's recent spans, for a new child
-        self._gates_lock = threading.Lock()
+        # Our own voice's and breath tone's recent spans, as sent ("gate" or "tone", start, end, ...), for a new child
+        self._spans: deque[tuple] = deque()
+        self._spans_lock = threading.Lock()
         self._hung: str | None = None  # why the watchdog killed the child, for the restart's line
         self._last_heard = time.monotonic()  # when the child last sent anything (the watchdog's clock)
         self._restarting = False  # a replacement is opening: the watchdog does not judge it yet
@@ -124,12 +125,19 @@ class DetectorProcess:
 
     def gate(self, start_sample: int, end_sample: int, text: str = "") -> None:
         """As StreamDetector.gate: our own voice over [start, end). Never blocks (called by the audio feeder)."""
-        with self._gates_lock:
-            self._gates.append((start_sample, end_sample, text))
-            too_old = self.samples_fed - round(GATES_KEPT_SECONDS * self.rate)
-            while self._gates and self._gates[0][1] < too_old:
-                self._gates.popleft()
-        self._outbox.put(("gate", start_sample, end_sample, text))
+        self._send_span(("gate", start_sample, end_sample, text))
+
+    def tone(self, start_sample: int, end_sample: int, low_hz: float, high_hz: float) -> None:
+        """As StreamDetector.tone: our own breath tone over [start, end). Never blocks (called by the audio feeder)."""
+        self._send_span(("tone", start_sample, end_sample, low_hz, high_hz))
+
+    def _send_span(self, message: tuple) -> None:
+        with self._spans_lock:
+            self._spans.append(message)
+            too_old = self.samples_fed - round(SPANS_KEPT_SECONDS * self.rate)
+            while self._spans and self._spans[0][2] < too_old:
+                self._spans.popleft()
+        self._outbox.put(message)
 
     def caught_up(self, timeout_s: float) -> bool:
         """Wait until the child has heard everything sent so far (its detections handed on); False on timeout.
@@ -281,10 +289,10 @@ class DetectorProcess:
                 # The new child counts from 0: it joins the stream where the sender has got to, knowing
                 # where our own voice is (spans sent to the old child, or lost while none was there).
                 connection.send(("skip", self._samples_sent))
-                with self._gates_lock:
-                    gates = list(self._gates)
-                for start_sample, end_sample, text in gates:
-                    connection.send(("gate", start_sample, end_sample, text))
+                with self._spans_lock:
+                    spans = list(self._spans)
+                for message in spans:
+                    connection.send(message)
             old.close()
             with self._synced:  # what the dead child was asked, it will never answer: nothing more is coming
                 self._sync_answered = self._sync_asked
@@ -341,6 +349,8 @@ def serve(connection: Connection) -> None:
                     connection.send(("fired", fired))
             elif kind == "gate":
                 detector.gate(*message[1:])
+            elif kind == "tone":
+                detector.tone(*message[1:])
             elif kind == "sync":  # everything before this has been heard
                 connection.send(("synced", message[1]))
             elif kind == "skip":  # a restarted child joins the stream where it is now

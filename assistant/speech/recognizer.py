@@ -75,6 +75,10 @@ class Recognizer(Protocol):
         """Drop the current utterance (e.g. audio that overlapped our own speech)."""
         ...
 
+    # Optional: hear_tone(tone_hz: tuple[float, float] | None) -> None, told when our own breath tone starts and
+    # stops sounding in the audio fed (its lowest and highest pitch), for an engine whose speech gate would take
+    # it for the room (pocketsphinx's, sphinx.SpeechGate). Vosk finds speech with its own model and has none.
+
 
 class SecondReading(Protocol):
     """Another engine that reads a whole utterance once the first has closed it (assistant/speech/moonshine.py)."""
