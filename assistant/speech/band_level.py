@@ -20,9 +20,9 @@ class BandEnergy:
         self._window = np.hanning(frame)
         self._frequencies = np.fft.rfftfreq(frame, 1 / sample_rate)
         self._band = (self._frequencies >= low_hz) & (self._frequencies <= high_hz)
-        # Without a tone, a Blackman window: it spreads a pure tone over three bins either side of its own and
-        # past them leaves it 58 dB down (the Hann window's sidelobes, 31 dB down, kept a tone 40 dB over a quiet
-        # room loud enough to open the gate).
+        # The level without a tone takes a Blackman window: it spreads a pure tone over three bins either side of
+        # its own and past them leaves it 58 dB down (the Hann window's sidelobes, 31 dB down, left a tone 40 dB
+        # over a quiet room loud enough to open the gate).
         self._tone_window = np.blackman(frame)
         self._leak_hz = 3 * sample_rate / frame
 
