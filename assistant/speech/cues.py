@@ -1,11 +1,13 @@
 """Transcripts to intents: crisis language, control words and start phrases, tolerant of recognizer text.
 
 Order of precedence: crisis (always first, see `crisis.py`), then control, then
-start; but a start phrase that holds the control heard ("I need to slow down" holds "slow down") is the
-start, and either way the other is kept on the detection (`Detection.alternative`) for a listener that
-can act only on the other kind just now (`listen.Listener`). Phrases are compared as normalised word sequences (`transcript.normalize`),
-found anywhere in a longer utterance at word boundaries, and with `fuzzy=True`
-a long word may differ a little ("spiralling", "spiraled" for "spiraling").
+start; but a start phrase that holds the control heard ("I need to slow down"
+holds "slow down") is the start, and either way the other is kept on the
+detection (`Detection.alternative`) for a listener that can act only on the
+other kind just now (`listen.Listener`). Phrases are compared as normalised
+word sequences (`transcript.normalize`), found anywhere in a longer utterance
+at word boundaries, and with `fuzzy=True` a long word may differ a little
+("spiralling", "spiraled" for "spiraling").
 
 Start phrases also match through softeners the speaker adds ("I'm really
 anxious", "I still can't sleep" start what "I'm anxious" and "I can't sleep"
