@@ -287,7 +287,8 @@ class OutputFeed:
                 listener.spoken.add(start, end, event.text)
                 self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
                 listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
-        if any(event.start < session.position and before < event.end for event in session.timeline.of_kind("phase")):
+        if any(event.kind == "phase" and event.start < session.position and before < event.end
+               for event in session.timeline.events):  # (the output callback: no list built)
             start = self.detector.samples_fed + round(self.delay_seconds * mic_rate)
             end = start + round((session.position - before) / out_rate * mic_rate)
             if end > self._tone_told_until:

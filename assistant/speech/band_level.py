@@ -25,6 +25,7 @@ class BandEnergy:
         # over a quiet room loud enough to open the gate).
         self._tone_window = np.blackman(frame)
         self._leak_hz = 3 * sample_rate / frame
+        self._without_tone: tuple[tuple[float, float] | None, np.ndarray] = (None, self._band)  # (tone, its mask)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """One frame's energy (a 0-d array), or one per row of a 2-d array of frames."""
@@ -33,11 +34,13 @@ class BandEnergy:
     def without(self, frame: np.ndarray, tone_hz: tuple[float, float]) -> tuple[float, float]:
         """One frame's energy in the band, and in the band less a tone gliding between tone_hz's two pitches
         (and what the window spreads of it): the speech gate's level while our own breath tone sounds."""
-        low_hz, high_hz = tone_hz
-        tone = (self._frequencies >= low_hz - self._leak_hz) & (self._frequencies <= high_hz + self._leak_hz)
+        if self._without_tone[0] != tone_hz:  # (the same tone frame after frame: its mask is made once)
+            low_hz, high_hz = tone_hz
+            tone = (self._frequencies >= low_hz - self._leak_hz) & (self._frequencies <= high_hz + self._leak_hz)
+            self._without_tone = (tone_hz, self._band & ~tone)
         # (The Blackman window's energy is 0.82 of the Hann window's: the two levels are kept apart, each with
         # its own floor, so the difference never matters.)
-        without_tone = np.sum(self._power(frame, self._tone_window)[self._band & ~tone])
+        without_tone = np.sum(self._power(frame, self._tone_window)[self._without_tone[1]])
         return float(self(frame)), float(without_tone)
 
     def _power(self, frames: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ import dataclasses
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -286,55 +286,37 @@ class DetectorSettings:
 
 
 @dataclass
-class _Gate:
-    """Sample ranges of the stream during which the assistant itself was talking.
+class _Spans:
+    """Sample ranges of the stream with what of ours sounds over each: the words the assistant says (the gate)
+    or its breath tone's lowest and highest pitch.
 
-    Filled from the output thread as words go out (listen.OutputFeed) and read on the input thread.
+    Filled from the output thread as our sound goes out (listen.OutputFeed) and read on the input thread.
     """
 
-    ranges: list[tuple[int, int, str]] = field(default_factory=list)  # start, end, what we said
+    ranges: list[tuple[int, int, Any]] = field(default_factory=list)  # start, end, what sounds
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, start: int, end: int, text: str) -> None:
+    def add(self, start: int, end: int, value: Any) -> None:
         with self.lock:
-            self.ranges.append((start, end, text))
+            self.ranges.append((start, end, value))
 
     def covers(self, sample: int) -> bool:
-        with self.lock:
-            return any(start <= sample < end for start, end, _ in self.ranges)
+        return self.at(sample) is not None
 
-    def said_over(self, first: int, last: int) -> list[str] | None:
-        """What we said over samples [first, last]; None when we said nothing then."""
+    def at(self, sample: int) -> Any:
+        """What sounds at this sample; None when nothing of ours does."""
         with self.lock:
-            said = [text for start, end, text in self.ranges if start <= last and first < end]
+            return next((value for start, end, value in self.ranges if start <= sample < end), None)
+
+    def said_over(self, first: int, last: int) -> list | None:
+        """What sounds over samples [first, last]; None when nothing of ours does then."""
+        with self.lock:
+            said = [value for start, end, value in self.ranges if start <= last and first < end]
         return said or None
 
     def prune(self, before: int) -> None:
         with self.lock:
-            self.ranges = [(s, e, t) for s, e, t in self.ranges if e > before]
-
-
-@dataclass
-class _ToneSpans:
-    """Sample ranges of the stream over which our own breath tone sounds, with its lowest and highest pitch.
-
-    Filled from the output thread (listen.OutputFeed) and read on the input thread.
-    """
-
-    spans: list[tuple[int, int, tuple[float, float]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, start: int, end: int, tone_hz: tuple[float, float]) -> None:
-        with self.lock:
-            self.spans.append((start, end, tone_hz))
-
-    def at(self, sample: int) -> tuple[float, float] | None:
-        with self.lock:
-            return next((tone_hz for start, end, tone_hz in self.spans if start <= sample < end), None)
-
-    def prune(self, before: int) -> None:
-        with self.lock:
-            self.spans = [span for span in self.spans if span[1] > before]
+            self.ranges = [(s, e, v) for s, e, v in self.ranges if e > before]
 
 
 class StreamDetector:
@@ -352,8 +334,8 @@ class StreamDetector:
         self._utterance_from: int | None = None  # about where the utterance under way began (its first result)
         self._fired_in_utterance: set[tuple[str, str]] = set()
         self._last_fired: dict[tuple[str, str], int] = {}
-        self._gate = _Gate()
-        self._tones = _ToneSpans()
+        self._gate = _Spans()  # our own voice, and what it says
+        self._tones = _Spans()  # our breath tone, and its lowest and highest pitch
         self._tone_heard: tuple[float, float] | None = None  # what the recognizer was last told of our tone
         self._crisis_to_spot: Hypothesis | None = None  # a final whose cue fired: searched for crisis language next
         # The last final's near cues and near crisis sentences, weighed (asked of the reader once)

@@ -613,6 +613,11 @@ def guess_pronunciation(word: str, pronunciations: dict[str, list[str]]) -> str 
     return None
 
 
+def _db(energy: float) -> float:
+    """A band energy in dB (of int16 units); digital silence has a level too."""
+    return 10 * math.log10(energy + ENERGY_FLOOR)
+
+
 class SpeechGate:
     """Speech or not, frame by frame: band level over an adaptive noise floor, with start and end hangover.
 
@@ -656,7 +661,7 @@ class SpeechGate:
 
     def level_db(self, frame: np.ndarray) -> float:
         """Energy of the frame's speech band, in dB (of int16 units)."""
-        return 10 * math.log10(float(self._band_energy(frame)) + ENERGY_FLOOR)
+        return _db(float(self._band_energy(frame)))
 
     def hear_tone(self, tone_hz: tuple[float, float] | None) -> None:
         """Our own breath tone sounds now, between these two pitches (Hz); None: it does not."""
@@ -671,9 +676,7 @@ class SpeechGate:
             level = self.level_db(frame)
             loud = self._louder_than_floor(level, self._levels)
         else:
-            energy, without_tone = self._band_energy.without(frame, self._kept_tone_hz)
-            level = 10 * math.log10(energy + ENERGY_FLOOR)
-            level_without_tone = 10 * math.log10(without_tone + ENERGY_FLOOR)
+            level, level_without_tone = map(_db, self._band_energy.without(frame, self._kept_tone_hz))
             loud = self._louder_than_floor(level, self._levels)
             loud_without_tone = self._louder_than_floor(level_without_tone, self._levels_without_tone)
             if self._tone_hz is not None:
