@@ -367,6 +367,21 @@ class StallWatch:
         return [(woke, late) for woke, late in self.stalls if first - margin_s <= woke <= last + margin_s]
 
 
+def assert_spoiled_by_a_stall(recorder: MonitorRecorder, watch: StallWatch, result: "Comparison", context: object) -> None:
+    """A recording that does not equal its render may be played once more only if the whole machine stalled
+    beside every place its lag changed: a gap with no stall beside it is the player's, and fails now."""
+    last_frame = recorder._bytes // (4 * recorder.channels) - 1
+    for seconds, _ in result.lag_changes:
+        frames = (result.lag + round((seconds - 1) * RATE), result.lag + round((seconds + 2) * RATE))
+        began, ended = (recorder.arrival_of_frame(min(max(0, frame), last_frame)) for frame in frames)
+        assert watch.near(began, ended), (
+            f"the recording's lag changed at {seconds:.0f} s with no stall of the machine beside it: {result}; "
+            f"stalls seen: {watch.stalls}; {context}"
+        )
+    assert watch.stalls, f"spoiled with no stall of the machine: {result}; {context}"
+    print(f"the machine stalled while playing ({watch.stalls}): {result}; {context}; playing it again")
+
+
 # -- the comparison ---------------------------------------------------------------------------------
 
 
