@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.library.loader import load_library
 from assistant.speech.cues import CueMatcher
-from assistant.speech.detector import DetectorSettings, StreamDetector, texts_to_weigh
+from assistant.speech.detector import DetectorSettings, StreamDetector, own_line_pieces, texts_to_weigh
 from assistant.speech.recognizer import Fit, Hypothesis
 from assistant.speech.transcript import normalize
 
@@ -519,6 +519,38 @@ def test_a_crisis_sentence_a_reading_nearly_said_fires_when_the_reader_finds_it_
     # Fit here: four tokens, `shortfall` short each; 0.5 each is 2 nats in all, 2.0 each is 8
     assert weighed([[("what myself", True, "I want to go to myself", {meant: 0.5})]]) == [("crisis", "crisis", 0.1)]
     assert weighed([[("what myself", True, "I want to treat myself", {meant: 2.0})]]) == []
+
+
+def test_a_crisis_sentence_nearly_said_over_our_own_voice_yields_to_our_own_words_when_they_fit_as_well():
+    """Through the audio server with our voice looped back loud, the end of our "In through your nose" under the
+    rising tone was read "I'm going to go to", near "i'm going to jump": where a piece of our line is at least as
+    likely, it was our voice. Our lines count from own_voice_lookback_seconds (0.5) before the utterance."""
+    read, meant = "I'm going to go to", "i'm going to jump"
+    # The utterance's one result comes at 2.0 s: taken to have begun at 1.5 s (UTTERANCE_LEAD_SECONDS), and
+    # our lines are weighed from 1.0 s. Our line here ends at 1.1 s.
+    said_then = (0, 17600, "Breathe. In through your nose")
+    utterance = [[]] * 19
+
+    def heard(shortfalls, gate=said_then, settings=None):
+        return weighed(utterance + [[("i'm", True, read, shortfalls)]], gate=gate, settings=settings)
+
+    assert heard({meant: 0.5, "your nose": 0.4}) == []  # ours fits better: 1.6 nats short, the sentence 2.0
+    assert heard({meant: 0.5, "nose": 0.5}) == []  # as well
+    assert heard({meant: 0.5, "your nose": 0.6}) == [("crisis", "crisis", 2.0)]  # the crisis sentence fits better
+    assert heard({meant: 0.5}) == [("crisis", "crisis", 2.0)]  # nothing of ours weighed
+    assert heard({meant: 0.5, "your nose": 0.4}, gate=(0, 14400, "Breathe. In through your nose")) == [
+        ("crisis", "crisis", 2.0)]  # our line ended at 0.9 s, 0.6 s before the utterance: not weighed
+    off = DetectorSettings(own_voice_lookback_seconds=None)
+    assert heard({meant: 0.5, "your nose": 0.4}, settings=off) == [("crisis", "crisis", 2.0)]
+    # Crisis language either reading heard for itself is never weighed against our words.
+    assert weighed(utterance + [[("i'm", True, "I want to kill myself", {"your nose": 0.1})]], gate=said_then) == [
+        ("crisis", "crisis", 2.0)]
+
+
+def test_own_line_pieces_are_the_lines_and_clauses_whole_and_their_first_and_last_words():
+    assert own_line_pieces(["Breathe. In through your nose"], most_words=2) == [
+        "breathe in through your nose", "breathe", "nose", "breathe in", "your nose",
+        "in through your nose", "in", "in through"]
 
 
 def test_a_crisis_sentence_alone_fires_a_little_further_short_when_no_cue_comes_near_it():

@@ -66,11 +66,13 @@ def loudness_after(recorder: MonitorRecorder, seconds_ago: float) -> float:
 
 
 @contextlib.contextmanager
-def listening(tmp_path):
+def listening(tmp_path, echo: bool = False):
     """`grounding listen` (pocketsphinx) hearing a private sink's monitor and playing into another, recorded:
-    yields (microphone sink, the process's output lines, the speaker recorder); stops it at the end."""
+    yields (microphone sink, the process's output lines, the speaker recorder); stops it at the end. With
+    `echo`, what it plays is also looped back into the microphone, as a speaker beside it is heard."""
     pid = os.getpid()
-    with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker:
+    with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker, \
+            loopback(f"{speaker}.monitor", mic, echo):
         recorder = MonitorRecorder(speaker)
         recorder.wait_until_flowing()
         env = {**os.environ, **pulse_server_env(), "PULSE_SINK": speaker, "PULSE_SOURCE": f"{mic}.monitor", "XDG_CONFIG_HOME": str(tmp_path)}
@@ -90,6 +92,27 @@ def listening(tmp_path):
             finally:
                 recorder.stop(after_seconds=0.1)
         assert process.returncode == 0, "\n".join(out.lines)
+
+
+@contextlib.contextmanager
+def loopback(source: str, sink: str, wanted: bool):
+    """PulseAudio's module-loopback from source to sink, at full volume, while inside (nothing when not wanted)."""
+    if not wanted:
+        yield
+        return
+    module = subprocess.run(["pactl", "load-module", "module-loopback", f"source={source}", f"sink={sink}",
+                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
+                            check=True, capture_output=True, text=True, timeout=10).stdout.strip()
+    try:
+        listing = subprocess.run(["pactl", "list", "sink-inputs"], check=True, capture_output=True, text=True,
+                                 timeout=10).stdout
+        for sink_input in listing.split("Sink Input #")[1:]:
+            if f"Owner Module: {module}\n" in sink_input:
+                subprocess.run(["pactl", "set-sink-input-volume", sink_input.split("\n", 1)[0].strip(), "0dB"],
+                               check=True, timeout=10)
+        yield
+    finally:
+        subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=10)
 
 
 def say_into(mic: str, path) -> float:
@@ -135,3 +158,32 @@ def test_the_same_words_start_an_exercise_when_idle_and_slow_it_while_it_plays(p
         time.sleep(1.0)
         say_into(mic, done)
         out.wait_for("stopped. Listening.", 10)
+
+
+def test_our_own_voice_heard_back_loud_is_not_crisis_and_stop_is_heard_over_our_breath_tone(pulse, tmp_path):
+    """What `grounding listen` plays is looped back into its microphone as loud as it plays (a laptop's speaker
+    beside its microphone), and an "okay, stop" about as loud as the breath tone is said while only the tone
+    sounds: it stops the exercise, and nothing of ours was taken for crisis language on the way.
+
+    Two things this caught: the tone heard back hid the person's voice from the speech gate until the listener
+    told the gate when the tone sounds; then, with the tone left out, the end of our own "In through your nose"
+    was read "I'm going to go to" and taken for "i'm going to jump" (4 runs of 5) until crisis sentences only
+    nearly said over our own voice were weighed against our own words (own_voice_lookback_seconds)."""
+    from assistant.audio.wavio import read_wav, write_wav
+
+    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
+    synthesise("Physiological sigh.", cue)
+    synthesise("Okay, stop.", stop)
+    speech, rate = read_wav(stop)
+    active = speech[np.abs(speech) > 0.01]
+    tone_rms = 10 ** (-16 / 20) / np.sqrt(2)  # the breath tone peaks at -16 dBFS (ToneSettings.peak_dbfs)
+    write_wav(stop, speech / np.sqrt(np.mean(active**2)) * tone_rms, rate)
+    with listening(tmp_path, echo=True) as (mic, out, _):
+        say_into(mic, cue)
+        out.wait_for("Starting A single physiological sigh", 10)
+        out.wait_for("Long sigh out", 30)  # noted as it goes out; then 7 s of the exhale's tone
+        time.sleep(3.0)  # our words are over by then (tests of talking over them are the soak's)
+        say_into(mic, stop)
+        out.wait_for("stopped. Listening.", 8)
+        assert not any("Reach a person now" in line for line in out.lines), "our own voice was taken for crisis language:\n" + \
+            "\n".join(out.lines)

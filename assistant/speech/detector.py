@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -131,6 +132,14 @@ class DetectorSettings:
     # our lines are near many phrases. None: not asked.
     near_crisis_alone_max_shortfall: float | None = 7.0
     near_crisis_alone_margin: float = 6.0
+    # Over our own voice, a crisis sentence only nearly said is left out when a piece of one of our own lines
+    # (the first or last words of it or of its clauses, own_line_pieces) is at least as likely by the second
+    # reader: through PulseAudio with our voice looped back as loud as the person's (tests/test_listen_pulse),
+    # the end of our "In through your nose" under the rising tone was read "I'm going to go to", 5 nats or less
+    # short of "i'm going to jump", in 4 of 5 runs. Our lines are weighed from this long before the utterance:
+    # our words are placed by the output stream's latency, and came back 0.17 s later than placed (median;
+    # the placement itself varies by 0.15 s, p5 to p95, with the microphone's 0.1 s blocks). None: not weighed.
+    own_voice_lookback_seconds: float | None = 0.5
     # The same for start and control phrases, when neither reading matched anything or the start the first
     # heard fell far short (CueMatcher.near_cues).
     # Tune split: at 3.0, start 374 -> 388 of 438 and control 244 -> 253 of 300, no new false alarm; the
@@ -596,8 +605,22 @@ class StreamDetector:
             return None
         weighed = self._weighed_near(final, near_crisis_sentences)
         self._near_crisis_weighed = (final, weighed)  # for _near_crisis_alone
-        said = next((candidate for candidate, fit in weighed if fit.shortfall <= most), None)
-        return None if said is None else Detection("crisis", "crisis", said)
+        said = next(((candidate, fit) for candidate, fit in weighed if fit.shortfall <= most), None)
+        if said is None or self._ours_fits_as_well(final, said[1]):
+            return None
+        return Detection("crisis", "crisis", said[0])
+
+    def _ours_fits_as_well(self, final: Hypothesis, crisis_fit: Fit) -> bool:
+        """Whether, over our own voice, a piece of a line of ours fits the utterance at least as well as a crisis
+        sentence only nearly said (own_voice_lookback_seconds)."""
+        lookback = self.settings.own_voice_lookback_seconds
+        if lookback is None:
+            return False
+        first = final.end_sample if self._utterance_from is None else self._utterance_from
+        said = self._gate.said_over(first - round(lookback * self.rate), final.end_sample)
+        if said is None:
+            return False
+        return any(fit.shortfall <= crisis_fit.shortfall for _, fit in self._weighed(final, own_line_pieces(said)))
 
     def _near_crisis_alone(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence alone, among those _near_crisis weighed for this final, within
@@ -934,6 +957,22 @@ def _near_cues_of(matcher: CueMatcher, reading: str, by_sound: int) -> list[str]
     if by_sound:
         near += matcher.sounds_near_cues(reading, near, by_sound)
     return near
+
+
+def own_line_pieces(said: Sequence[str], most_words: int = 4) -> list[str]:
+    """What of our own lines an utterance over our voice may hold: each line and each of its clauses whole, and
+    their first and last one to `most_words` words (the microphone hears our voice cut where the person's
+    utterance, or the speech gate, begins and ends)."""
+    pieces: list[str] = []
+    for line in said:
+        for clause in [line, *re.split(r"[.,;:!?]+", line)]:
+            words = normalize(clause).split()
+            if not words:
+                continue
+            pieces.append(" ".join(words))
+            for count in range(1, min(most_words, len(words) - 1) + 1):
+                pieces += [" ".join(words[:count]), " ".join(words[-count:])]
+    return list(dict.fromkeys(pieces))
 
 
 def _fits(final: Hypothesis, texts: list[str]) -> list[Fit | None]:
