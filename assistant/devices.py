@@ -612,6 +612,7 @@ class Microphone:
         self.block_frames = block_frames
         self.device = device
         self.overflows = 0
+        self.frames_captured = 0  # by the stream, counted as they arrive (the listening loop may be behind)
         self.reopened = 0  # how often a lost microphone was opened again
         self._blocks: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=600)  # a minute of 0.1 s blocks
         self._stream: Any = None
@@ -627,6 +628,7 @@ class Microphone:
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status and status.input_overflow:
             self.overflows += 1
+        self.frames_captured += frames
         try:
             self._blocks.put_nowait(indata[:, 0].copy())
         except queue.Full:  # the recognizer has fallen a minute behind: drop rather than block the audio thread

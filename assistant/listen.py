@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from assistant.audio.echo_timing import EchoTiming
 from assistant.library.loader import Library
 from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
@@ -254,8 +255,9 @@ class OutputFeed:
 
     Each speech event about to be heard is added to the listener's SpokenLog and
     the detector's gate in microphone samples (the detector's clock plus
-    `delay_seconds`, the time from pull to speaker), so our own voice is not
-    taken for the person's. While the breath tone sounds, the detector is told
+    `delay_seconds`, the time from pull to speaker, smoothed and corrected by how
+    late our sound is measured to come back: `timing`, EchoTiming), so our own
+    voice is not taken for the person's. While the breath tone sounds, the detector is told
     that too (`tone`, a second ahead at a time), so that the tone coming back
     from the speaker does not hide the person's voice.
     """
@@ -267,29 +269,35 @@ class OutputFeed:
         self.detector = detector
         self.out_rate = out_rate
         self.delay_seconds = delay_seconds
+        self.timing = EchoTiming(detector.rate, out_rate)  # where each block is really heard: measured
+        self.microphone_frames: Callable[[], int] | None = None  # frames the microphone has captured, once it runs
         self._tone_told_until = 0  # microphone sample up to which the detector knows our tone sounds
 
     def __call__(self, frames: int) -> np.ndarray:
         session = self.conductor.current
         before = session.position if session is not None else 0
         block = self.conductor.pull(frames)
+        mic_rate, out_rate, listener = self.detector.rate, self.out_rate, self.listener
+        # Where the microphone is now: what it has captured, once it runs (the listening loop, and so
+        # samples_fed, can be behind it: at the start, while the recognizers load).
+        now = self.detector.samples_fed if self.microphone_frames is None else self.microphone_frames()
+        heard_at = self.timing.place(now + round(self.delay_seconds * mic_rate), block)
         if session is None:
             return block
-        mic_rate, out_rate, listener = self.detector.rate, self.out_rate, self.listener
         # Within a session the position only moves on, so each word is noted once as it goes out; a replay
         # (the crisis script again, "repeat") is a new pass and is noted again. (A set of (id(timeline),
         # start) keys used to stand in for this and missed most words: ids are reused and the crisis audio
         # is one object played many times; the soak measured 331 of 738 words noted.)
         for event in session.timeline.of_kind("speech"):
             if before <= event.start < session.position:
-                start = self.detector.samples_fed + round(((event.start - before) / out_rate + self.delay_seconds) * mic_rate)
+                start = heard_at + round((event.start - before) / out_rate * mic_rate)
                 end = start + round((event.end - event.start) / out_rate * mic_rate)
                 listener.spoken.add(start, end, event.text)
                 self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
                 listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
         if any(event.kind == "phase" and event.start < session.position and before < event.end
                for event in session.timeline.events):  # (the output callback: no list built)
-            start = self.detector.samples_fed + round(self.delay_seconds * mic_rate)
+            start = heard_at
             end = start + round((session.position - before) / out_rate * mic_rate)
             if end > self._tone_told_until:
                 until = end + round(TONE_TOLD_AHEAD_SECONDS * mic_rate)
@@ -299,9 +307,15 @@ class OutputFeed:
         return block
 
 
-def hear(block: np.ndarray, detector: StreamDetector | DetectorProcess, listener: Listener, answers: AnswerWatcher) -> list[TimedDetection]:
-    """One microphone block through the detector, the listener and the answer watcher; the detections it fired
-    (none from a DetectorProcess, whose detections come through its on_fired)."""
+def hear(
+    block: np.ndarray, detector: StreamDetector | DetectorProcess, listener: Listener, answers: AnswerWatcher,
+    timing: EchoTiming | None = None,
+) -> list[TimedDetection]:
+    """One microphone block through the echo timing (how late our own sound comes back), the detector, the
+    listener and the answer watcher; the detections it fired (none from a DetectorProcess, whose detections
+    come through its on_fired)."""
+    if timing is not None:
+        timing.heard(detector.samples_fed, block)
     fired = detector.feed(block)
     for timed in fired:
         listener.on_detection(timed, detector.rate)
@@ -455,6 +469,7 @@ def _listen(options: ListenOptions, warn: Callable[[str], None], out, library: L
     try:
         mic = Microphone(sample_rate=mic_rate, device=resolve_input_device(options.input_device))
         pull.delay_seconds = player.latency_seconds + 4 * 1024 / out_rate
+        pull.microphone_frames = lambda: mic.frames_captured
         mic.start()
         input_name = options.input_device if options.input_device is not None else "default input"
         output_name = options.output_device if options.output_device is not None else "default output"
@@ -470,7 +485,7 @@ def _listen(options: ListenOptions, warn: Callable[[str], None], out, library: L
             if block is None:
                 continue
             with hear_lock:
-                hear(block, detector, listener, answers)  # the detector's feed only sends; on_fired acts
+                hear(block, detector, listener, answers, pull.timing)  # the detector's feed only sends; on_fired acts
             while not listener.events.empty():
                 say(listener.events.get())
     finally:

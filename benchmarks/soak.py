@@ -406,7 +406,7 @@ def run_soak(options: SoakOptions) -> dict:
             mic_done = time.perf_counter()
             mic_seconds[0] = (index + 1) * BLOCK_SECONDS
             # The listening loop's body.
-            hear(pcm, detector, listener, answers)
+            hear(pcm, detector, listener, answers, feed.timing)
             while not listener.events.empty():
                 say(listener.events.get())
             ended = time.perf_counter()
@@ -430,7 +430,7 @@ def run_soak(options: SoakOptions) -> dict:
     return score(
         options=options, engine=engine, description=opened.description, programme=programme,
         detections=listener.log, playback=playback, memory=memory, block_wall=block_wall[:done], block_cpu=block_cpu[:done], out_wall=out_wall[:done],
-        echo_db=echo_db[:done], done_blocks=done,
+        echo_db=echo_db[:done], echo_lateness_s=list(feed.timing.measured_seconds), done_blocks=done,
         crash=crash, warnings=warnings, setup_s=setup_s, loop_wall=loop_wall, loop_cpu=loop_cpu, harness_cpu=harness_cpu,
         speech_wall=speech_wall[0], total_wall=time.perf_counter() - wall_start, total_cpu=time.process_time() - cpu_start,
         rss_before_setup=rss_before_setup, lines=list(lines), line_count=line_count[0], crisis_screens=crisis_screens[0],
@@ -555,6 +555,10 @@ def score(**r) -> dict:
         "blocks": int(len(heard_echo)),
         "rms_dbfs_p50": round(float(np.percentile(heard_echo, 50)), 1) if len(heard_echo) else None,
         "rms_dbfs_p90": round(float(np.percentile(heard_echo, 90)), 1) if len(heard_echo) else None,
+        # how much later than OutputFeed places it our sound was measured to come back (EchoTiming)
+        "lateness_measured": len(r["echo_lateness_s"]),
+        "lateness_s_p50": round(float(np.median(r["echo_lateness_s"])), 3) if r["echo_lateness_s"] else None,
+        "lateness_s_range": [min(r["echo_lateness_s"]), max(r["echo_lateness_s"])] if r["echo_lateness_s"] else None,
     }
     return {
         "command": "python benchmarks/soak.py " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("soak.py") else None,
@@ -663,6 +667,8 @@ def report_markdown(rep: dict) -> str:
         ("our words noted for the echo check", f"{rep['speech_events']['noted_for_echo_check']} of {rep['speech_events']['played']} played", "all"),
         ("our output at the microphone", "off" if rep["echo"]["db_below_output"] is None else
          f"{rep['echo']['db_below_output']} dB: block RMS p50 {rep['echo']['rms_dbfs_p50']} dBFS, p90 {rep['echo']['rms_dbfs_p90']} dBFS", ""),
+        ("our output's lateness measured (EchoTiming)", f"{rep['echo'].get('lateness_measured', 0)} times; p50 "
+         f"{rep['echo'].get('lateness_s_p50')} s, range {rep['echo'].get('lateness_s_range')}", ""),
     ]
     out = ["| figure | value | target |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]

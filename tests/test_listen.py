@@ -181,6 +181,47 @@ def test_the_detector_is_told_while_our_breath_tone_sounds(loop):
     assert len(clock.toned) == told
 
 
+def test_our_words_and_tone_are_placed_by_the_microphones_clock_and_the_measured_lateness(loop):
+    """OutputFeed places what goes out from the frames the microphone has captured (not what the listening loop
+    has fed on, which can be behind) plus the assumed delay, moved by what EchoTiming measured."""
+    from assistant.listen import OutputFeed
+
+    class Clock:
+        rate = MIC_RATE
+        samples_fed = 0  # the listening loop, far behind
+        gated, toned = [], []
+
+        def gate(self, start_sample, end_sample, text):
+            self.gated.append(start_sample)
+
+        def tone(self, start_sample, end_sample, low_hz, high_hz):
+            self.toned.append(start_sample)
+
+    listener, conductor, _ = loop
+    placed = {}
+    for lateness_s in (0.0, 0.4):
+        clock = Clock()
+        clock.gated, clock.toned = [], []
+        feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
+        captured = [0]
+        feed.microphone_frames = lambda: captured[0]
+        feed.timing.lateness_samples = round(lateness_s * MIC_RATE)
+        listener.on_detection(heard("start", "physiological-sigh", "physiological sigh"), MIC_RATE)
+        for _ in range(round(12 * RATE / 400)):
+            feed(400)
+            captured[0] += 400 * MIC_RATE // RATE
+        listener.on_detection(heard("control", "stop", "stop"), MIC_RATE)
+        while conductor.current is not None:
+            feed(400)
+        placed[lateness_s] = (clock.gated, clock.toned[0])
+    (words, tone), (words_late, tone_late) = placed[0.0], placed[0.4]
+    assert words and len(words) == len(words_late)
+    assert all(abs(late - early - 0.4 * MIC_RATE) <= 2 for early, late in zip(words, words_late))
+    assert abs(tone_late - tone - 0.4 * MIC_RATE) <= 2
+    # the first word (at 0.25 s of the session) is placed by the frames captured, not by samples_fed (0)
+    assert abs(words[0] / MIC_RATE - (0.25 + 0.25)) < 0.05
+
+
 def test_im_fine_does_not_end_crisis_support(loop):
     """One 'I'm fine' is not a command: crisis support keeps playing and stays available."""
     listener, conductor, _ = loop
