@@ -14,8 +14,8 @@ follows the raw placement slowly (a moving average over about a second of pulls)
 And the lateness is measured: the loudness of what we played and of what the microphone heard is kept in 10 ms
 slots, and every few seconds the offset at which their changes line up best is found (a normalised
 correlation of the slot-to-slot changes in log energy, over the last 8 s). Only a clear answer, confirmed by
-another, is taken: with headphones nothing of ours comes back and the placement stays as assumed. Numpy only; the output thread calls
-`place`, the microphone thread `heard`.
+another, is taken: with headphones nothing of ours comes back and the placement stays as assumed. Numpy only;
+the output thread calls `place`, the microphone thread `heard`.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class EchoTiming:
         self._frames_out += len(block)
         if len(block) and np.any(block):
             positions = (start + np.arange(len(block)) * ratio).astype(np.int64) // self.slot
-            self._played.add(int(positions[0]), np.bincount(positions - positions[0], weights=np.square(block, dtype=np.float64)))
+            energies = np.bincount(positions - positions[0], weights=np.square(block, dtype=np.float64))
+            self._played.add(int(positions[0]), energies)
         return round(start) + self.lateness_samples
 
     def heard(self, start: int, samples: np.ndarray) -> None:

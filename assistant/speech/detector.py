@@ -137,8 +137,8 @@ class DetectorSettings:
     # reader: through PulseAudio with our voice looped back as loud as the person's (tests/test_listen_pulse),
     # the end of our "In through your nose" under the rising tone was read "I'm going to go to", 5 nats or less
     # short of "i'm going to jump", in 4 of 5 runs. Our lines are weighed from this long before the utterance:
-    # our words are placed by the output stream's latency, and came back 0.17 s later than placed (median;
-    # the placement itself varies by 0.15 s, p5 to p95, with the microphone's 0.1 s blocks). None: not weighed.
+    # there our words came back 0.17 s later than placed, until listen.OutputFeed's EchoTiming has measured
+    # that (it needs two agreeing measurements, a few seconds of our voice). None: not weighed.
     own_voice_lookback_seconds: float | None = 0.5
     # The same for start and control phrases, when neither reading matched anything or the start the first
     # heard fell far short (CueMatcher.near_cues).
