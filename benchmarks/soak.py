@@ -487,9 +487,16 @@ def score(**r) -> dict:
     # Cues heard.
     per_kind: dict[str, dict] = {}
     cue_rows = []
+    # Crisis language detected beside a start or control cue is as false as any other, but the cue's window
+    # keeps it out of the false tally below (session 28: "I'm not a man" read in the babble just after a
+    # "speed up" became "i'm not safe", and crisis support replaced the exercise).
+    crisis_beside_cues = []
     for cue in cues:
         lo, hi = cue.window()
         near = [d for d in detections if lo <= d["time_s"] * RATE <= hi]
+        if cue.kind != "crisis":
+            crisis_beside_cues += [{**d, "cue": f"{cue.kind}/{cue.intent}: {cue.text} ({cue.condition})"}
+                                   for d in near if d["kind"] == "crisis"]
         if cue.kind == "start":
             hit = [d for d in near if d["kind"] == "start"]
             right = [d for d in hit if d["intent"] == cue.intent]
@@ -599,6 +606,7 @@ def score(**r) -> dict:
             "controls_per_hour": round(len(false_control) / no_cue_h, 2),
             "woke": len(woke), "woke_per_hour": round(len(woke) / no_cue_h, 2),
             "detections": false_rows,
+            "crisis_beside_cues": crisis_beside_cues,
         },
         "stalls": {**stalls, "other_thread_wake_up_late": r["probe"]},
         "speech_events": {"played": r["speech_played"], "noted_for_echo_check": r["speech_noted"]},
@@ -651,6 +659,7 @@ def report_markdown(rep: dict) -> str:
         ("false starts + crisis (no cue near)", f"{fa['starts']} + {fa['crisis']} = {fa['starts_and_crisis_per_hour']}/h "
                                                 f"over {fa['no_cue_hours']} h", ""),
         ("… that started sound while quiet", f"{fa['woke']} ({fa['woke_per_hour']}/h)", "0"),
+        ("crisis beside a start or control cue (false too)", str(len(fa.get("crisis_beside_cues", []))), "0"),
         ("false controls", f"{fa['controls']} ({fa['controls_per_hour']}/h)", ""),
         ("start cues heard", cue("start"), ""),
         ("control cues heard", cue("control"), ""),
@@ -679,6 +688,9 @@ def report_markdown(rep: dict) -> str:
         out += ["", "False detections (no cue near):", ""]
         out += [f"- {d['time_s'] / 3600:.2f} h {d['kind']}/{d['intent']} \"{d['text']}\" -> {d['outcome']}; {d['context']}"
                 for d in fa["detections"][:40]]
+    if fa.get("crisis_beside_cues"):
+        out += ["", "Crisis language beside a start or control cue:", ""]
+        out += [f"- {d['time_s'] / 3600:.2f} h \"{d['text']}\" -> {d['outcome']}; cue {d['cue']}" for d in fa["crisis_beside_cues"]]
     if rep["crash"]:
         out += ["", "Crash:", "", "```", rep["crash"].rstrip(), "```"]
     return "\n".join(out) + "\n"
