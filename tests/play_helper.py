@@ -367,7 +367,9 @@ class StallWatch:
         return [(woke, late) for woke, late in self.stalls if first - margin_s <= woke <= last + margin_s]
 
 
-def assert_spoiled_by_a_stall(recorder: MonitorRecorder, watch: StallWatch, result: "Comparison", context: object) -> None:
+def assert_spoiled_by_a_stall(
+    recorder: MonitorRecorder, watch: StallWatch, result: "Comparison", context: object
+) -> None:
     """A recording that does not equal its render may be played once more only if the whole machine stalled
     beside every place its lag changed: a gap with no stall beside it is the player's, and fails now."""
     last_frame = recorder._bytes // (4 * recorder.channels) - 1

@@ -185,5 +185,5 @@ def test_our_own_voice_heard_back_loud_is_not_crisis_and_stop_is_heard_over_our_
         time.sleep(3.0)  # our words are over by then (tests of talking over them are the soak's)
         say_into(mic, stop)
         out.wait_for("stopped. Listening.", 8)
-        assert not any("Reach a person now" in line for line in out.lines), "our own voice was taken for crisis language:\n" + \
-            "\n".join(out.lines)
+        crisis_shown = any("Reach a person now" in line for line in out.lines)
+        assert not crisis_shown, "our own voice was taken for crisis language:\n" + "\n".join(out.lines)
