@@ -259,12 +259,31 @@ def private_sink(name: str, channels: int = 2) -> Iterator[str]:
     try:
         if _pactl("get-default-sink").strip() != master:  # never take over other programs' sound
             _pactl("set-default-sink", master)
-        for sink_input in _pactl("list", "sink-inputs").split("Sink Input #")[1:]:
-            if f"Owner Module: {module}\n" in sink_input:
-                _pactl("set-sink-input-mute", sink_input.split("\n", 1)[0].strip(), "1")
+        for sink_input in _sink_inputs_of(module):
+            _pactl("set-sink-input-mute", sink_input, "1")
         yield name
     finally:
         subprocess.run(["pactl", "unload-module", module], capture_output=True)
+
+
+@contextmanager
+def loopback(source: str, sink: str) -> Iterator[None]:
+    """PulseAudio's module-loopback from `source` into `sink`, at full volume, while inside: what a speaker
+    plays, heard by a microphone beside it."""
+    module = _pactl("load-module", "module-loopback", f"source={source}", f"sink={sink}", "latency_msec=60",
+                    "source_dont_move=true", "sink_dont_move=true").strip()
+    try:
+        for sink_input in _sink_inputs_of(module):
+            _pactl("set-sink-input-volume", sink_input, "0dB")
+        yield
+    finally:
+        subprocess.run(["pactl", "unload-module", module], capture_output=True)
+
+
+def _sink_inputs_of(module: str) -> list[str]:
+    """The indexes of the sink inputs a loaded module owns."""
+    listing = _pactl("list", "sink-inputs").split("Sink Input #")[1:]
+    return [sink_input.split("\n", 1)[0].strip() for sink_input in listing if f"Owner Module: {module}\n" in sink_input]
 
 
 def _pactl(*args: str) -> str:

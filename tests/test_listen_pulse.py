@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import pulse_server_env
-from tests.play_helper import MonitorRecorder, private_sink
+from tests.play_helper import MonitorRecorder, loopback, private_sink
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def listening(tmp_path, echo: bool = False):
     `echo`, what it plays is also looped back into the microphone, as a speaker beside it is heard."""
     pid = os.getpid()
     with private_sink(f"grounding_mic_{pid}") as mic, private_sink(f"grounding_speaker_{pid}") as speaker, \
-            loopback(f"{speaker}.monitor", mic, echo):
+            (loopback(f"{speaker}.monitor", mic) if echo else contextlib.nullcontext()):
         recorder = MonitorRecorder(speaker)
         recorder.wait_until_flowing()
         env = {**os.environ, **pulse_server_env(), "PULSE_SINK": speaker, "PULSE_SOURCE": f"{mic}.monitor", "XDG_CONFIG_HOME": str(tmp_path)}
@@ -92,27 +92,6 @@ def listening(tmp_path, echo: bool = False):
             finally:
                 recorder.stop(after_seconds=0.1)
         assert process.returncode == 0, "\n".join(out.lines)
-
-
-@contextlib.contextmanager
-def loopback(source: str, sink: str, wanted: bool):
-    """PulseAudio's module-loopback from source to sink, at full volume, while inside (nothing when not wanted)."""
-    if not wanted:
-        yield
-        return
-    module = subprocess.run(["pactl", "load-module", "module-loopback", f"source={source}", f"sink={sink}",
-                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
-                            check=True, capture_output=True, text=True, timeout=10).stdout.strip()
-    try:
-        listing = subprocess.run(["pactl", "list", "sink-inputs"], check=True, capture_output=True, text=True,
-                                 timeout=10).stdout
-        for sink_input in listing.split("Sink Input #")[1:]:
-            if f"Owner Module: {module}\n" in sink_input:
-                subprocess.run(["pactl", "set-sink-input-volume", sink_input.split("\n", 1)[0].strip(), "0dB"],
-                               check=True, timeout=10)
-        yield
-    finally:
-        subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=10)
 
 
 def say_into(mic: str, path) -> float:

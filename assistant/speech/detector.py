@@ -497,7 +497,7 @@ class StreamDetector:
         control ("I need to slow down": slower) are that control there, and weighed as controls are."""
         if detection is None or detection.kind != "start" or (detection.alternative or ("",))[0] != "control":
             return detection
-        first = hypothesis.end_sample if self._utterance_from is None else self._utterance_from
+        first = self._utterance_start(hypothesis)
         if self._gate.said_over(first, hypothesis.end_sample) is None:
             return detection
         return detection.as_alternative()
@@ -511,6 +511,10 @@ class StreamDetector:
                 or self._near_start_alone(final) or self._loud_part(final) or self._near_other_readings(final)
                 or self._near_control(final))
 
+    def _utterance_start(self, hypothesis: Hypothesis) -> int:
+        """About where the utterance of this result began (its end, before any result has come)."""
+        return hypothesis.end_sample if self._utterance_from is None else self._utterance_from
+
     def _has_reader(self) -> bool:
         """Whether finals come with a second reading that can weigh what the first heard."""
         return self.settings.use_check_reading and getattr(self.recognizer, "reading_name", None) is not None
@@ -520,7 +524,7 @@ class StreamDetector:
         over it are weighed first; None when we said nothing then, or they are not weighed."""
         if self.settings.control_max_shortfall is None:
             return None
-        first = hypothesis.end_sample if self._utterance_from is None else self._utterance_from
+        first = self._utterance_start(hypothesis)
         return self._gate.said_over(first, hypothesis.end_sample)
 
     def _waits_for_final(self, detection: Detection, partial: Hypothesis) -> bool:
@@ -616,7 +620,7 @@ class StreamDetector:
         lookback = self.settings.own_voice_lookback_seconds
         if lookback is None:
             return False
-        first = final.end_sample if self._utterance_from is None else self._utterance_from
+        first = self._utterance_start(final)
         said = self._gate.said_over(first - round(lookback * self.rate), final.end_sample)
         if said is None:
             return False
