@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from assistant.audio.echo_cancel import EchoCanceller, EchoReference
 from assistant.audio.echo_timing import EchoTiming
 from assistant.library.loader import Library
 from assistant.session import Session, State
@@ -259,7 +260,8 @@ class OutputFeed:
     late our sound is measured to come back: `timing`, EchoTiming), so our own
     voice is not taken for the person's. While the breath tone sounds, the detector is told
     that too (`tone`, a second ahead at a time), so that the tone coming back
-    from the speaker does not hide the person's voice.
+    from the speaker does not hide the person's voice. Each block also goes to `played`, from which the
+    echo canceller (`canceller`, given to `hear`) takes our sound back out of what the microphone hears.
     """
 
     def __init__(self, conductor: Conductor, listener: Listener, detector: StreamDetector | DetectorProcess, out_rate: int,
@@ -270,6 +272,8 @@ class OutputFeed:
         self.out_rate = out_rate
         self.delay_seconds = delay_seconds
         self.timing = EchoTiming(detector.rate, out_rate)  # where each block is really heard: measured
+        self.played = EchoReference(out_rate, detector.rate)  # what went out, for the echo canceller
+        self.canceller = EchoCanceller(self.played)  # takes it back out of what the microphone hears
         self.microphone_frames: Callable[[], int] | None = None  # frames the microphone has captured, once it runs
         self._tone_told_until = 0  # microphone sample up to which the detector knows our tone sounds
 
@@ -282,6 +286,7 @@ class OutputFeed:
         # samples_fed, can be behind it: at the start, while the recognizers load).
         now = self.detector.samples_fed if self.microphone_frames is None else self.microphone_frames()
         heard_at = self.timing.place(now + round(self.delay_seconds * mic_rate), block)
+        self.played.add(block)
         if session is None:
             return block
         # Within a session the position only moves on, so each word is noted once as it goes out; a replay
@@ -309,13 +314,17 @@ class OutputFeed:
 
 def hear(
     block: np.ndarray, detector: StreamDetector | DetectorProcess, listener: Listener, answers: AnswerWatcher,
-    timing: EchoTiming | None = None,
+    timing: EchoTiming | None = None, canceller: EchoCanceller | None = None,
 ) -> list[TimedDetection]:
-    """One microphone block through the echo timing (how late our own sound comes back), the detector, the
-    listener and the answer watcher; the detections it fired (none from a DetectorProcess, whose detections
-    come through its on_fired)."""
+    """One microphone block through the echo timing (how late our own sound comes back), the echo canceller
+    (our sound taken out), the detector, the listener and the answer watcher; the detections it fired (none
+    from a DetectorProcess, whose detections come through its on_fired)."""
     if timing is not None:
-        timing.heard(detector.samples_fed, block)
+        timing.heard(detector.samples_fed, block)  # what was really heard: our sound is what it measures by
+        if canceller is not None and timing.heard_offset is not None:
+            canceller.place(timing.heard_offset)
+    if canceller is not None:
+        block = canceller.cancel(detector.samples_fed, block)
     fired = detector.feed(block)
     for timed in fired:
         listener.on_detection(timed, detector.rate)
@@ -485,7 +494,8 @@ def _listen(options: ListenOptions, warn: Callable[[str], None], out, library: L
             if block is None:
                 continue
             with hear_lock:
-                hear(block, detector, listener, answers, pull.timing)  # the detector's feed only sends; on_fired acts
+                # (the detector's feed only sends; on_fired acts)
+                hear(block, detector, listener, answers, pull.timing, pull.canceller)
             while not listener.events.empty():
                 say(listener.events.get())
     finally:

@@ -105,3 +105,32 @@ def test_rejects_bad_rates():
     """Zero or negative rates are programming errors."""
     with pytest.raises(ValueError):
         resample(np.zeros(10), 0, 16000)
+
+
+@pytest.mark.parametrize("from_rate, to_rate", [(44100, 16000), (48000, 16000), (22050, 16000), (16000, 44100)])
+def test_a_stream_in_pieces_of_any_length_is_the_stream_whole(from_rate, to_rate):
+    """StreamResampler: what comes out does not depend on how the input was cut up."""
+    from assistant.audio.resample import StreamResampler
+
+    rng = np.random.default_rng(4)
+    samples = rng.standard_normal(from_rate)
+    whole = StreamResampler(from_rate, to_rate)(samples)
+    pieces, at, resampler = [], 0, StreamResampler(from_rate, to_rate)
+    while at < len(samples):
+        size = int(rng.integers(1, 3000))
+        pieces.append(resampler(samples[at : at + size]))
+        at += size
+    assert np.array_equal(np.concatenate(pieces), whole)
+    # (the outputs of the last half_taps inputs await what comes after them)
+    assert 0 <= len(samples) * to_rate / from_rate - len(whole) <= resampler.half_taps * max(1, to_rate / from_rate) + 1
+
+
+def test_a_streamed_sine_lands_on_the_ideal_samples_and_what_cannot_be_kept_is_taken_out():
+    """44.1 kHz to 16 kHz: a 1 kHz sine sample by sample at the new rate, a 10 kHz one (above 8 kHz) 40 dB down."""
+    from assistant.audio.resample import StreamResampler
+
+    one_k = StreamResampler(44100, 16000)(_sine(1000, 1.0, 44100))
+    ideal = _sine(1000, len(one_k) / 16000, 16000)
+    assert np.max(np.abs(one_k[50:] - ideal[50:])) < 1e-3
+    ten_k = StreamResampler(44100, 16000)(_sine(10000, 1.0, 44100))
+    assert np.sqrt(np.mean(ten_k[50:] ** 2)) < 0.5 / np.sqrt(2) * 0.01

@@ -81,6 +81,13 @@ class EchoTiming:
             self._played.add(int(positions[0]), energies)
         return round(start) + self.lateness_samples
 
+    @property
+    def heard_offset(self) -> float | None:
+        """The microphone sample at which output frame 0 is heard (smoothed placement plus measured lateness);
+        None before the first pull. Read by the microphone thread for the echo canceller."""
+        anchor = self._anchor
+        return None if anchor is None else anchor + self.lateness_samples
+
     def heard(self, start: int, samples: np.ndarray) -> None:
         """A microphone block, from sample `start` of the stream; measures again when due. Microphone thread."""
         if len(samples) == 0:
