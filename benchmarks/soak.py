@@ -223,6 +223,8 @@ class SoakOptions:
     recycle_minutes: float | None = None
     corpus: Path = DEFAULT_CORPUS
     echo_db: float | None = -10.0  # our own output at the microphone, dB below what was played; None: no echo
+    room_rt60_seconds: float | None = 0.3  # the echo's room (soak_scene.Room); None: a plain delay
+    echo_cancel: bool = True  # as `grounding listen` does
     speech: bool = True  # render exercise speech with the real voice, as `listen` does
     sample_minutes: float = 10.0  # memory sampled this often (audio time)
     progress: bool = True
@@ -327,7 +329,7 @@ def run_soak(options: SoakOptions) -> dict:
     corpus = Corpus(options.corpus)
     programme = make_programme(corpus, options.hours, options.seed, exercise_seconds, crisis_seconds, library.cue_maps, listen.language)
     scene = Scene(programme, corpus, seed=options.seed)
-    echo = EchoPath(out_rate, options.echo_db)
+    echo = EchoPath(out_rate, options.echo_db, room_rt60_seconds=options.room_rt60_seconds)
     setup_s = time.perf_counter() - wall_start
 
     block = round(BLOCK_SECONDS * RATE)
@@ -337,6 +339,7 @@ def run_soak(options: SoakOptions) -> dict:
     block_cpu = np.full(blocks, 0.0, dtype=np.float32)  # this thread's CPU: what the block cost, whatever else the machine did
     out_wall = np.full(blocks, 0.0, dtype=np.float32)  # of block_wall: the player's pulls (sessions, mixer, echo log)
     echo_db = np.full(blocks, np.nan, dtype=np.float32)  # RMS of our own output at the microphone, per block
+    echo_left_db = np.full(blocks, np.nan, dtype=np.float32)  # and of what the echo canceller left of it
     sample_every = max(1, round(options.sample_minutes * 60 / BLOCK_SECONDS))
     memory: list[dict] = []
     harness_cpu = 0.0  # making the microphone's audio: the stand-in for the room, not the assistant
@@ -396,6 +399,7 @@ def run_soak(options: SoakOptions) -> dict:
             # The microphone.
             h0 = time.thread_time()
             mic = scene.read(block)
+            scene_only = np.clip(np.round(mic * 32767.0), -32768, 32767) / 32768.0
             ours = echo.heard(index)
             if ours is not None:
                 mic = mic + ours
@@ -406,7 +410,11 @@ def run_soak(options: SoakOptions) -> dict:
             mic_done = time.perf_counter()
             mic_seconds[0] = (index + 1) * BLOCK_SECONDS
             # The listening loop's body.
-            hear(pcm, detector, listener, answers, feed.timing)
+            hear(pcm, detector, listener, answers, feed.timing, feed.canceller if options.echo_cancel else None)
+            if ours is not None and options.echo_cancel and feed.canceller.last is not None:
+                # what is left of our sound: the canceller's output less the room's own sound
+                left = feed.canceller.last.astype(np.float64) / 32768.0 - scene_only
+                echo_left_db[index] = 10 * np.log10(float(np.mean(left**2)) + 1e-12)
             while not listener.events.empty():
                 say(listener.events.get())
             ended = time.perf_counter()
@@ -430,7 +438,7 @@ def run_soak(options: SoakOptions) -> dict:
     return score(
         options=options, engine=engine, description=opened.description, programme=programme,
         detections=listener.log, playback=playback, memory=memory, block_wall=block_wall[:done], block_cpu=block_cpu[:done], out_wall=out_wall[:done],
-        echo_db=echo_db[:done], echo_lateness_s=list(feed.timing.measured_seconds), done_blocks=done,
+        echo_db=echo_db[:done], echo_left_db=echo_left_db[:done], echo_lateness_s=list(feed.timing.measured_seconds), done_blocks=done,
         crash=crash, warnings=warnings, setup_s=setup_s, loop_wall=loop_wall, loop_cpu=loop_cpu, harness_cpu=harness_cpu,
         speech_wall=speech_wall[0], total_wall=time.perf_counter() - wall_start, total_cpu=time.process_time() - cpu_start,
         rss_before_setup=rss_before_setup, lines=list(lines), line_count=line_count[0], crisis_screens=crisis_screens[0],
@@ -557,8 +565,17 @@ def score(**r) -> dict:
     }
     assistant_cpu = r["loop_cpu"] - r["harness_cpu"]
     heard_echo = r["echo_db"][~np.isnan(r["echo_db"])].astype(np.float64)
+    # What the canceller took out, over blocks where our sound was heard above the room's quiet: dB of our
+    # sound at the microphone less dB of what was left of it.
+    audible = ~np.isnan(r["echo_db"]) & ~np.isnan(r["echo_left_db"]) & (r["echo_db"] > -60)
+    taken_out = (r["echo_db"][audible] - r["echo_left_db"][audible]).astype(np.float64)
     echo = {
         "db_below_output": options.echo_db,
+        "room_rt60_seconds": options.room_rt60_seconds,
+        "cancelled": options.echo_cancel,
+        "taken_out_db_p50": round(float(np.percentile(taken_out, 50)), 1) if len(taken_out) else None,
+        "taken_out_db_p10": round(float(np.percentile(taken_out, 10)), 1) if len(taken_out) else None,
+        "taken_out_blocks": int(len(taken_out)),
         "blocks": int(len(heard_echo)),
         "rms_dbfs_p50": round(float(np.percentile(heard_echo, 50)), 1) if len(heard_echo) else None,
         "rms_dbfs_p90": round(float(np.percentile(heard_echo, 90)), 1) if len(heard_echo) else None,
@@ -676,6 +693,8 @@ def report_markdown(rep: dict) -> str:
         ("our words noted for the echo check", f"{rep['speech_events']['noted_for_echo_check']} of {rep['speech_events']['played']} played", "all"),
         ("our output at the microphone", "off" if rep["echo"]["db_below_output"] is None else
          f"{rep['echo']['db_below_output']} dB: block RMS p50 {rep['echo']['rms_dbfs_p50']} dBFS, p90 {rep['echo']['rms_dbfs_p90']} dBFS", ""),
+        ("our output taken out by the echo canceller", "off" if not rep["echo"].get("cancelled") else
+         f"p50 {rep['echo'].get('taken_out_db_p50')} dB, p10 {rep['echo'].get('taken_out_db_p10')} dB over {rep['echo'].get('taken_out_blocks')} blocks (room RT60 {rep['echo'].get('room_rt60_seconds')} s)", ""),
         ("our output's lateness measured (EchoTiming)", f"{rep['echo'].get('lateness_measured', 0)} times; p50 "
          f"{rep['echo'].get('lateness_s_p50')} s, range {rep['echo'].get('lateness_s_range')}", ""),
     ]
@@ -705,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the night's timeline (default 1)")
     parser.add_argument("--recycle-minutes", type=float, help="replace the recognizer after this much audio (Vosk: its KaldiRecognizer)")
     parser.add_argument("--echo-db", default="-10", help="our own output heard at the microphone, dB relative to what is played (default -10); 'off' for none")
+    parser.add_argument("--room-rt60", default="0.3", help="the echo's room: seconds for its reflections to die away by 60 dB (default 0.3); 'off' for a plain delay")
+    parser.add_argument("--no-echo-cancel", action="store_true", help="our sound is not taken out of what the microphone hears")
     parser.add_argument("--no-speech", action="store_true", help="exercises with tones and captions only")
     parser.add_argument("--sample-minutes", type=float, default=10.0, help="memory sampled every this many minutes of audio (default 10)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -715,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
         hours=args.hours, engine=args.engine, model=args.model, language=args.language, seed=args.seed,
         recycle_minutes=args.recycle_minutes, corpus=args.corpus,
         echo_db=None if args.echo_db.lower() == "off" else float(args.echo_db), speech=not args.no_speech,
+        room_rt60_seconds=None if args.room_rt60.lower() == "off" else float(args.room_rt60), echo_cancel=not args.no_echo_cancel,
         sample_minutes=args.sample_minutes, progress=not args.quiet,
     )
     report = run_soak(options)

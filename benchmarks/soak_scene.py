@@ -463,7 +463,8 @@ class Scene:
 
 
 class EchoPath:
-    """What the assistant played, heard back at the microphone: the output delayed by the player's latency.
+    """What the assistant played, heard back at the microphone: the output delayed by the player's latency,
+    and through a `Room` when given one.
 
     The output is pulled ahead of the microphone by `delay` seconds, exactly as
     the live player runs ahead of the speaker, so output frame f is heard at
@@ -472,9 +473,11 @@ class EchoPath:
     clicks). Output rates whose 0.1 s is a whole number of frames only.
     """
 
-    def __init__(self, out_rate: int, gain_db: float | None, block: int = 1600):
+    def __init__(self, out_rate: int, gain_db: float | None, block: int = 1600, room_rt60_seconds: float | None = None,
+                 seed: int = 7):
         self.out_rate, self.block = out_rate, block
         self.gain = None if gain_db is None else 10 ** (gain_db / 20)
+        self.room = None if room_rt60_seconds is None else Room(room_rt60_seconds, block, seed)
         self.out_block = out_rate * block / RATE
         if self.out_block != int(self.out_block) or int(self.out_block) % 2:
             raise ValueError(f"output rate {out_rate} does not fit whole 0.1 s blocks")
@@ -502,7 +505,43 @@ class EchoPath:
         a = max(lo, 0)
         window[a - lo :] = self._ring[np.arange(a, hi) % len(self._ring)]  # (np.take's "wrap" subtracts in a loop: slow this far in)
         if not window.any():
-            return None
+            if self.room is None or not self.room.ringing:
+                return None
+            return self.room(np.zeros(self.block, dtype=np.float32))  # the room still rings after we stop
         mic = resample(window, self.out_rate, RATE)
         edge = self.block // 2
-        return mic[edge : edge + self.block] * self.gain
+        heard = mic[edge : edge + self.block] * self.gain
+        return heard if self.room is None else self.room(heard)
+
+
+class Room:
+    """The way from speaker to microphone in a room: a direct path, then reflections dying away (Gaussian noise
+    under an exponential decay reaching -60 dB at `rt60_seconds`), applied block by block (overlap-add), so
+    the echo canceller faces a room, not a plain delay. By default the reflections carry as much energy as the
+    direct path: a small furnished room heard from a metre or so; `reflections_db` more: further away."""
+
+    def __init__(self, rt60_seconds: float, block: int, seed: int, reflections_db: float = 0.0):
+        rng = np.random.default_rng(seed)
+        length = round(rt60_seconds * RATE)
+        t = np.arange(length) / RATE
+        tail = rng.standard_normal(length) * np.exp(-6.9 * t / rt60_seconds)
+        tail[: round(0.003 * RATE)] = 0  # the first reflection a metre behind the direct sound
+        tail *= 10 ** (reflections_db / 20) / np.sqrt(np.sum(tail**2))
+        response = np.zeros(length)
+        response[0] = 1.0
+        response += tail
+        response /= np.sqrt(1.0 + 10 ** (reflections_db / 10))  # the level stays the echo's level
+        self.size = 1 << int(np.ceil(np.log2(block + length)))
+        self._response = np.fft.rfft(response, self.size)
+        self._carry = np.zeros(self.size - block)
+        self.block = block
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        out = np.fft.irfft(np.fft.rfft(block.astype(np.float64), self.size) * self._response, self.size)
+        out[: len(self._carry)] += self._carry
+        self._carry = out[self.block :]
+        return out[: self.block].astype(np.float32)
+
+    @property
+    def ringing(self) -> bool:
+        return bool(np.any(np.abs(self._carry) > 1e-6))
