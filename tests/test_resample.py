@@ -134,3 +134,16 @@ def test_a_streamed_sine_lands_on_the_ideal_samples_and_what_cannot_be_kept_is_t
     assert np.max(np.abs(one_k[50:] - ideal[50:])) < 1e-3
     ten_k = StreamResampler(44100, 16000)(_sine(10000, 1.0, 44100))
     assert np.sqrt(np.mean(ten_k[50:] ** 2)) < 0.5 / np.sqrt(2) * 0.01
+
+
+def test_a_stream_of_silence_then_sound_is_resampled_as_a_whole():
+    """Silence is passed through without computing (idle listening resamples silence all day), and the sound
+    after it comes out exactly as if the silence had been computed."""
+    from assistant.audio.resample import StreamResampler
+
+    samples = np.concatenate([np.zeros(30000), _sine(440, 0.5, 44100)])
+    whole = StreamResampler(44100, 16000)(samples)
+    resampler = StreamResampler(44100, 16000)
+    pieces = [resampler(samples[at : at + 1024]) for at in range(0, len(samples), 1024)]
+    assert np.allclose(np.concatenate(pieces), whole, atol=1e-12)
+    assert not whole[: round(30000 * 16000 / 44100) - 20].any()

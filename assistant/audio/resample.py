@@ -89,9 +89,12 @@ class StreamResampler:
         n = np.arange(self.produced, max(self.produced, ready))
         if len(n) == 0:
             return np.zeros(0)
-        whole, phase = np.divmod(n * self.from_step, self.to_step)
-        at = (whole - self._kept_from)[:, None] + self._taps[None, :]  # input samples used by each output sample
-        out = np.einsum("ij,ij->i", self._kept[at], self._kernels[phase])
+        if not self._kept.any():  # silence in, silence out: what idle listening resamples all the time
+            out = np.zeros(len(n))
+        else:
+            whole, phase = np.divmod(n * self.from_step, self.to_step)
+            at = (whole - self._kept_from)[:, None] + self._taps[None, :]  # input samples used by each output
+            out = np.einsum("ij,ij->i", self._kept[at], self._kernels[phase])
         self.produced = int(n[-1]) + 1
         # Keep what the next output sample needs onwards.
         first_needed = (self.produced * self.from_step) // self.to_step - self.half_taps + 1
