@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,27 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from assistant.audio.echo_cancel import EchoCanceller, EchoReference  # noqa: E402
 from assistant.audio.resample import resample  # noqa: E402
+from tests.echo_scene import MIC_BLOCK, MIC_RATE, OUT_RATE, PULL_FRAMES, bursts, run_canceller  # noqa: E402
 
-MIC_RATE, OUT_RATE = 16000, 44100
-PULL_FRAMES, MIC_BLOCK = 1024, 1600
 HEARD_AT = 2000  # microphone sample at which output frame 0 is heard
 PLACED_LATE = 0.02  # seconds: EchoTiming's placement is not exact
 PERSON_SEEDS = (9, 10, 11, 12)  # four people talking over us
-
-
-def bursts(seconds: float, seed: int, tone: bool = True) -> np.ndarray:
-    """Speech-like: bursts of coloured noise 0.1 to 0.6 s on and off, over a quiet 220 Hz hum (44.1 kHz)."""
-    rng = np.random.default_rng(seed)
-    frames = round(seconds * OUT_RATE)
-    envelope = np.zeros(frames)
-    at = 0
-    while at < frames:
-        on = round(rng.uniform(0.1, 0.6) * OUT_RATE)
-        envelope[at : at + on] = rng.uniform(0.2, 1.0)
-        at += on + round(rng.uniform(0.1, 0.6) * OUT_RATE)
-    voice = np.convolve(rng.standard_normal(frames), np.ones(8) / 8, "same")
-    hum = 0.05 * np.sin(2 * np.pi * 220 * np.arange(frames) / OUT_RATE) if tone else 0.0
-    return (0.3 * envelope * voice + hum).astype(np.float32)
 
 
 def breath_tone(seconds: float) -> np.ndarray:
@@ -85,20 +68,9 @@ def through_room(ours: np.ndarray, gain: float = 0.5, reflections_db: float = 0.
 
 def run(ours: np.ndarray, heard: np.ndarray, settings: dict) -> tuple[np.ndarray, float]:
     """The canceller's output for `heard` and its CPU seconds per second of audio."""
-    reference = EchoReference(OUT_RATE, MIC_RATE)
-    canceller = EchoCanceller(reference, **settings)
+    canceller = EchoCanceller(EchoReference(OUT_RATE, MIC_RATE), **settings)
     canceller.place(HEARD_AT + PLACED_LATE * MIC_RATE)
-    pcm = np.clip(np.round(heard * 32768), -32768, 32767).astype(np.int16)
-    out, pulled, cpu = [], 0, 0.0
-    for start in range(0, len(pcm) - MIC_BLOCK + 1, MIC_BLOCK):
-        while pulled < (start + MIC_BLOCK) / MIC_RATE * OUT_RATE + 0.3 * OUT_RATE and pulled < len(ours):
-            reference.add(ours[pulled : pulled + PULL_FRAMES])
-            pulled += PULL_FRAMES
-        began = time.thread_time()
-        out.append(canceller.cancel(start, pcm[start : start + MIC_BLOCK]))
-        cpu += time.thread_time() - began
-    result = np.concatenate(out).astype(np.float64) / 32768
-    return result, cpu / (len(result) / MIC_RATE)
+    return run_canceller(ours, heard, canceller)
 
 
 def db(samples: np.ndarray) -> float:

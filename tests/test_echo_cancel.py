@@ -6,25 +6,9 @@ import numpy as np
 
 from assistant.audio.echo_cancel import EchoCanceller, EchoReference
 from assistant.audio.resample import resample
+from tests.echo_scene import MIC_RATE, OUT_RATE, PULL_FRAMES, bursts, run_canceller
 
-MIC_RATE, OUT_RATE = 16000, 44100
-PULL_FRAMES, MIC_BLOCK = 1024, 1600
 HEARD_AT = 2000  # microphone sample at which output frame 0 is heard
-
-
-def bursts(seconds: float, seed: int, tone: bool = True) -> np.ndarray:
-    """Speech-like: bursts of coloured noise 0.1 to 0.6 s on and off, over our quiet breath tone (44.1 kHz)."""
-    rng = np.random.default_rng(seed)
-    frames = round(seconds * OUT_RATE)
-    envelope = np.zeros(frames)
-    at = 0
-    while at < frames:
-        on = round(rng.uniform(0.1, 0.6) * OUT_RATE)
-        envelope[at : at + on] = rng.uniform(0.2, 1.0)
-        at += on + round(rng.uniform(0.1, 0.6) * OUT_RATE)
-    voice = np.convolve(rng.standard_normal(frames), np.ones(8) / 8, "same")
-    hum = 0.05 * np.sin(2 * np.pi * 220 * np.arange(frames) / OUT_RATE) if tone else 0.0
-    return (0.3 * envelope * voice + hum).astype(np.float32)
 
 
 def room(rt60_seconds: float = 0.3, seed: int = 3) -> np.ndarray:
@@ -44,19 +28,10 @@ def echo_of(ours: np.ndarray, gain: float = 0.5) -> np.ndarray:
 
 
 def cancel(ours: np.ndarray, heard: np.ndarray, placed_at: float = HEARD_AT, **settings) -> tuple[np.ndarray, EchoCanceller]:
-    """Run the two streams as `grounding listen` does: the output pulled 1024 frames at a time, 0.3 s ahead of
-    the microphone, into the canceller's copy; the microphone's 0.1 s blocks through the canceller."""
-    reference = EchoReference(OUT_RATE, MIC_RATE)
-    canceller = EchoCanceller(reference, **settings)
+    """The canceller, placed at `placed_at`, over the two streams as `grounding listen` runs them."""
+    canceller = EchoCanceller(EchoReference(OUT_RATE, MIC_RATE), **settings)
     canceller.place(placed_at)
-    pcm = np.clip(np.round(heard * 32768), -32768, 32767).astype(np.int16)
-    out, pulled = [], 0
-    for start in range(0, len(pcm) - MIC_BLOCK + 1, MIC_BLOCK):
-        while pulled < (start + MIC_BLOCK) / MIC_RATE * OUT_RATE + 0.3 * OUT_RATE and pulled < len(ours):
-            reference.add(ours[pulled : pulled + PULL_FRAMES])
-            pulled += PULL_FRAMES
-        out.append(canceller.cancel(start, pcm[start : start + MIC_BLOCK]))
-    return np.concatenate(out).astype(np.float64) / 32768, canceller
+    return run_canceller(ours, heard, canceller)[0], canceller
 
 
 def db(samples: np.ndarray) -> float:
@@ -148,19 +123,14 @@ def test_when_the_measured_placement_moves_beyond_the_filters_reach_what_it_lear
     ours = bursts(16, seed=1)
     echo = echo_of(ours)
     measured_at_s, early_s = 12.0, 0.2
-    reference = EchoReference(OUT_RATE, MIC_RATE)
-    canceller = EchoCanceller(reference)
+    canceller = EchoCanceller(EchoReference(OUT_RATE, MIC_RATE))
     canceller.place(HEARD_AT - early_s * MIC_RATE)
-    pcm = np.clip(np.round(echo * 32768), -32768, 32767).astype(np.int16)
-    out, pulled = [], 0
-    for start in range(0, len(pcm) - MIC_BLOCK + 1, MIC_BLOCK):
-        while pulled < (start + MIC_BLOCK) / MIC_RATE * OUT_RATE + 0.3 * OUT_RATE and pulled < len(ours):
-            reference.add(ours[pulled : pulled + PULL_FRAMES])
-            pulled += PULL_FRAMES
+
+    def measured(start: int) -> None:
         if start == round(measured_at_s * MIC_RATE):
             canceller.place(HEARD_AT)
-        out.append(canceller.cancel(start, pcm[start : start + MIC_BLOCK]))
-    out = np.concatenate(out).astype(np.float64) / 32768
+
+    out, _ = run_canceller(ours, echo, canceller, before_block=measured)
     assert canceller.placements == 2
     before, after = seconds(measured_at_s - 1, measured_at_s), seconds(measured_at_s, measured_at_s + 1)
     assert db(echo[before]) - db(out[before]) > 15

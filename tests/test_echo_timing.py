@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.audio.echo_timing import EchoTiming
+from tests.echo_scene import bursts
 
 MIC_RATE, OUT_RATE = 16000, 44100
 PULL_FRAMES, MIC_BLOCK = 1024, 1600
@@ -13,16 +14,7 @@ ASSUMED_DELAY_S = 0.3  # what the listener adds to samples_fed: the output strea
 
 def our_output(seconds: float, seed: int = 1) -> np.ndarray:
     """Speech-like bursts of noise, 0.1 to 0.6 s on and off, over a quiet tone: what we play."""
-    rng = np.random.default_rng(seed)
-    frames = round(seconds * OUT_RATE)
-    envelope = np.zeros(frames)
-    at = 0
-    while at < frames:
-        on = round(rng.uniform(0.1, 0.6) * OUT_RATE)
-        envelope[at : at + on] = rng.uniform(0.2, 1.0)
-        at += on + round(rng.uniform(0.1, 0.6) * OUT_RATE)
-    tone = 0.05 * np.sin(2 * np.pi * 220 * np.arange(frames) / OUT_RATE)
-    return (0.3 * envelope * rng.standard_normal(frames) + tone).astype(np.float32)
+    return bursts(seconds, seed, smooth=1)
 
 
 def listen(output: np.ndarray, echo_late_s: float | None, echo_gain: float = 0.3, seed: int = 2):

@@ -148,15 +148,7 @@ def test_our_own_voice_heard_back_loud_is_not_crisis_and_stop_is_heard_over_our_
     told the gate when the tone sounds; then, with the tone left out, the end of our own "In through your nose"
     was read "I'm going to go to" and taken for "i'm going to jump" (4 runs of 5) until crisis sentences only
     nearly said over our own voice were weighed against our own words (own_voice_lookback_seconds)."""
-    from assistant.audio.wavio import read_wav, write_wav
-
-    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
-    synthesise("Physiological sigh.", cue)
-    synthesise("Okay, stop.", stop)
-    speech, rate = read_wav(stop)
-    active = speech[np.abs(speech) > 0.01]
-    tone_rms = 10 ** (-16 / 20) / np.sqrt(2)  # the breath tone peaks at -16 dBFS (ToneSettings.peak_dbfs)
-    write_wav(stop, speech / np.sqrt(np.mean(active**2)) * tone_rms, rate)
+    cue, stop = cue_and_stop_as_loud_as_the_tone(tmp_path)
     with listening(tmp_path, echo=True) as (mic, out, _):
         say_into(mic, cue)
         out.wait_for("Starting A single physiological sigh", 10)
@@ -172,21 +164,51 @@ def test_stop_said_over_our_own_voice_heard_back_loud_is_heard(pulse, tmp_path):
     """The same loopback (our output in the microphone as loud as it plays), and "okay, stop" said as loud as
     the breath tone while we say "Long sigh out" over it: the echo canceller takes our sound out of what the
     detector hears (20 to 25 dB here), and the stop ends the exercise about a second after it is said. Without
-    the canceller it was not heard at all (0 of 6 runs, session 29; 6 of 6 with it)."""
+    the canceller it was not heard at all (0 of 6 runs, session 29; 6 of 6 with it). A run where the stop was
+    missed is run once more only if the whole machine stalled for 0.2 s or more while it was said (once in the
+    full suite, session 29, not seen alone in 13 runs)."""
+    from tests.play_helper import StallWatch
+
+    def stop_heard(folder) -> tuple[bool, list[str], float, float]:
+        cue, stop = cue_and_stop_as_loud_as_the_tone(folder)
+        with listening(folder, echo=True) as (mic, out, _):
+            say_into(mic, cue)
+            out.wait_for("Starting A single physiological sigh", 10)
+            out.wait_for("Long sigh out", 30)  # noted as it goes out, a moment before it is heard
+            began = time.monotonic()
+            said = say_into(mic, stop)
+            try:
+                out.wait_for("stopped. Listening.", 8)
+            except AssertionError:
+                return False, out.lines, began, time.monotonic()
+            assert time.monotonic() - said < 4.0
+            assert not any("Reach a person now" in line for line in out.lines), "\n".join(out.lines)
+            return True, out.lines, began, time.monotonic()
+
+    watch = StallWatch()
+    try:
+        heard, lines, began, ended = stop_heard(tmp_path / "first")
+        if not heard:
+            stalls = [stall for stall in watch.near(began, ended) if stall[1] >= 0.2]
+            assert stalls, "the stop said over our voice was missed, with no stall of the machine:\n" + "\n".join(lines)
+            print(f"the machine stalled while the stop was said ({stalls}); saying it again in a new run")
+            heard, lines, *_ = stop_heard(tmp_path / "again")
+            assert heard, "the stop said over our voice was missed twice:\n" + "\n".join(lines)
+    finally:
+        watch.stop()
+
+
+def cue_and_stop_as_loud_as_the_tone(folder):
+    """"Physiological sigh." and "Okay, stop." synthesised into `folder`, the stop scaled so that its voiced
+    part is as loud (RMS) as the breath tone."""
     from assistant.audio.wavio import read_wav, write_wav
 
-    cue, stop = tmp_path / "cue.wav", tmp_path / "stop.wav"
+    folder.mkdir(parents=True, exist_ok=True)
+    cue, stop = folder / "cue.wav", folder / "stop.wav"
     synthesise("Physiological sigh.", cue)
     synthesise("Okay, stop.", stop)
     speech, rate = read_wav(stop)
     active = speech[np.abs(speech) > 0.01]
     tone_rms = 10 ** (-16 / 20) / np.sqrt(2)  # the breath tone peaks at -16 dBFS (ToneSettings.peak_dbfs)
     write_wav(stop, speech / np.sqrt(np.mean(active**2)) * tone_rms, rate)
-    with listening(tmp_path, echo=True) as (mic, out, _):
-        say_into(mic, cue)
-        out.wait_for("Starting A single physiological sigh", 10)
-        out.wait_for("Long sigh out", 30)  # noted as it goes out, a moment before it is heard
-        said = say_into(mic, stop)
-        out.wait_for("stopped. Listening.", 8)
-        assert time.monotonic() - said < 4.0
-        assert not any("Reach a person now" in line for line in out.lines), "\n".join(out.lines)
+    return cue, stop
