@@ -398,8 +398,7 @@ def run_soak(options: SoakOptions) -> dict:
             out_done = time.perf_counter()
             # The microphone.
             h0 = time.thread_time()
-            mic = scene.read(block)
-            scene_only = np.clip(np.round(mic * 32767.0), -32768, 32767) / 32768.0
+            mic = room_alone = scene.read(block)
             ours = echo.heard(index)
             if ours is not None:
                 mic = mic + ours
@@ -412,8 +411,8 @@ def run_soak(options: SoakOptions) -> dict:
             # The listening loop's body.
             hear(pcm, detector, listener, answers, feed.timing, feed.canceller if options.echo_cancel else None)
             if ours is not None and options.echo_cancel and feed.canceller.last is not None:
-                # what is left of our sound: the canceller's output less the room's own sound
-                left = feed.canceller.last.astype(np.float64) / 32768.0 - scene_only
+                # what is left of our sound: the canceller's output less the room's own sound (as quantised)
+                left = (feed.canceller.last - np.clip(np.round(room_alone * 32767.0), -32768, 32767)) / 32768.0
                 echo_left_db[index] = 10 * np.log10(float(np.mean(left**2)) + 1e-12)
             while not listener.events.empty():
                 say(listener.events.get())

@@ -196,7 +196,7 @@ class EchoCanceller:
         self.last = np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
         return self.last
 
-    def _talking(self, heard: np.ndarray, heard_energy: float, used_error: np.ndarray) -> bool:
+    def _talking(self, heard: np.ndarray, heard_energy: float, used_error: np.ndarray, used_energy: float) -> bool:
         """Is someone talking over our sound? (A double-talk detector.)
 
         Two tests, both needed. Far more is heard than the used filter expects of our sound. And more is heard
@@ -212,7 +212,7 @@ class EchoCanceller:
         """
         ours_loudest = float(np.max(self._ours_energy))  # of the blocks of ours still echoing now
         estimate = heard - used_error  # the used filter's estimate of our sound
-        explained = float(np.dot(used_error, used_error)) < self.learnt_share * heard_energy
+        explained = used_energy < self.learnt_share * heard_energy
         if explained and ours_loudest > 0 and heard_energy > 0:  # our sound alone: how loud it comes back
             sample = np.log(heard_energy / ours_loudest)
             self._log_return = sample if self._log_return is None else (
@@ -236,12 +236,14 @@ class EchoCanceller:
         learner_echo = np.fft.irfft(np.sum(self._learner * self._spectra, axis=0), 2 * b)[b:]
         learner_error = heard - learner_echo
         heard_energy = float(np.dot(heard, heard))
+        used_energy = float(np.dot(used_error, used_error))
         if not self._learnt:
             self._heard_energy = 0.9 * self._heard_energy + 0.1 * heard_energy
-            self._left_energy = 0.9 * self._left_energy + 0.1 * float(np.dot(used_error, used_error))
+            self._left_energy = 0.9 * self._left_energy + 0.1 * used_energy
             self._learnt = self._left_energy < self.learnt_share * self._heard_energy
         else:
-            self._talk_blocks = self._talk_blocks + 1 if self._talking(heard, heard_energy, used_error) else 0
+            talking = self._talking(heard, heard_energy, used_error, used_energy)
+            self._talk_blocks = self._talk_blocks + 1 if talking else 0
             if 0 < self._talk_blocks <= self.talk_longest_blocks:
                 self._quiet_blocks = 0
         if self._quiet_blocks < self.talk_hold_blocks:
@@ -269,7 +271,6 @@ class EchoCanceller:
         # difference between the two errors is the difference between their estimates of our sound, and while
         # the person talks it swings both ways by about sqrt(used error x that difference) (a significance
         # test, as the Speex canceller does it), so their voice is not learnt as ours.
-        used_energy = float(np.dot(used_error, used_error))
         gain = used_energy - float(np.dot(learner_error, learner_error))  # what the learner would save
         spread = used_energy * float(np.dot(used_error - learner_error, used_error - learner_error))
         self._gain = 0.7 * self._gain + 0.3 * gain

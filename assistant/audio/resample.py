@@ -12,14 +12,19 @@ import numpy as np
 _MIN_PAD_SAMPLES = 1024
 
 
+def _whole_rates(from_rate, to_rate) -> tuple[int, int]:
+    """Both rates as ints; ValueError unless they are positive whole numbers."""
+    if from_rate <= 0 or to_rate <= 0 or int(from_rate) != from_rate or int(to_rate) != to_rate:
+        raise ValueError(f"sample rates must be positive integers, got {from_rate!r} -> {to_rate!r}")
+    return int(from_rate), int(to_rate)
+
+
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Band-limited resampling of a short clip (FFT method); returns float32 of length round(len*to/from)."""
     samples = np.asarray(samples)
     if samples.ndim != 1:
         raise ValueError(f"resample expects a mono (1-D) clip, got shape {samples.shape}")
-    if from_rate <= 0 or to_rate <= 0 or int(from_rate) != from_rate or int(to_rate) != to_rate:
-        raise ValueError(f"sample rates must be positive integers, got {from_rate!r} -> {to_rate!r}")
-    from_rate, to_rate = int(from_rate), int(to_rate)
+    from_rate, to_rate = _whole_rates(from_rate, to_rate)
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=True)
 
@@ -64,10 +69,9 @@ class StreamResampler:
     """
 
     def __init__(self, from_rate: int, to_rate: int, half_taps: int = 16):
-        if from_rate <= 0 or to_rate <= 0 or int(from_rate) != from_rate or int(to_rate) != to_rate:
-            raise ValueError(f"sample rates must be positive integers, got {from_rate!r} -> {to_rate!r}")
-        common = math.gcd(int(from_rate), int(to_rate))
-        self.from_step, self.to_step = int(from_rate) // common, int(to_rate) // common
+        from_rate, to_rate = _whole_rates(from_rate, to_rate)
+        common = math.gcd(from_rate, to_rate)
+        self.from_step, self.to_step = from_rate // common, to_rate // common
         self.half_taps = half_taps
         # Cut off a little below the lower Nyquist frequency: the window's transition band falls inside it.
         self._cutoff = 0.9 * min(1.0, self.to_step / self.from_step)  # of the input's Nyquist frequency
