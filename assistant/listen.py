@@ -324,7 +324,11 @@ def hear(
         if canceller is not None and timing.heard_offset is not None:
             canceller.place(timing.heard_offset)
     if canceller is not None:
-        block = canceller.cancel(detector.samples_fed, block)
+        start = detector.samples_fed
+        block = canceller.cancel(start, block)
+        left = canceller.last_left
+        if left is not None:  # (before the block: a control read into what is left of our voice is dropped)
+            detector.ours_left(start, start + len(block), left.ours, left.left, left.usual_share)
     fired = detector.feed(block)
     for timed in fired:
         listener.on_detection(timed, detector.rate)

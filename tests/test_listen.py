@@ -241,6 +241,9 @@ def test_what_we_play_is_taken_back_out_of_what_the_detector_hears(loop):
         def tone(self, start_sample, end_sample, low_hz, high_hz):
             pass
 
+        def ours_left(self, start_sample, end_sample, ours, left, usual_share):
+            self.told.append((start_sample, end_sample, self.samples_fed, ours, left, usual_share))
+
         def feed(self, block):
             self.fed.append(block)
             self.samples_fed += len(block)
@@ -248,7 +251,7 @@ def test_what_we_play_is_taken_back_out_of_what_the_detector_hears(loop):
 
     listener, conductor, _ = loop
     detector = Detector()
-    detector.fed = []
+    detector.fed, detector.told = [], []
     feed = OutputFeed(conductor, listener, detector, RATE, delay_seconds=0.25)
     answers = AnswerWatcher(conductor)
     listener.on_detection(heard("start", "resonance-5-5", "resonance breathing"), MIC_RATE)
@@ -269,6 +272,13 @@ def test_what_we_play_is_taken_back_out_of_what_the_detector_hears(loop):
     assert np.mean(heard_raw**2) > 1e4  # the tone is heard back (about -25 dBFS)
     assert 10 * np.log10(np.mean(heard_raw**2) / np.mean(given**2)) > 15
     assert feed.canceller.placements >= 1 and feed.timing.measured_seconds
+    # Once learnt, the detector is told what was left of each block, before it is fed that block: at the end,
+    # every block, less of it left than our tone, most often 15 dB less, and the share lately left known.
+    told = detector.told[-200:]
+    assert len(told) == 200 and all(start == fed_then and end - start == block for start, end, fed_then, *_ in told)
+    shares = [left / ours for *_, ours, left, _ in told]
+    assert all(share < 1 for share in shares) and np.median(shares) < 10**-1.5
+    assert all(usual is not None and usual < 0.1 for *_, usual in told)
 
 
 def test_im_fine_does_not_end_crisis_support(loop):

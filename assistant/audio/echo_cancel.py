@@ -26,6 +26,7 @@ learnt with it) when the measured placement leaves the filter's reach.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,6 +79,15 @@ class EchoReference:
         return out
 
 
+@dataclass(frozen=True)
+class Left:
+    """One microphone block as the canceller saw it, once it has learnt the room: energies (full scale 1)."""
+
+    ours: float  # its estimate of our sound
+    left: float  # what it gave out: the person, the room, and what it could not take out of ours
+    usual_share: float | None  # of our sound, the share it has lately left where our sound alone was heard
+
+
 class EchoCanceller:
     """Takes our own sound out of microphone blocks; `cancel` is called by the listening loop for each block."""
 
@@ -116,6 +126,9 @@ class EchoCanceller:
         self.placements = 0  # how often the copy was placed (figures, tests)
         self.skipped = 0  # blocks passed through as they were: not whole 10 ms blocks
         self.last: np.ndarray | None = None  # the last block given out (figures: what is left of our sound)
+        # And, once the room is learnt and our sound is within the filter's reach, that block's Left (else None):
+        # the detector tells a person talking over us from words read into what is left of our own sound.
+        self.last_left: Left | None = None
         bins = block_samples + 1
         self._spectra = np.zeros((partitions, bins), dtype=np.complex128)  # of our sound, newest first
         self._used = np.zeros((partitions, bins), dtype=np.complex128)
@@ -128,6 +141,7 @@ class EchoCanceller:
         self._learnt = False  # the room learnt once: the used filter takes out most of what is heard
         self._heard_energy = self._left_energy = 0.0  # smoothed, until then: heard, and left by the used filter
         self._log_return = None  # how loud our sound comes back, lately: log of heard energy per energy played
+        self._log_left = None  # and how much of it the used filter leaves, lately: log of left per estimated
         self._talk_blocks = 0  # blocks in a row in which someone seemed to talk over our sound
         self._quiet_blocks = 1 << 30  # blocks since then (the learner waits talk_hold_blocks)
 
@@ -183,6 +197,7 @@ class EchoCanceller:
 
     def cancel(self, start: int, samples: np.ndarray) -> np.ndarray:
         """Microphone block from stream sample `start` (int16) with our sound taken out (int16, same length)."""
+        self.last_left = None
         if self.offset is None or len(samples) % self.block:
             self.skipped += 1
             return samples
@@ -191,8 +206,14 @@ class EchoCanceller:
         ours = self.reference.read(start - self.offset, len(samples))
         heard = samples.astype(np.float64) / 32768.0
         out = np.empty_like(heard)
+        within_reach = False
         for at in range(0, len(heard), self.block):
             out[at : at + self.block] = self._one_block(ours[at : at + self.block], heard[at : at + self.block])
+            within_reach = within_reach or bool(self._ours_energy.any())
+        if self._learnt and within_reach:
+            estimate = heard - out
+            usual = None if self._log_left is None else float(np.exp(self._log_left))
+            self.last_left = Left(float(np.dot(estimate, estimate)), float(np.dot(out, out)), usual)
         self.last = np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
         return self.last
 
@@ -213,12 +234,17 @@ class EchoCanceller:
         ours_loudest = float(np.max(self._ours_energy))  # of the blocks of ours still echoing now
         estimate = heard - used_error  # the used filter's estimate of our sound
         explained = used_energy < self.learnt_share * heard_energy
+        estimate_energy = float(np.dot(estimate, estimate))
         if explained and ours_loudest > 0 and heard_energy > 0:  # our sound alone: how loud it comes back
             sample = np.log(heard_energy / ours_loudest)
             self._log_return = sample if self._log_return is None else (
                 self.return_weight * sample + (1 - self.return_weight) * self._log_return)
+            if estimate_energy > 0 and used_energy > 0:  # and how much of it is left (Left.usual_share)
+                sample = np.log(used_energy / estimate_energy)
+                self._log_left = sample if self._log_left is None else (
+                    self.return_weight * sample + (1 - self.return_weight) * self._log_left)
         return (
-            heard_energy > self.talk_ratio * float(np.dot(estimate, estimate))
+            heard_energy > self.talk_ratio * estimate_energy
             and self._log_return is not None
             and heard_energy > self.return_margin * np.exp(self._log_return) * ours_loudest
         )

@@ -98,7 +98,8 @@ class DetectorProcess:
         self._closing = threading.Event()  # set by close: ends the watchdog, and a death is no longer restarted
         self._synced = threading.Condition()
         self._sync_asked = self._sync_answered = 0
-        # Our own voice's and breath tone's recent spans, as sent ("gate" or "tone", start, end, ...), for a new child
+        # Our own voice's, breath tone's and echo canceller's recent spans, as sent ("gate", "tone" or "left", start,
+        # end, ...), for a new child
         self._spans: deque[tuple] = deque()
         self._spans_lock = threading.Lock()
         self._hung: str | None = None  # why the watchdog killed the child, for the restart's line
@@ -130,6 +131,10 @@ class DetectorProcess:
     def tone(self, start_sample: int, end_sample: int, low_hz: float, high_hz: float) -> None:
         """As StreamDetector.tone: our own breath tone over [start, end). Never blocks (called by the audio feeder)."""
         self._send_span(("tone", start_sample, end_sample, low_hz, high_hz))
+
+    def ours_left(self, start_sample: int, end_sample: int, ours: float, left: float, usual_share: float | None) -> None:
+        """As StreamDetector.ours_left: what the echo canceller made of [start, end). Never blocks."""
+        self._send_span(("left", start_sample, end_sample, ours, left, usual_share))
 
     def _send_span(self, message: tuple) -> None:
         with self._spans_lock:
@@ -351,6 +356,8 @@ def serve(connection: Connection) -> None:
                 detector.gate(*message[1:])
             elif kind == "tone":
                 detector.tone(*message[1:])
+            elif kind == "left":
+                detector.ours_left(*message[1:])
             elif kind == "sync":  # everything before this has been heard
                 connection.send(("synced", message[1]))
             elif kind == "skip":  # a restarted child joins the stream where it is now
