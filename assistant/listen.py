@@ -279,7 +279,7 @@ class OutputFeed:
 
     def __call__(self, frames: int) -> np.ndarray:
         session = self.conductor.current
-        before = session.position if session is not None else 0
+        frames_before = session.output_frames if session is not None else 0
         block = self.conductor.pull(frames)
         mic_rate, out_rate, listener = self.detector.rate, self.out_rate, self.listener
         # Where the microphone is now: what it has captured, once it runs (the listening loop, and so
@@ -289,26 +289,33 @@ class OutputFeed:
         self.played.add(block)
         if session is None:
             return block
-        # Within a session the position only moves on, so each word is noted once as it goes out; a replay
-        # (the crisis script again, "repeat") is a new pass and is noted again. (A set of (id(timeline),
-        # start) keys used to stand in for this and missed most words: ids are reused and the crisis audio
-        # is one object played many times; the soak measured 331 of 738 words noted.)
-        for event in session.timeline.of_kind("speech"):
-            if before <= event.start < session.position:
-                start = heard_at + round((event.start - before) / out_rate * mic_rate)
-                end = start + round((event.end - event.start) / out_rate * mic_rate)
-                listener.spoken.add(start, end, event.text)
-                self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
-                listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
-        if any(event.kind == "phase" and event.start < session.position and before < event.end
-               for event in session.timeline.events):  # (the output callback: no list built)
-            start = heard_at
-            end = start + round((session.position - before) / out_rate * mic_rate)
-            if end > self._tone_told_until:
-                until = end + round(TONE_TOLD_AHEAD_SECONDS * mic_rate)
-                tone = session.audio.tone
-                self.detector.tone(max(start, self._tone_told_until), until, tone.low_hz, tone.high_hz)
-                self._tone_told_until = until
+        # Each word is noted once, as it goes out, where in this block it went out. The position does not always
+        # move on smoothly within a block: ending a listening step once the person has answered jumps it to the
+        # next step, as resume and skip do (session 30: measured from where the block began, the next prompt was
+        # placed 9 s late, and Moonshine's reading of our own voice paused the exercise). A replay (the crisis
+        # script again, "repeat") is a new pass and is noted again. (A set of (id(timeline), start) keys used
+        # to stand in for this and missed most words: ids are reused and the crisis audio is one object played
+        # many times; the soak measured 331 of 738 words noted.)
+        tone_heard: tuple[int, int] | None = None
+        for out_frame, position, count, timeline in session.played(frames_before):
+            at = heard_at + round((out_frame - frames_before) / out_rate * mic_rate)  # where this stretch is heard
+            for event in timeline.of_kind("speech"):
+                if position <= event.start < position + count:
+                    start = at + round((event.start - position) / out_rate * mic_rate)
+                    end = start + round((event.end - event.start) / out_rate * mic_rate)
+                    listener.spoken.add(start, end, event.text)
+                    self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
+                    listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
+            if any(event.kind == "phase" and event.start < position + count and position < event.end
+                   for event in timeline.events):  # (the output callback: no list built)
+                until = at + round(count / out_rate * mic_rate)
+                tone_heard = (at if tone_heard is None else tone_heard[0], until)
+        if tone_heard is not None and tone_heard[1] > self._tone_told_until:
+            start, end = tone_heard
+            until = end + round(TONE_TOLD_AHEAD_SECONDS * mic_rate)
+            tone = session.audio.tone
+            self.detector.tone(max(start, self._tone_told_until), until, tone.low_hz, tone.high_hz)
+            self._tone_told_until = until
         return block
 
 

@@ -130,7 +130,8 @@ class Session:
         self._tempo: dict[int, list[tuple[int, float]]] = {}
         self._extra_events: list[Event] = []
         self._stop_at_output_frame: int | None = None
-        # (first output frame, timeline position, frames, playing) per rendered piece, for the pacer.
+        # (first output frame, timeline position, frames, playing, timeline) per rendered piece, for the pacer and
+        # for what was played (`played`).
         self._history: deque = deque(maxlen=256)
 
     # ------------------------------------------------------------------ controls (any thread)
@@ -223,7 +224,7 @@ class Session:
         written = 0
         while written < frames and not self.ended:
             if self.state is State.PAUSED:
-                self._history.append((self.output_frames + written, self.position, frames - written, False))
+                self._history.append((self.output_frames + written, self.position, frames - written, False, self.timeline))
                 written = frames
                 break
             remaining = self.timeline.total_samples - self.position
@@ -236,7 +237,7 @@ class Session:
             chunk = self.mixer.render(self.position, count)
             gain = self._gain(count)
             out[written : written + count] = chunk if gain is None else chunk * gain
-            self._history.append((self.output_frames + written, self.position, count, True))
+            self._history.append((self.output_frames + written, self.position, count, True, self.timeline))
             self.position += count
             written += count
             if self._fade is not None and self._fade.remaining <= 0:
@@ -435,12 +436,20 @@ class Session:
     def position_at(self, output_frame: int) -> tuple[int, bool]:
         """The timeline position heard at an output frame (e.g. the player's frames played), and whether it is playing."""
         history = list(self._history)
-        for start, position, frames, playing in reversed(history):
+        for start, position, frames, playing, _ in reversed(history):
             if start <= output_frame:
                 if not playing:
                     return position, False
                 return position + min(output_frame - start, frames), True
         return 0, True
+
+    def played(self, since_output_frame: int) -> list[tuple[int, int, int, Timeline]]:
+        """What the output frames from `since_output_frame` on played, in order: (first output frame, timeline
+        position, frames, timeline) for each stretch played straight through (pauses left out). The position
+        does not always move on smoothly: ending a listening step, resuming or skipping jumps it, and crisis
+        support swaps the timeline (the feeder thread, after `pull`; the last 256 stretches are kept)."""
+        return [(start, position, frames, timeline) for start, position, frames, playing, timeline in list(self._history)
+                if playing and start >= since_output_frame]
 
     def snapshot(self, output_frame: int) -> Snapshot:
         """The phase, caption and state at the given output frame."""

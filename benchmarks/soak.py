@@ -381,11 +381,13 @@ def run_soak(options: SoakOptions) -> dict:
             target = round(((index + 1) * BLOCK_SECONDS + feed.delay_seconds) * out_rate)
             while pulled + DEVICE_BLOCK <= target:
                 before_session = conductor.current
-                before = before_session.position if before_session is not None else 0
+                frames_before = before_session.output_frames if before_session is not None else 0
                 echo.add(feed(DEVICE_BLOCK))
                 pulled += DEVICE_BLOCK
                 if before_session is not None:  # the speech OutputFeed should have noted for the echo check
-                    speech_played += sum(1 for e in before_session.timeline.of_kind("speech") if before <= e.start < before_session.position)
+                    speech_played += sum(
+                        1 for _, position, count, timeline in before_session.played(frames_before)
+                        for e in timeline.of_kind("speech") if position <= e.start < position + count)
                 session = conductor.current
                 key = (id(session), session.audio.exercise.id) if session is not None and not session.ended else None
                 if key != playing_key:

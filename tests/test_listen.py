@@ -140,6 +140,41 @@ def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(lo
     assert clock.gated == ranges
 
 
+def test_our_next_words_are_placed_where_they_are_heard_when_a_listening_step_ends_early(loop):
+    """The person answered and paused: the listening step ends and the next prompt follows in the same block of
+    output. Its words are placed from where the jump landed (session 30: placed from where the block began,
+    the soak's prompt was noted 9 s late, no gate covered our own voice, and Moonshine's reading of it
+    paused the exercise)."""
+    from assistant.listen import OutputFeed
+
+    class Clock:  # the detector's side of OutputFeed, its clock moving as a microphone's would
+        rate = MIC_RATE
+        samples_fed = 0
+        gated = []
+
+        def gate(self, start_sample, end_sample, text):
+            self.gated.append((start_sample, text))
+
+    listener, conductor, _ = loop
+    clock = Clock()
+    feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
+    listener.on_detection(heard("start", "grounding-5-4-3-2-1", "grounding"), MIC_RATE)
+    session = conductor.current
+    while session.listening() is None or session.position < session.listening()[0].start + 2 * RATE:
+        feed(400)
+        clock.samples_fed += 400 * MIC_RATE // RATE
+    target = session.listening()[0].end  # 2 s into the step, with more of it to come
+    session.end_listen()
+    heard_at = clock.samples_fed + 0.25 * MIC_RATE  # where this block's first frame is heard
+    clock.gated = []
+    feed(2 * RATE)  # the jump, and the next prompt's first words, in one block
+    following = [e for e in session.timeline.of_kind("speech") if target <= e.start < target + 2 * RATE]
+    assert following and session.position == target + 2 * RATE
+    assert [text for _, text in clock.gated] == [e.text for e in following]
+    for (start, _), event in zip(clock.gated, following):
+        assert abs(start - (heard_at + (event.start - target) * MIC_RATE / RATE)) < 0.05 * MIC_RATE
+
+
 def test_the_detector_is_told_while_our_breath_tone_sounds(loop):
     """Resonance breathing speaks for 25 s before its tone: the detector hears of the tone only from then, in
     microphone samples (its clock plus the delay to the speaker), in spans that follow on from each other,
