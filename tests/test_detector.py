@@ -826,9 +826,11 @@ def test_an_utterance_that_began_over_our_voice_is_weighed_though_its_final_come
     assert weighed(script) == [("control", "repeat", 2.6)]
 
 
-def heard_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), settings=None):
+def heard_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), settings=None, ours_until=None,
+                                   left_after_db=None):
     """As `weighed` over our own voice, the echo canceller telling the detector of every block (but those
-    `untold`) that it left `left_db` of our sound, having lately left `usual_db` of it (None: not known)."""
+    `untold`) that it left `left_db` of our sound, having lately left `usual_db` of it (None: not known); from
+    block `ours_until` on nothing of ours is within its reach, and it leaves `left_after_db` (what is heard)."""
     detector = StreamDetector(ScriptedRecognizer(script, "Moonshine base-en"), CueMatcher(load_library().cue_maps),
                               settings)
     detector.gate(*OWN_SPEECH)
@@ -836,7 +838,10 @@ def heard_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), s
     for index in range(len(script)):
         if index not in untold:
             usual = None if usual_db is None else 10 ** (usual_db / 10)
-            detector.ours_left(index * BLOCK, (index + 1) * BLOCK, 1.0, 10 ** (left_db / 10), usual)
+            if ours_until is not None and index >= ours_until:
+                detector.ours_left(index * BLOCK, (index + 1) * BLOCK, 0.0, 10 ** (left_after_db / 10), usual)
+            else:
+                detector.ours_left(index * BLOCK, (index + 1) * BLOCK, 1.0, 10 ** (left_db / 10), usual)
         fired += detector.feed(np.zeros(BLOCK, np.int16))
     return [(d.detection.kind, d.detection.intent) for d in fired]
 
@@ -857,6 +862,10 @@ def test_a_control_read_into_what_the_echo_canceller_left_of_our_voice_is_droppe
     # the canceller cannot say: a block of the utterance it did not see, or it has not yet measured the usual
     assert heard_over_our_voice_with_left(hold_on, -22.8, untold={8}) == [("control", "pause")]
     assert heard_over_our_voice_with_left(hold_on, -22.8, None) == [("control", "pause")]
+    # our line ended within the utterance (its echo's tail, the gate's): the room's quiet after it is ours to
+    # drop with it, a person speaking up after it is not
+    assert heard_over_our_voice_with_left(hold_on, -22.8, ours_until=8, left_after_db=-30.0) == []
+    assert heard_over_our_voice_with_left(hold_on, -22.8, ours_until=8, left_after_db=-3.0) == [("control", "pause")]
     # a control the cue model alone made of our voice goes the same way; one both readings heard stands
     stop_it_is = [[] for _ in range(10)] + [[("stop it is", True, "Just a little", {"stop it is": 0.5})]]
     assert heard_over_our_voice_with_left(stop_it_is, -5.0) == [("control", "stop")]

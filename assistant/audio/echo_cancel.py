@@ -126,8 +126,9 @@ class EchoCanceller:
         self.placements = 0  # how often the copy was placed (figures, tests)
         self.skipped = 0  # blocks passed through as they were: not whole 10 ms blocks
         self.last: np.ndarray | None = None  # the last block given out (figures: what is left of our sound)
-        # And, once the room is learnt and our sound is within the filter's reach, that block's Left (else None):
-        # the detector tells a person talking over us from words read into what is left of our own sound.
+        # And, once the room is learnt, that block's Left (else None): the detector tells a person talking over
+        # us from words read into what is left of our own sound. (Every block, our sound or not: an utterance
+        # over our voice often runs on past the filter's reach, into the gate's tail.)
         self.last_left: Left | None = None
         bins = block_samples + 1
         self._spectra = np.zeros((partitions, bins), dtype=np.complex128)  # of our sound, newest first
@@ -206,11 +207,9 @@ class EchoCanceller:
         ours = self.reference.read(start - self.offset, len(samples))
         heard = samples.astype(np.float64) / 32768.0
         out = np.empty_like(heard)
-        within_reach = False
         for at in range(0, len(heard), self.block):
             out[at : at + self.block] = self._one_block(ours[at : at + self.block], heard[at : at + self.block])
-            within_reach = within_reach or bool(self._ours_energy.any())
-        if self._learnt and within_reach:
+        if self._learnt:
             estimate = heard - out
             usual = None if self._log_left is None else float(np.exp(self._log_left))
             self.last_left = Left(float(np.dot(estimate, estimate)), float(np.dot(out, out)), usual)

@@ -392,9 +392,10 @@ class StreamDetector:
         self._tones.add(start_sample, end_sample, (low_hz, high_hz))
 
     def ours_left(self, start_sample: int, end_sample: int, ours: float, left: float, usual_share: float | None) -> None:
-        """What the echo canceller made of [start, end) of the stream, once it has learnt the room and our sound
-        is within its reach: the energy of our sound in it, of what it left, and the share of our sound it has
-        lately left where nothing else was heard (None: not known yet). Tell it before feeding that audio."""
+        """What the echo canceller made of [start, end) of the stream, once it has learnt the room: the energy of
+        our sound in it (0 when nothing of ours was within its reach), of what it left, and the share of our
+        sound it has lately left where nothing else was heard (None: not known yet). Tell it before feeding
+        that audio."""
         self._left.add(start_sample, end_sample, (ours, left, usual_share))
 
     def feed(self, samples: np.ndarray) -> list[TimedDetection]:
@@ -638,7 +639,7 @@ class StreamDetector:
         if not blocks or blocks[0][0] > first or blocks[-1][1] < final.end_sample:
             return False
         if any(later[0] > earlier[1] for earlier, later in zip(blocks, blocks[1:])):
-            return False  # a block it did not see (nothing of ours within reach): that one is not accounted for
+            return False  # a block it was not told of (the room not learnt then): that one is not accounted for
         usual = blocks[0][2][2]
         if usual is None:
             return False
