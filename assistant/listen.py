@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.audio.echo_cancel import EchoCanceller, EchoReference
 from assistant.audio.echo_timing import EchoTiming
+from assistant.audio.timeline import Timeline
 from assistant.library.loader import Library
 from assistant.session import Session, State
 from assistant.session_audio import SessionAudio
@@ -276,6 +277,8 @@ class OutputFeed:
         self.canceller = EchoCanceller(self.played)  # takes it back out of what the microphone hears
         self.microphone_frames: Callable[[], int] | None = None  # frames the microphone has captured, once it runs
         self._tone_told_until = 0  # microphone sample up to which the detector knows our tone sounds
+        # Where the last stretch played ended: its session, timeline, position and the session's output frame
+        self._carries_on: tuple[Session, Timeline, int, int] | None = None
 
     def __call__(self, frames: int) -> np.ndarray:
         session = self.conductor.current
@@ -296,9 +299,17 @@ class OutputFeed:
         # script again, "repeat") is a new pass and is noted again. (A set of (id(timeline), start) keys used
         # to stand in for this and missed most words: ids are reused and the crisis audio is one object played
         # many times; the soak measured 331 of 738 words noted.)
+        # A line taken up again in its middle (resumed after a pause within it, or after a jump into it) is
+        # noted again from there: the rest of it is our voice too (session 30: paused mid-line and resumed, the
+        # rest of "Good. Now four things you can touch or feel..." went ungated, and Moonshine's "Dear God we
+        # continue" in it resumed an exercise that was playing).
         tone_heard: tuple[int, int] | None = None
         for out_frame, position, count, timeline in session.played(frames_before):
             at = heard_at + round((out_frame - frames_before) / out_rate * mic_rate)  # where this stretch is heard
+            last = self._carries_on
+            taken_up = last is None or last[0] is not session or last[1] is not timeline or last[2:] != (
+                position, out_frame)
+            self._carries_on = (session, timeline, position + count, out_frame + count)
             for event in timeline.of_kind("speech"):
                 if position <= event.start < position + count:
                     start = at + round((event.start - position) / out_rate * mic_rate)
@@ -306,6 +317,10 @@ class OutputFeed:
                     listener.spoken.add(start, end, event.text)
                     self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
                     listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
+                elif taken_up and event.start < position < event.end:
+                    end = at + round((event.end - position) / out_rate * mic_rate)
+                    listener.spoken.add(at, end, event.text)
+                    self.detector.gate(at, end, event.text)
             if any(event.kind == "phase" and event.start < position + count and position < event.end
                    for event in timeline.events):  # (the output callback: no list built)
                 until = at + round(count / out_rate * mic_rate)

@@ -175,6 +175,55 @@ def test_our_next_words_are_placed_where_they_are_heard_when_a_listening_step_en
         assert abs(start - (heard_at + (event.start - target) * MIC_RATE / RATE)) < 0.05 * MIC_RATE
 
 
+def test_the_rest_of_a_line_resumed_in_its_middle_is_noted_where_it_is_heard(loop):
+    """Paused in the middle of a line and resumed: the rest of the line is our voice again, and is noted from
+    where it is taken up (session 30: it went ungated, and Moonshine's "Dear God we continue", read in it,
+    resumed an exercise that was already playing)."""
+    from assistant.listen import OutputFeed
+
+    class Clock:
+        rate = MIC_RATE
+        samples_fed = 0
+        gated = []
+
+        def gate(self, start_sample, end_sample, text):
+            self.gated.append((start_sample, end_sample, text))
+
+    listener, conductor, lines = loop
+    clock = Clock()
+    feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
+
+    def play(seconds):
+        for _ in range(round(seconds * RATE / 400)):
+            feed(400)
+            clock.samples_fed += 400 * MIC_RATE // RATE
+
+    listener.on_detection(heard("start", "grounding-5-4-3-2-1", "grounding"), MIC_RATE)
+    session = conductor.current
+    line = next(e for e in session.timeline.of_kind("speech") if e.end - e.start > 4 * RATE)
+    while session.position < (line.start + line.end) // 2:
+        play(0.05)
+    session.pause()
+    play(5.0)
+    assert session.state is State.PAUSED
+    clock.gated = []
+    while not listener.events.empty():
+        listener.events.get()
+    session.resume()
+    taken_up_at = session.position
+    heard_at = clock.samples_fed + 0.25 * MIC_RATE
+    play(0.5)
+    rest = [(start, end) for start, end, text in clock.gated if text == line.text]
+    assert len(rest) == 1
+    start, end = rest[0]
+    assert abs(start - heard_at) < 0.05 * MIC_RATE
+    assert abs((end - start) - (line.end - taken_up_at) * MIC_RATE / RATE) < 0.01 * MIC_RATE
+    shown = []
+    while not listener.events.empty():
+        shown.append(listener.events.get())
+    assert f"  “{line.text}”" not in shown  # (shown once, when it began)
+
+
 def test_the_detector_is_told_while_our_breath_tone_sounds(loop):
     """Resonance breathing speaks for 25 s before its tone: the detector hears of the tone only from then, in
     microphone samples (its clock plus the delay to the speaker), in spans that follow on from each other,
