@@ -688,3 +688,35 @@ def test_real_engine_applies_every_pace_change(real_voice, caplog):
         real_voice.settings = VoiceSettings()
     assert max(lengths[130]) * 1.2 < min(lengths[90])
     assert "wrote no audio" not in caplog.text
+
+
+_SPEAK_FAR_TOO_MUCH = """
+import sys
+from pyttsx3.drivers import _espeak
+from assistant.speech.voice import Pyttsx3Voice, VoiceSettings
+
+voice = Pyttsx3Voice(VoiceSettings())
+voice.render("Breathe in slowly.", 16000)  # the voice's engine is set up as `listen` sets it up
+voice.close()
+_espeak.SetSynthCallback(lambda wav, samples, events: 1)  # espeak stops at its first buffer: nothing is spoken
+text = ("Breathe in slowly. " * 110000).encode()  # about 2 MB: a mapping of its own
+_espeak.Synth(text, flags=_espeak.CHARS_UTF8)  # copied into espeak's queue
+_espeak.Synchronize()
+print("queued", len(text))
+"""
+
+
+@pytest.mark.integration
+@needs_espeak
+def test_espeak_is_told_the_true_size_of_what_it_speaks():
+    """pyttsx3 2.99 told espeak-ng each text was ten times as long as it is, and espeak-ng copies that much: a
+    read far past the text's end, which killed the soak (SIGSEGV in espeak_Synth, 4 runs of 9) whenever it ran
+    off the memory mapped there. A 2 MB text makes that certain: before the voice set the size right, this
+    process died every time; now it does not."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _SPEAK_FAR_TOO_MUCH], capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "queued 2090000" in done.stdout

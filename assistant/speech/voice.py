@@ -235,6 +235,8 @@ class _EngineSession:
         ]
         self._default_voice_id = engine.getProperty("voice")
         self._is_espeak = getattr(engine, "driver_name", None) == "espeak"
+        if self._is_espeak:
+            _size_espeak_text_truly()
         self._is_idle = _espeak_idle_probe(engine)
         self._warned_rates: set[int] = set()
         if getattr(engine, "isBusy", lambda: False)():
@@ -354,6 +356,35 @@ class _EngineSession:
                 self._engine.disconnect(token)
             except Exception:  # best effort at shutdown
                 logger.debug("could not disconnect from pyttsx3", exc_info=True)
+
+
+def _size_espeak_text_truly() -> None:
+    """Give espeak-ng the true size of each text pyttsx3's espeak driver asks it to speak.
+
+    pyttsx3 2.99 passes ten times the text's length as its size (pyttsx3 issue 448), and espeak-ng copies that
+    many bytes from it: up to nine times the text's length is read past its end. Most often that is harmless
+    garbage, but when the read runs off the memory mapped there, the whole process dies (SIGSEGV), with no
+    traceback and no crisis screen. Session 30 met it in the short soak run by the tests: 4 of 9 runs crashed
+    in espeak_Synth, depending only on where the text happened to lie. The size given here is the text's own,
+    with its terminating zero, as the same module's Synth_Mark already gives.
+    """
+    try:
+        from pyttsx3.drivers import _espeak  # private to pyttsx3: a plain ctypes binding of espeak_Synth
+    except Exception:  # a future pyttsx3 may move it, and perhaps fix it
+        logger.debug("could not reach pyttsx3's espeak binding", exc_info=True)
+        return
+    if getattr(_espeak.Synth, "truly_sized", False) or not hasattr(_espeak, "cSynth"):
+        return
+    characters, unique_identifier = _espeak.POS_CHARACTER, None
+
+    def synth(text, position=0, position_type=characters, end_position=0, flags=0, user_data=None):
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        return _espeak.cSynth(text, len(text) + 1, position, position_type, end_position, flags, unique_identifier,
+                              user_data)
+
+    synth.truly_sized = True
+    _espeak.Synth = synth
 
 
 def _espeak_idle_probe(engine: Any) -> Callable[[], bool] | None:
