@@ -224,7 +224,8 @@ class Session:
         written = 0
         while written < frames and not self.ended:
             if self.state is State.PAUSED:
-                self._history.append((self.output_frames + written, self.position, frames - written, False, self.timeline))
+                self._history.append(
+                    (self.output_frames + written, self.position, frames - written, False, self.timeline))
                 written = frames
                 break
             remaining = self.timeline.total_samples - self.position

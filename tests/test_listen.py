@@ -44,6 +44,20 @@ def pull_seconds(conductor, seconds):
     return np.concatenate([conductor.pull(400) for _ in range(round(seconds * RATE / 400))])
 
 
+class GateClock:
+    """The detector's side of OutputFeed: its rate, how much microphone audio it has had (moved on by the test),
+    and the spans of our own voice it was told of, (start, end, text) in microphone samples."""
+
+    rate = MIC_RATE
+
+    def __init__(self):
+        self.samples_fed = 0
+        self.gated = []
+
+    def gate(self, start_sample, end_sample, text):
+        self.gated.append((start_sample, end_sample, text))
+
+
 def test_idle_output_is_silence_and_never_ends(loop):
     """With nothing asked for, the stream gets silence, block after block."""
     _, conductor, _ = loop
@@ -113,21 +127,13 @@ def test_each_word_we_say_is_noted_for_the_echo_check_every_time_it_is_played(lo
     listener's echo check and for the detector's gate alike."""
     from assistant.listen import OutputFeed
 
-    class Clock:  # the detector's side of OutputFeed: its rate, how much microphone audio it has had, its gate
-        rate = MIC_RATE
-        samples_fed = 0
-        gated = []
-
-        def gate(self, start_sample, end_sample, text):
-            self.gated.append((start_sample, end_sample, text))
-
     listener, conductor, _ = loop
     noted, ranges = [], []
     def note(start, end, text):
         noted.append(text)
         ranges.append((start, end, text))
     listener.spoken.add = note
-    clock = Clock()
+    clock = GateClock()
     feed = OutputFeed(conductor, listener, clock, RATE)
     words = [event.text for event in listener.crisis_audio.timeline.of_kind("speech")]
     listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
@@ -147,16 +153,8 @@ def test_our_next_words_are_placed_where_they_are_heard_when_a_listening_step_en
     paused the exercise)."""
     from assistant.listen import OutputFeed
 
-    class Clock:  # the detector's side of OutputFeed, its clock moving as a microphone's would
-        rate = MIC_RATE
-        samples_fed = 0
-        gated = []
-
-        def gate(self, start_sample, end_sample, text):
-            self.gated.append((start_sample, text))
-
     listener, conductor, _ = loop
-    clock = Clock()
+    clock = GateClock()
     feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
     listener.on_detection(heard("start", "grounding-5-4-3-2-1", "grounding"), MIC_RATE)
     session = conductor.current
@@ -170,8 +168,8 @@ def test_our_next_words_are_placed_where_they_are_heard_when_a_listening_step_en
     feed(2 * RATE)  # the jump, and the next prompt's first words, in one block
     following = [e for e in session.timeline.of_kind("speech") if target <= e.start < target + 2 * RATE]
     assert following and session.position == target + 2 * RATE
-    assert [text for _, text in clock.gated] == [e.text for e in following]
-    for (start, _), event in zip(clock.gated, following):
+    assert [text for *_, text in clock.gated] == [e.text for e in following]
+    for (start, *_), event in zip(clock.gated, following):
         assert abs(start - (heard_at + (event.start - target) * MIC_RATE / RATE)) < 0.05 * MIC_RATE
 
 
@@ -181,16 +179,8 @@ def test_the_rest_of_a_line_resumed_in_its_middle_is_noted_where_it_is_heard(loo
     resumed an exercise that was already playing)."""
     from assistant.listen import OutputFeed
 
-    class Clock:
-        rate = MIC_RATE
-        samples_fed = 0
-        gated = []
-
-        def gate(self, start_sample, end_sample, text):
-            self.gated.append((start_sample, end_sample, text))
-
-    listener, conductor, lines = loop
-    clock = Clock()
+    listener, conductor, _ = loop
+    clock = GateClock()
     feed = OutputFeed(conductor, listener, clock, RATE, delay_seconds=0.25)
 
     def play(seconds):

@@ -645,7 +645,8 @@ class StreamDetector:
             return False
         ours = max(value[0] for _, _, value in blocks)
         left = max(value[1] for _, _, value in blocks)
-        return left <= ours * 10 ** (-below_db / 10) and left <= ours * usual * 10 ** (self.settings.only_ours_usual_margin_db / 10)
+        margin_db = self.settings.only_ours_usual_margin_db
+        return left <= ours * 10 ** (-below_db / 10) and left <= ours * usual * 10 ** (margin_db / 10)
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""

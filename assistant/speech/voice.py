@@ -365,8 +365,8 @@ def _size_espeak_text_truly() -> None:
     many bytes from it: up to nine times the text's length is read past its end. Most often that is harmless
     garbage, but when the read runs off the memory mapped there, the whole process dies (SIGSEGV), with no
     traceback and no crisis screen. Session 30 met it in the short soak run by the tests: 7 of 17 runs crashed
-    in espeak_Synth, depending only on where the text happened to lie (benchmarks/README.md). The size given here is the text's own,
-    with its terminating zero, as the same module's Synth_Mark already gives.
+    in espeak_Synth, depending only on where the text happened to lie (benchmarks/README.md). The size given
+    here is the text's own, with its terminating zero, as the same module's Synth_Mark already gives.
     """
     try:
         from pyttsx3.drivers import _espeak  # private to pyttsx3: a plain ctypes binding of espeak_Synth
