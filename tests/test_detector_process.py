@@ -228,3 +228,46 @@ def test_a_child_working_through_a_backlog_is_not_taken_for_hung(cue_maps, tmp_p
     print(f"backlog heard in {busy_s:.1f} s")
     assert busy_s > HANG_IN_TEST_S + 1, f"the backlog took only {busy_s:.1f} s: no test of the watchdog"
     assert detector.restarts == 0 and heard.lines == [], heard.lines
+
+
+def test_the_child_is_told_what_the_echo_canceller_left_of_each_block(monkeypatch):
+    """`ours_left` goes down the pipe like the gate, and the child's detector is told it, in order with the
+    audio (a control read into what was left of our voice is dropped there). The child's loop, with a pipe
+    and a detector that only write down what they are given."""
+    from assistant.speech import detector as detector_module
+    from assistant.speech import detector_process
+    from assistant.speech import models
+
+    told = []
+
+    class Detector:
+        rate = 16000
+
+        def __init__(self, recognizer, matcher, settings):
+            pass
+
+        def ours_left(self, *message):
+            told.append(("left", *message))
+
+        def feed(self, samples):
+            told.append(("feed", len(samples)))
+            return []
+
+    class Pipe:
+        def __init__(self, messages):
+            self.messages, self.sent = list(messages), []
+
+        def recv(self):
+            return self.messages.pop(0)
+
+        def send(self, message):
+            self.sent.append(message)
+
+    opened = type("Opened", (), {"recognizer": None, "description": "stand-in"})()
+    monkeypatch.setattr(models, "open_recognizer_or_fall_back", lambda *args: opened)
+    monkeypatch.setattr(detector_module, "StreamDetector", Detector)
+    pipe = Pipe([("pocketsphinx", None, {}, "en", None), ("left", 0, 1600, 0.5, 0.001, 0.01),
+                 ("feed", np.zeros(1600, np.int16)), ("close",)])
+    detector_process.serve(pipe)
+    assert pipe.sent[0] == ("ready", "stand-in", 16000)
+    assert told == [("left", 0, 1600, 0.5, 0.001, 0.01), ("feed", 1600)]
