@@ -448,9 +448,15 @@ class Session:
         """What the output frames from `since_output_frame` on played, in order: (first output frame, timeline
         position, frames, timeline) for each stretch played straight through (pauses left out). The position
         does not always move on smoothly: ending a listening step, resuming or skipping jumps it, and crisis
-        support swaps the timeline (the feeder thread, after `pull`; the last 256 stretches are kept)."""
-        return [(start, position, frames, timeline) for start, position, frames, playing, timeline in list(self._history)
-                if playing and start >= since_output_frame]
+        support swaps the timeline (the feeder thread, after `pull`, which alone changes the history: no copy is
+        needed, and only this pull's few stretches at its end are looked at; the last 256 are kept)."""
+        stretches = []
+        for start, position, frames, playing, timeline in reversed(self._history):
+            if start < since_output_frame:
+                break
+            if playing:
+                stretches.append((start, position, frames, timeline))
+        return stretches[::-1]
 
     def snapshot(self, output_frame: int) -> Snapshot:
         """The phase, caption and state at the given output frame."""

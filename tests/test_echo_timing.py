@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.audio.echo_timing import EchoTiming
-from tests.echo_scene import bursts
+from tests.echo_scene import MIC_BLOCK, MIC_RATE, OUT_RATE, PULL_FRAMES, bursts
 
-MIC_RATE, OUT_RATE = 16000, 44100
-PULL_FRAMES, MIC_BLOCK = 1024, 1600
 ASSUMED_DELAY_S = 0.3  # what the listener adds to samples_fed: the output stream's latency
 
 

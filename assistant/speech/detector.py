@@ -330,11 +330,14 @@ class _Spans:
         with self.lock:
             return next((value for start, end, value in self.ranges if start <= sample < end), None)
 
+    def within(self, first: int, last: int) -> list[tuple[int, int, Any]]:
+        """The ranges over samples [first, last], in the order they were added."""
+        with self.lock:
+            return [(start, end, value) for start, end, value in self.ranges if start <= last and first < end]
+
     def said_over(self, first: int, last: int) -> list | None:
         """What sounds over samples [first, last]; None when nothing of ours does then."""
-        with self.lock:
-            said = [value for start, end, value in self.ranges if start <= last and first < end]
-        return said or None
+        return [value for _, _, value in self.within(first, last)] or None
 
     def prune(self, before: int) -> None:
         with self.lock:
@@ -633,9 +636,7 @@ class StreamDetector:
         if below_db is None:
             return False
         first = self._utterance_start(final) - self.rate // 10
-        with self._left.lock:
-            blocks = sorted((start, end, value) for start, end, value in self._left.ranges
-                            if start <= final.end_sample and first < end)
+        blocks = sorted(self._left.within(first, final.end_sample))
         if not blocks or blocks[0][0] > first or blocks[-1][1] < final.end_sample:
             return False
         if any(later[0] > earlier[1] for earlier, later in zip(blocks, blocks[1:])):
