@@ -167,7 +167,11 @@ class Listener:
         # After the crisis script itself the mode stays CRISIS: "repeat" replays the numbers.
 
     def is_own_echo(self, timed: TimedDetection, input_rate: int) -> bool:
-        """True when what was heard matches something the assistant itself was saying at that moment."""
+        """True when what was heard matches something the assistant itself was saying at that moment, and the
+        echo canceller did not find a person's voice in it (TimedDetection.person_heard): "repeat" said over our
+        "Say repeat, and I will say the numbers again" is the person's."""
+        if timed.person_heard:
+            return False
         sample = round(timed.time_s * input_rate)
         for text in self.spoken.overlapping(sample, self.echo_tail_samples):
             own = self.matcher.match_all(text)

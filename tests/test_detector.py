@@ -831,6 +831,13 @@ def heard_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), s
     """As `weighed` over our own voice, the echo canceller telling the detector of every block (but those
     `untold`) that it left `left_db` of our sound, having lately left `usual_db` of it (None: not known); from
     block `ours_until` on nothing of ours is within its reach, and it leaves `left_after_db` (what is heard)."""
+    fired = fired_over_our_voice_with_left(script, left_db, usual_db, untold, settings, ours_until, left_after_db)
+    return [(d.detection.kind, d.detection.intent) for d in fired]
+
+
+def fired_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), settings=None, ours_until=None,
+                                   left_after_db=None):
+    """heard_over_our_voice_with_left's detections, as fired."""
     detector = StreamDetector(ScriptedRecognizer(script, "Moonshine base-en"), CueMatcher(load_library().cue_maps),
                               settings)
     detector.gate(*OWN_SPEECH)
@@ -843,7 +850,7 @@ def heard_over_our_voice_with_left(script, left_db, usual_db=-20.0, untold=(), s
             else:
                 detector.ours_left(index * BLOCK, (index + 1) * BLOCK, 1.0, 10 ** (left_db / 10), usual)
         fired += detector.feed(np.zeros(BLOCK, np.int16))
-    return [(d.detection.kind, d.detection.intent) for d in fired]
+    return fired
 
 
 def test_a_control_read_into_what_the_echo_canceller_left_of_our_voice_is_dropped():
@@ -872,6 +879,24 @@ def test_a_control_read_into_what_the_echo_canceller_left_of_our_voice_is_droppe
     assert heard_over_our_voice_with_left(stop_it_is, -22.8) == []
     both = [[] for _ in range(10)] + [[("okay stop", True, "Okay, stop.", {})]]
     assert heard_over_our_voice_with_left(both, -22.8) == [("control", "stop")]
+
+
+def test_a_detection_the_canceller_left_far_more_of_than_our_sound_is_marked_a_persons():
+    """"again please" over our "Once more. Call or text 9 8 8": the listener would take it for that line's own
+    echo by its words, but the canceller left far more than it leaves of our voice alone: a person said it."""
+    again = [[] for _ in range(10)] + [[("again please", True, "Again please.", {})]]
+    # 15 dB under our voice, and 5 dB over what it usually leaves: not a person, going by the canceller
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -15.0, -20.0)] == [False]
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -5.0, -20.0)] == [True]
+    # 10 dB over the usual share; not when the canceller cannot say, nor when marking is off
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -10.0, -20.0)] == [True]
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -5.0, None)] == [False]
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -5.0, untold={8})] == [False]
+    off = DetectorSettings(person_over_usual_db=None)
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -5.0, settings=off)] == [False]
+    # with nothing of ours in reach when it was said, what is heard is a person's
+    assert [d.person_heard for d in fired_over_our_voice_with_left(again, -22.8, ours_until=0, left_after_db=-30.0)] \
+        == [True]
 
 
 def test_the_recognizer_is_told_when_our_breath_tone_starts_and_stops_sounding():

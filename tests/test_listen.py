@@ -377,9 +377,22 @@ def test_our_own_voice_saying_stop_does_not_stop_us(loop):
     listener.on_detection(heard("control", "stop", "stop", 10.5), MIC_RATE)
     pull_seconds(conductor, 0.5)
     assert conductor.current is not None and conductor.current.state is State.RUNNING
+    # (the person saying it with us, which the echo canceller tells apart, is obeyed: see the test below)
     # ...but the person saying stop a moment later, over other words of ours, is obeyed.
     listener.spoken.add(14 * MIC_RATE, 16 * MIC_RATE, "Take a slow breath in.")
     listener.on_detection(heard("control", "stop", "stop", 15.0), MIC_RATE)
+    pull_seconds(conductor, 0.5)
+    assert conductor.current is None
+
+
+def test_a_person_saying_stop_as_our_voice_says_stop_is_obeyed(loop):
+    """The STOP practice says "Stop."; someone saying "stop" at that moment, which the echo canceller found far
+    more of than it leaves of our voice (TimedDetection.person_heard), stops it."""
+    listener, conductor, _ = loop
+    listener.on_detection(heard("start", "stop-practice", "stop practice"), MIC_RATE)
+    pull_seconds(conductor, 1.0)
+    listener.spoken.add(10 * MIC_RATE, 11 * MIC_RATE, "Stop.")
+    listener.on_detection(TimedDetection(Detection("control", "stop", "stop"), 10.5, person_heard=True), MIC_RATE)
     pull_seconds(conductor, 0.5)
     assert conductor.current is None
 
@@ -430,6 +443,21 @@ def test_repeat_after_the_crisis_script_replays_it_even_when_its_words_hold_a_st
     listener.on_detection(both("control", "repeat", ("start", "grounding-5-4-3-2-1"), "say that again i'm spiraling",
                                201.0), MIC_RATE)
     assert conductor.current.audio.exercise.id == "crisis" and lines.count("RESOURCES") == 2
+
+
+def test_again_please_said_over_our_once_more_line_replays_the_numbers_when_a_person_said_it(loop):
+    """Our crisis script says "Once more. Call or text 9 8 8." By its words alone, "again please" heard as that
+    plays is the line's own echo (the soak, session 30, at -10 dB); when the echo canceller found a person's
+    voice in it, the person asked for all the numbers again."""
+    listener, conductor, lines = loop
+    listener.on_detection(heard("crisis", "crisis", "i want to die"), MIC_RATE)
+    pull_seconds(conductor, 30.0)
+    listener.spoken.add(30 * MIC_RATE, 33 * MIC_RATE, "Once more. Call or text 9 8 8.")
+    listener.on_detection(heard("control", "repeat", "again please", 32.0), MIC_RATE)
+    assert lines.count("RESOURCES") == 1
+    listener.on_detection(TimedDetection(Detection("control", "repeat", "again please"), 32.5, person_heard=True),
+                          MIC_RATE)
+    assert lines.count("RESOURCES") == 2  # (the script fades out and starts again from the numbers)
 
 
 def test_an_exercise_started_by_voice_shows_its_cautions(loop):

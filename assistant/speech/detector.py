@@ -46,6 +46,9 @@ class TimedDetection:
 
     detection: Detection
     time_s: float
+    # The echo canceller left far more of its utterance than it leaves of our own sound: a person said it, even
+    # if a line of ours then held the same words (DetectorSettings.person_over_usual_db).
+    person_heard: bool = False
 
     def to_json(self) -> dict:
         return self.detection.to_json(round(self.time_s, 3))
@@ -303,6 +306,15 @@ class DetectorSettings:
     # With headphones nothing of ours is heard, nothing is learnt, and nothing is dropped. None: off.
     only_ours_below_db: float | None = 10.0
     only_ours_usual_margin_db: float = 6.0
+    # The other way round: a detection whose utterance left, in its loudest 0.1 s, at least this much more than
+    # the usual share of our sound is a person's (TimedDetection.person_heard), though its words are also in a
+    # line of ours said then. The listener drops a control whose words are in the line we were saying (its own
+    # echo, Listener.is_own_echo), and so dropped "again please" said over our "Once more. Call or text 9 8 8"
+    # (soak, session 30); "repeat" said over "Say repeat, and I will say the numbers again" would go the same
+    # way. Above the 6.0 that only_ours allows, and under the 11.6 the least of the 8 persons' cues reached,
+    # with room to spare on our side: taking our own line for a person would replay the crisis script on
+    # itself. None: never marked.
+    person_over_usual_db: float | None = 9.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
 
@@ -430,7 +442,7 @@ class StreamDetector:
                 key = (detection.kind, detection.intent)
                 self._fired_in_utterance.add(key)
                 self._last_fired[key] = hypothesis.end_sample
-                fired.append(TimedDetection(detection, hypothesis.end_sample / self.rate))
+                fired.append(TimedDetection(detection, hypothesis.end_sample / self.rate, self._person_heard(hypothesis)))
             if hypothesis.is_final:
                 self._streak = None
                 self._fired_in_utterance.clear()
@@ -633,21 +645,37 @@ class StreamDetector:
         """Whether the echo canceller accounts for all that was heard in this utterance as our own sound
         (DetectorSettings.only_ours_below_db); False when it cannot say for every block of it."""
         below_db = self.settings.only_ours_below_db
-        if below_db is None:
+        loudest = self._loudest_left(final)
+        if below_db is None or loudest is None:
             return False
-        first = self._utterance_start(final) - self.rate // 10
-        blocks = sorted(self._left.within(first, final.end_sample))
-        if not blocks or blocks[0][0] > first or blocks[-1][1] < final.end_sample:
-            return False
-        if any(later[0] > earlier[1] for earlier, later in zip(blocks, blocks[1:])):
-            return False  # a block it was not told of (the room not learnt then): that one is not accounted for
-        usual = blocks[0][2][2]
-        if usual is None:
-            return False
-        ours = max(value[0] for _, _, value in blocks)
-        left = max(value[1] for _, _, value in blocks)
+        ours, left, usual = loudest
         margin_db = self.settings.only_ours_usual_margin_db
         return left <= ours * 10 ** (-below_db / 10) and left <= ours * usual * 10 ** (margin_db / 10)
+
+    def _person_heard(self, hypothesis: Hypothesis) -> bool:
+        """Whether the echo canceller left far more of this utterance than it leaves of our sound alone
+        (DetectorSettings.person_over_usual_db): someone spoke, whatever of ours was playing."""
+        over_db = self.settings.person_over_usual_db
+        loudest = self._loudest_left(hypothesis)
+        if over_db is None or loudest is None:
+            return False
+        ours, left, usual = loudest
+        return left > ours * usual * 10 ** (over_db / 10)
+
+    def _loudest_left(self, hypothesis: Hypothesis) -> tuple[float, float, float] | None:
+        """The echo canceller's account of this utterance (and 0.1 s before it): the energy of our sound and of
+        what it left, each in its loudest 0.1 s, and the share of ours it usually leaves. None when it was not
+        told of every block of it, or does not know the usual share yet."""
+        first = self._utterance_start(hypothesis) - self.rate // 10
+        blocks = sorted(self._left.within(first, hypothesis.end_sample))
+        if not blocks or blocks[0][0] > first or blocks[-1][1] < hypothesis.end_sample:
+            return None
+        if any(later[0] > earlier[1] for earlier, later in zip(blocks, blocks[1:])):
+            return None  # a block it was not told of (the room not learnt then): that one is not accounted for
+        usual = blocks[0][2][2]
+        if usual is None:
+            return None
+        return max(value[0] for _, _, value in blocks), max(value[1] for _, _, value in blocks), usual
 
     def _near_crisis(self, final: Hypothesis) -> Detection | None:
         """A crisis sentence one of the readings nearly said, that the second reader finds nearly as likely."""
