@@ -116,6 +116,33 @@ def test_bundled_library_checks_clean(capsys, tmp_path, monkeypatch):
     """`grounding check` with no paths passes on everything bundled."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert main(["check"]) == 0, capsys.readouterr().out
+    assert "crisis language" not in capsys.readouterr().out  # (no line of ours opens crisis support by its echo)
+
+
+def test_a_line_holding_crisis_language_is_a_warning_at_its_line(tmp_path, capsys):
+    """The listener acts on crisis language even over our own voice, so a script line holding it could, by
+    its own echo, open crisis support mid-exercise. It is a warning: the file still loads."""
+    text = """\
+id: echo
+title: Echo
+kind: grounding
+source: Test source
+intro: [Welcome., "The urge may stay. It doesn't need to vanish."]
+steps:
+  - say: This traffic is killing me, people say.
+  - breathe:
+      phases:
+        - inhale: 4
+        - exhale: 6
+          say: Let the wish to disappear soften
+      cycles: 2
+  - say: I want to end it all, said no one here.
+"""
+    path = _write(tmp_path, "echo", text)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    warned = sorted(int(line) for line in re.findall(rf"{re.escape(str(path))}:(\d+): warning: .*crisis language", out))
+    assert warned == [5, 12, 14], out  # the intro's second line, the phase's prompt, the last step
 
 
 def test_prompt_too_long_for_its_phase_is_a_warning(tmp_path, capsys):

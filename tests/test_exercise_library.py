@@ -414,7 +414,7 @@ def test_urge_surfing_names_rise_crest_and_fall_and_does_not_promise_the_urge_va
     spoken = " ".join(_spoken(library.get("pause-before-texting"))).lower()
     for word in ("rises", "crests", "falls", "breathe"):
         assert word in spoken
-    assert "doesn't need to vanish" in spoken or "may come back" in spoken
+    assert "doesn't have to go away" in spoken or "may come back" in spoken
 
 
 def test_name_the_story_separates_fact_from_story(library):

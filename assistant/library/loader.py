@@ -18,6 +18,7 @@ from assistant.errors import UnknownExerciseError
 from assistant.library.model import CueMap, Exercise
 from assistant.library.validate import build_cue_map, build_exercise, is_cue_map
 from assistant.library.yamlsafe import Document, Problem, YamlProblem, read_document
+from assistant.speech.crisis import detect_crisis
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "exercises"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -221,7 +222,43 @@ def check_files(
     for item in loaded:
         resolve_cues(item, known)
         problems.extend(item.problems)
+        if item.exercise is not None:
+            problems.extend(_crisis_language_spoken(item.document))
     return problems
+
+
+SPOKEN_KEYS = ("say", "intro", "outro")
+
+
+def _crisis_language_spoken(doc: Document) -> list[Problem]:
+    """A warning for each line of the script that holds crisis language: the listener acts on crisis language
+    even over our own voice, so its echo through the microphone could open crisis support mid-exercise
+    ("It doesn't need to vanish" once did, by the words alone)."""
+    problems = []
+    for path, text in _spoken_texts(doc.data, ()):
+        found = detect_crisis(text)
+        if found is not None:
+            problems.append(Problem(doc.file, doc.line_of(path), (
+                f"this line holds words the assistant listens for as crisis language ('{found.phrase}'): spoken "
+                "aloud, its echo may open crisis support in the middle of the exercise. Please reword it"), is_warning=True))
+    return problems
+
+
+def _spoken_texts(value, path: tuple) -> list[tuple[tuple, str]]:
+    """Every text the script will speak (under say, intro and outro, at any depth), with its path."""
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            if key in SPOKEN_KEYS:
+                texts = inner if isinstance(inner, list) else [inner]
+                found += [(path + (key,) + ((index,) if isinstance(inner, list) else ()), text)
+                          for index, text in enumerate(texts) if isinstance(text, str)]
+            else:
+                found += _spoken_texts(inner, path + (key,))
+        return found
+    if isinstance(value, list):
+        return [found for index, inner in enumerate(value) for found in _spoken_texts(inner, path + (index,))]
+    return []
 
 
 def _same_origin(a: Path, b: Path) -> bool:
