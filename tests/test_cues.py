@@ -422,6 +422,20 @@ def test_a_command_after_a_filler_is_still_its_own_clause(matcher, transcript):
     assert _kind_intent(matcher.match(transcript)) == ("control", "stop")
 
 
+@pytest.mark.parametrize("transcript, intent", [("Again, please.", "repeat"), ("What, was that?", "repeat"),
+                                                ("One more, time.", "repeat"), ("Wait, a moment.", "pause")])
+def test_a_comma_inside_a_control_phrase_does_not_cut_it(matcher, transcript, intent):
+    """Moonshine punctuates: "Again, please." is the command "again please", which "again" alone is not."""
+    assert _kind_intent(matcher.match(transcript)) == ("control", intent)
+    assert matcher.match(transcript).text == transcript  # (the detection gives what was heard, as it was)
+
+
+@pytest.mark.parametrize("transcript", ["Again, pleased to meet you.", "the gain, please", "I did it again, please don't laugh"])
+def test_a_comma_is_mended_only_inside_a_whole_control_phrase_said_as_a_command(matcher, transcript):
+    """Only a control phrase's own words, whole, are joined across a comma, and then weighed as any command."""
+    assert matcher.match(transcript) is None
+
+
 @pytest.mark.parametrize("transcript", ["I'm not really anxious", "I'm not so stressed", "there was no reply",
                                         "I'm not kind of anxious"])
 def test_softeners_do_not_undo_a_negation(matcher, transcript):

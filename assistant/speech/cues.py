@@ -203,6 +203,13 @@ class CueMatcher:
         self._tail_item = re.compile(tail)
         short_tail = rf"(?:{_SHORT_TAIL}|{_FILL}|{tail_words})" if tail_words else rf"(?:{_SHORT_TAIL}|{_FILL})"
         self._short_tail_item = re.compile(short_tail)
+        # A control phrase a recognizer wrote with a comma inside it ("Again, please.") is one command, though a
+        # comma otherwise ends a clause ("I'm fine, stop"). Plain words only, and whole: "Stop, it's fine" keeps
+        # its comma.
+        mendable = sorted({cue.words for cue in self._control if len(cue.words) > 1}, key=len, reverse=True)
+        self._comma_inside = re.compile("|".join(
+            r"\b" + r"(?:\s*,\s*|\s+)".join(re.escape(word) for word in words) + r"(?![\w'])"
+            for words in mendable if all(re.fullmatch(r"[a-z]+", word) for word in words)) or r"(?!)", re.IGNORECASE)
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -369,6 +376,7 @@ class CueMatcher:
 
     def _controls(self, text: str) -> list[_Cue]:
         """Control cues that fire, stop and pause first (the safe reading of a mixed command), longer first."""
+        text = self._comma_inside.sub(lambda found: found.group(0).replace(",", " "), text)
         clauses = [normalize(clause).split() for clause in split_clauses(text)] or [[]]
         fired = {
             cue
