@@ -168,8 +168,8 @@ class Listener:
 
     def is_own_echo(self, timed: TimedDetection, input_rate: int) -> bool:
         """True when what was heard matches something the assistant itself was saying at that moment, and the
-        echo canceller did not find a person's voice in it (TimedDetection.person_heard): "repeat" said over our
-        "Say repeat, and I will say the numbers again" is the person's."""
+        echo canceller did not find a person's voice in it (TimedDetection.person_heard): "stop" said with the
+        STOP practice's "Stop." is the person's, as is "again please" over our "Once more. Call or text 9 8 8"."""
         if timed.person_heard:
             return False
         sample = round(timed.time_s * input_rate)

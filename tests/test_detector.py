@@ -488,12 +488,23 @@ def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherw
               [("i want to call feeling again", True, "I wanted to call him again",
                 {"i want to call feeling again": 2.6, "i want to kill": 2.5})]]
     assert weighed(script) == []
-    # a partial the final only carried on is still weighed (its words are the final's first words), though here,
-    # the tune split's "He's trying to cut down on sugar", that is a false alarm: crisis errs toward resources
+    # a partial the final only carried on is not revised away (its words are the final's first words)...
     carried = [[("he is trying to kill", False)],
                [("he is trying to kill go on children", True, "He's trying to cut down on sugar",
                  {"he is trying to kill go on children": 2.6, "he is trying to kill": 2.0})]]
+    assert weighed(carried, settings=DetectorSettings(crisis_cut_max_shortfall=None)) == [("crisis", "crisis", 0.2)]
+    # ...but its crisis language ("trying to kill" at its end) was where it was cut, and the final goes on
+    # without any: it must be nearly as likely in all (crisis_cut_max_shortfall). The tune split's "He's trying
+    # to cut down on sugar" (and the 4 h soak's false crisis): 2.07 per token, 14.5 in all. (Four scripted
+    # tokens: 2.0 per token is 8 in all, 1.0 is 4.)
+    assert weighed(carried) == []
+    carried[-1][0][3]["he is trying to kill"] = 1.0
     assert weighed(carried) == [("crisis", "crisis", 0.2)]
+    # A final that still holds crisis language, or revised the partial's words, is weighed per token as before
+    kept_on = [[("he is trying to kill", False)],
+               [("he is trying to kill me now", True, "He's trying to cut down on sugar",
+                 {"he is trying to kill me now": 2.9, "he is trying to kill": 2.0})]]
+    assert weighed(kept_on) == [("crisis", "crisis", 0.2)]
     # and one the final revised, when the second reading kept the partial's word, fires
     kept = [[("i want to kill", False)],
             [("i want to call feeling again", True, "I want to kill feeling again",

@@ -106,6 +106,15 @@ class DetectorSettings:
     # same on both splits; gone, a crisis in a report cue item ("i'm going to kill my", 19.2 short, for "he
     # still hasn't texted back" read "He still has a text in bag"). None: no such need.
     crisis_unshared_max_shortfall: float | None = 5.0
+    # ... and a partial the final carried on past its crisis language, which the final's words then no longer
+    # hold ("he's trying to kill" on the way to "he's trying to kill go on children"), must be at most this
+    # many nats short in all: a pattern that wants the speaker to have stopped there ("trying to kill", at the
+    # end) matched where the partial was cut, and per token flatters a partial, a few words of a long reading.
+    # Session 31, both splits replayed: it weighs 2 partials, the tune split's "he's trying to kill" (14.5 short
+    # in all, 2.07 per token, of Moonshine's "He's trying to cut down on sugar"; also the 4 h soak's false
+    # crisis), and a crisis item's "i been cutting" (4.3 per token, short anyway; the item is heard otherwise).
+    # False start/crisis alarms on the tune split 3 -> 2, recall the same. None: weighed per token as any other.
+    crisis_cut_max_shortfall: float | None = 5.0
     # A start or crisis language only the first reading heard that falls short as heard is weighed again with
     # up to three of the cue model's words before it and two after it dropped (nearby.trimmed), wherever it
     # still matches: in babble it writes other voices' words around what was said ("i said i someone is
@@ -310,10 +319,10 @@ class DetectorSettings:
     # the usual share of our sound is a person's (TimedDetection.person_heard), though its words are also in a
     # line of ours said then. The listener drops a control whose words are in the line we were saying (its own
     # echo, Listener.is_own_echo), and so dropped "again please" said over our "Once more. Call or text 9 8 8"
-    # (soak, session 30); "repeat" said over "Say repeat, and I will say the numbers again" would go the same
-    # way. Above the 6.0 that only_ours allows, and under the 11.6 the least of the 8 persons' cues reached,
-    # with room to spare on our side: taking our own line for a person would replay the crisis script on
-    # itself. None: never marked.
+    # (soak, session 30), and "stop" said with the STOP practice's "Stop." would go the same way. Above the 6.0
+    # that only_ours allows, and under the 11.6 the least of the 8 persons' cues reached, with room to spare on
+    # our side: taking our own "Once more" for a person would replay the crisis script on itself. None: never
+    # marked.
     person_over_usual_db: float | None = 9.0
     refractory_seconds: float = 2.0  # the same intent does not fire again within this time
     gate_tail_seconds: float = 0.5  # after our own speech ends, its echo can still be heard this long
@@ -583,16 +592,20 @@ class StreamDetector:
             heard.insert(0, detection)
 
         unshared_most = self.settings.crisis_unshared_max_shortfall if kind == "crisis" else None
+        cut_most = self.settings.crisis_cut_max_shortfall if kind == "crisis" else None
+        cut = {held.text for held in heard if held is not detection and _carried_on_past(held.text, final.text)}
 
-        def within(text: str, fit: Fit) -> bool:
+        def within(candidate: Detection, text: str, fit: Fit) -> bool:
             if (fit.shortfall_per_token if per_token else fit.shortfall) > most:
+                return False
+            if cut_most is not None and candidate.text in cut and fit.shortfall > cut_most:
                 return False
             if unshared_most is None or fit.shortfall <= unshared_most:
                 return True
             return not _shares_no_word(text, final.check_text)  # a word of it in the second reading
 
         for candidate, fit in zip(heard, _fits(final, [held.text for held in heard])):
-            if fit is None or within(candidate.text, fit):
+            if fit is None or within(candidate, candidate.text, fit):
                 return candidate
         trim_most = self.settings.trim_max_shortfall
         if kind != "crisis" or trim_most is None or not per_token:
@@ -604,7 +617,7 @@ class StreamDetector:
         texts = list(dict.fromkeys(trim for more in trims for trim in more))
         fits = dict(zip(texts, _fits(final, texts)))
         for candidate, more in zip(heard, trims):
-            if any(fits[trim] is not None and within(trim, fits[trim]) for trim in more):
+            if any(fits[trim] is not None and within(candidate, trim, fits[trim]) for trim in more):
                 return candidate
         return None
 
@@ -976,6 +989,14 @@ def _revised_away(partial: str, final: str, check: str) -> bool:
     gone = set(said) - set(revised)
     new = set(revised) - set(said)
     return bool(gone) and bool(new) and new <= checked and not gone & checked
+
+
+def _carried_on_past(partial: str, final: str) -> bool:
+    """Whether the final's words begin with all of the partial's and go on, and hold no crisis language: the
+    partial's crisis language was where it was cut, not what was said."""
+    said = normalize(partial).split()
+    heard = normalize(final).split()
+    return len(heard) > len(said) and heard[:len(said)] == said and detect_crisis(" ".join(heard)) is None
 
 
 def _shares_no_word(text: str, check: str | None) -> bool:
