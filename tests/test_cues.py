@@ -425,7 +425,8 @@ def test_a_command_after_a_filler_is_still_its_own_clause(matcher, transcript):
 @pytest.mark.parametrize("transcript, intent", [("Again, please.", "repeat"), ("What, was that?", "repeat"),
                                                 ("One more, time.", "repeat"), ("Wait, a moment.", "pause")])
 def test_a_comma_inside_a_control_phrase_does_not_cut_it(matcher, transcript, intent):
-    """Moonshine punctuates: "Again, please." is the command "again please", which "again" alone is not."""
+    """Typed text (`detect --text`) and a reader that punctuates: "Again, please." is the command "again please",
+    which "again" alone is not."""
     assert _kind_intent(matcher.match(transcript)) == ("control", intent)
     assert matcher.match(transcript).text == transcript  # (the detection gives what was heard, as it was)
 

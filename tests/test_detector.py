@@ -500,7 +500,7 @@ def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherw
     assert weighed(carried) == []
     carried[-1][0][3]["he is trying to kill"] = 1.0
     assert weighed(carried) == [("crisis", "crisis", 0.2)]
-    # A final that still holds crisis language, or revised the partial's words, is weighed per token as before
+    # A final that goes on with crisis language of its own fires as before (on its own words)
     kept_on = [[("he is trying to kill", False)],
                [("he is trying to kill me now", True, "He's trying to cut down on sugar",
                  {"he is trying to kill me now": 2.9, "he is trying to kill": 2.0})]]

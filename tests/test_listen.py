@@ -377,7 +377,6 @@ def test_our_own_voice_saying_stop_does_not_stop_us(loop):
     listener.on_detection(heard("control", "stop", "stop", 10.5), MIC_RATE)
     pull_seconds(conductor, 0.5)
     assert conductor.current is not None and conductor.current.state is State.RUNNING
-    # (the person saying it with us, which the echo canceller tells apart, is obeyed: see the test below)
     # ...but the person saying stop a moment later, over other words of ours, is obeyed.
     listener.spoken.add(14 * MIC_RATE, 16 * MIC_RATE, "Take a slow breath in.")
     listener.on_detection(heard("control", "stop", "stop", 15.0), MIC_RATE)
