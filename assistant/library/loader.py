@@ -238,9 +238,9 @@ def _crisis_language_spoken(doc: Document) -> list[Problem]:
     for path, text in _spoken_texts(doc.data, ()):
         found = detect_crisis(text)
         if found is not None:
-            problems.append(Problem(doc.file, doc.line_of(path), (
-                f"this line holds words the assistant listens for as crisis language ('{found.phrase}'): spoken "
-                "aloud, its echo may open crisis support in the middle of the exercise. Please reword it"), is_warning=True))
+            message = (f"this line holds words the assistant listens for as crisis language ('{found.phrase}'): "
+                       "spoken aloud, its echo may open crisis support in the middle of the exercise. Please reword it")
+            problems.append(Problem(doc.file, doc.line_of(path), message, is_warning=True))
     return problems
 
 

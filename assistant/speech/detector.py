@@ -451,7 +451,8 @@ class StreamDetector:
                 key = (detection.kind, detection.intent)
                 self._fired_in_utterance.add(key)
                 self._last_fired[key] = hypothesis.end_sample
-                fired.append(TimedDetection(detection, hypothesis.end_sample / self.rate, self._person_heard(hypothesis)))
+                person = self._person_heard(hypothesis)
+                fired.append(TimedDetection(detection, hypothesis.end_sample / self.rate, person))
             if hypothesis.is_final:
                 self._streak = None
                 self._fired_in_utterance.clear()
