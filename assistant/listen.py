@@ -315,16 +315,16 @@ class OutputFeed:
                 position, out_frame)
             self._carries_on = (session, timeline, position + count, out_frame + count)
             for event in timeline.of_kind("speech"):
-                if position <= event.start < position + count:
-                    start = at + round((event.start - position) / out_rate * mic_rate)
-                    end = start + round((event.end - event.start) / out_rate * mic_rate)
-                    listener.spoken.add(start, end, event.text)
-                    self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
+                begins = position <= event.start < position + count
+                if not (begins or (taken_up and event.start < position < event.end)):
+                    continue
+                noted_from = max(event.start, position)  # its start, or where it was taken up
+                start = at + round((noted_from - position) / out_rate * mic_rate)
+                end = start + round((event.end - noted_from) / out_rate * mic_rate)
+                listener.spoken.add(start, end, event.text)
+                self.detector.gate(start, end, event.text)  # controls heard over it are weighed first
+                if begins:  # (a caption once, when the line begins)
                     listener.events.put(f"  “{event.text}”")  # printed by the main thread, not this one
-                elif taken_up and event.start < position < event.end:
-                    end = at + round((event.end - position) / out_rate * mic_rate)
-                    listener.spoken.add(at, end, event.text)
-                    self.detector.gate(at, end, event.text)
             if any(event.kind == "phase" and event.start < position + count and position < event.end
                    for event in timeline.events):  # (the output callback: no list built)
                 until = at + round(count / out_rate * mic_rate)

@@ -594,12 +594,13 @@ class StreamDetector:
 
         unshared_most = self.settings.crisis_unshared_max_shortfall if kind == "crisis" else None
         cut_most = self.settings.crisis_cut_max_shortfall if kind == "crisis" else None
-        cut = {held.text for held in heard if held is not detection and _carried_on_past(held.text, final.text)}
+        cut = set() if cut_most is None else {
+            held.text for held in heard if held is not detection and _carried_on_past(held.text, final.text)}
 
         def within(candidate: Detection, text: str, fit: Fit) -> bool:
             if (fit.shortfall_per_token if per_token else fit.shortfall) > most:
                 return False
-            if cut_most is not None and candidate.text in cut and fit.shortfall > cut_most:
+            if candidate.text in cut and fit.shortfall > cut_most:
                 return False
             if unshared_most is None or fit.shortfall <= unshared_most:
                 return True
