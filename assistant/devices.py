@@ -31,7 +31,13 @@ _RENDER_ADVICE = "use `grounding render ID -o file.wav` to make a file instead"
 FIRST_REOPEN_AFTER_SECONDS = 0.3  # a lost stream is first reopened this long after it died...
 REOPEN_EVERY_SECONDS = 0.5  # ...then this often
 START_TIMEOUT_SECONDS = 1.0  # a stream that has not started by then is given up on (see start_within)
-_given_up: list[Any] = []  # streams that hung while starting: kept, never used or closed again
+REOPEN_TIMEOUT_SECONDS = 1.0  # a reopen that has not returned by then is given up on (see open_within)...
+OPEN_TIMEOUT_SECONDS = 5.0  # ...and the first open, patient with a slow device, while a person waits anyway
+_given_up: list[Any] = []  # streams (or opens) that hung: kept, never used or closed again
+
+
+class DeviceHungError(AudioDeviceError):
+    """An open or start that did not return in time (see start_within); callers say which device and what to do."""
 
 
 def load_sounddevice() -> Any:
@@ -162,32 +168,85 @@ def start_within(stream: Any, seconds: float) -> None:
     entity" for a sink that is coming or going), the stream's thread exits
     holding the lock the caller waits for. Seen here in about half the runs in
     which a speaker sink was unloaded and loaded again shortly after the
-    microphone had been reopened. So the start runs on a thread of its own;
-    one that hangs is left there, its stream kept aside and never touched
-    again, and PortAudio is not shut down at exit (that could wait on the same
-    lock): the process ends without it. Callers make sure a given-up stream's
-    callback does no harm.
+    microphone had been reopened. So the start runs on the device thread
+    (_device_thread); one that hangs is left there, its stream kept aside and
+    never touched again, and PortAudio is not shut down at exit (that could
+    wait on the same lock): the process ends without it. Callers make sure a
+    given-up stream's callback does no harm.
     """
-    outcome: dict[str, BaseException | None] = {}
+    _call_within(seconds, stream.start, "start", keep_aside=stream)
+
+
+def open_within(seconds: float, factory: Callable[..., Any], **stream_args: Any) -> Any:
+    """factory(**stream_args), but AudioDeviceError instead of waiting for ever if it does not return in `seconds`.
+
+    Opening can hang for good too, on the same failure: once in about 80 runs
+    of the listen fault test on a busy machine (and once in CI), a reopen made
+    while the speaker's sink was away printed PulseAudio's "No such entity"
+    and never returned, so the speaker was never reopened. A stream such an
+    open returns late, if ever, is kept aside unstarted like a hung start's.
+    """
+    return _call_within(seconds, lambda: factory(**stream_args), "open")
+
+
+def _call_within(seconds: float, action: Callable[[], Any], what: str, keep_aside: Any = None) -> Any:
+    """action() on the device thread: what it returns or raises, or DeviceHungError after `seconds`."""
+    outcome: dict[str, Any] = {}
     done = threading.Event()
 
-    def start() -> None:
+    def run() -> None:
         try:
-            stream.start()
-            outcome["error"] = None
+            outcome["value"] = action()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             outcome["error"] = exc
         finally:
             done.set()
 
-    threading.Thread(target=start, name="grounding-stream-start", daemon=True).start()
+    jobs = _device_thread()
+    jobs.put(run)
     if not done.wait(seconds):
-        _given_up.append(stream)
+        _leave_device_thread(jobs)
+        # Kept aside, never touched again: the stream, or the outcome a hung open may yet fill in.
+        _given_up.append(keep_aside if keep_aside is not None else outcome)
         _skip_portaudio_shutdown()
-        logger.debug("a stream did not start within %.1f s and was given up on", seconds)
-        raise AudioDeviceError(f"the audio device did not start within {seconds:g} s")
-    if outcome["error"] is not None:
+        logger.debug("a stream did not %s within %.1f s and was given up on", what, seconds)
+        raise DeviceHungError(f"it did not {what} within {seconds:g} s")
+    if "error" in outcome:
         raise outcome["error"]
+    return outcome["value"]
+
+
+# Streams are opened and started on one long-lived thread, never on threads that end. An input stream
+# opened on a short-lived thread sometimes never reported its device going away: PortAudio's capture
+# thread spun printing "self->capture.ready || self->playback.ready" instead of stopping the stream, so
+# the lost microphone was never noticed (listen with a speaker open, the machine busy: 6 of 25 and 2 of
+# 40 runs; opened on the main thread or on one lasting thread, 0 of 25 and 0 of 40).
+_device_jobs: "queue.Queue[Callable[[], None]] | None" = None
+_device_lock = threading.Lock()
+
+
+def _device_thread() -> "queue.Queue[Callable[[], None]]":
+    """The queue of the thread that opens and starts streams, started on first use."""
+    global _device_jobs
+    with _device_lock:
+        if _device_jobs is None:
+            _device_jobs = queue.Queue()
+            threading.Thread(target=_serve, args=(_device_jobs,), name="grounding-audio-device", daemon=True).start()
+        return _device_jobs
+
+
+def _leave_device_thread(jobs: "queue.Queue[Callable[[], None]]") -> None:
+    """The device thread is stuck in a call that hung: later calls go to a new one."""
+    global _device_jobs
+    with _device_lock:
+        if _device_jobs is jobs:
+            _device_jobs = None
+
+
+def _serve(jobs: "queue.Queue[Callable[[], None]]") -> None:
+    # Never returns, even once left for a hung call that comes back: streams it opened must outlive it.
+    while True:
+        jobs.get()()
 
 
 def _skip_portaudio_shutdown() -> None:
@@ -284,7 +343,10 @@ class OutputPlayer:
         """Open the stream, fill the ring, then start playing: the first block is ready before the device asks."""
         if self._stream is not None:
             raise RuntimeError("OutputPlayer.start() was called twice; make a new player for a new stream")
-        self._stream = self._open(self.device)
+        try:
+            self._stream = self._open(self.device, OPEN_TIMEOUT_SECONDS)
+        except DeviceHungError as exc:
+            raise _open_failure(self.device, exc) from exc
         try:
             self.fill()
             if self._use_feeder_thread:
@@ -294,7 +356,7 @@ class OutputPlayer:
         except _portaudio_errors() as exc:
             self.stop()
             raise _open_failure(self.device, exc) from exc
-        except AudioDeviceError as exc:  # it hung while starting: given up on, never to be closed (see start_within)
+        except DeviceHungError as exc:  # given up on while starting, never to be closed (see start_within)
             self._generation += 1
             self._stream = None
             self.stop()
@@ -304,8 +366,9 @@ class OutputPlayer:
             raise
         return self
 
-    def _open(self, device: int | None) -> Any:
-        """A new stream on `device`, its callbacks bound to this player; lead silence and tail set for its latency."""
+    def _open(self, device: int | None, seconds: float) -> Any:
+        """A new stream on `device` (given up after `seconds`), its callbacks bound to this player; lead silence
+        and tail set for its latency."""
         self._generation += 1
         generation = self._generation
 
@@ -315,7 +378,9 @@ class OutputPlayer:
             else:  # a stream given up on while it started: it must not take the ring's samples
                 outdata.fill(0)
 
-        stream = self._stream_factory(
+        stream = open_within(
+            seconds,
+            self._stream_factory,
             samplerate=self.sample_rate,
             blocksize=self.blocksize,
             device=device,
@@ -478,7 +543,7 @@ class OutputPlayer:
         self._next_attempt = now + REOPEN_EVERY_SECONDS
         for device in dict.fromkeys((self.device, None)):
             try:
-                stream = self._open(device)
+                stream = self._open(device, REOPEN_TIMEOUT_SECONDS)
             except AudioDeviceError as exc:
                 self._last_failure = exc.__cause__ or exc
                 continue
@@ -488,7 +553,7 @@ class OutputPlayer:
                 self._last_failure = exc
                 _close_quietly(stream)
                 continue
-            except AudioDeviceError as exc:  # it hung: given up on (see start_within)
+            except DeviceHungError as exc:  # given up on (see start_within)
                 self._last_failure = exc
                 self._generation += 1
                 continue
@@ -639,8 +704,8 @@ class Microphone:
         if generation == self._generation and not self._stopping:
             self._lost.set()
 
-    def _open(self) -> Any:
-        """A started input stream; AudioDeviceError says what to check."""
+    def _open(self, seconds: float) -> Any:
+        """A started input stream (its open given up after `seconds`); AudioDeviceError says what to check."""
         self._generation += 1
         generation = self._generation
         if self._stream_factory is None:
@@ -653,32 +718,28 @@ class Microphone:
             if generation == self._generation:  # not a stream given up on while it started
                 self._callback(indata, frames, time_info, status)
 
+        where = _describe_input(self.device)
+        advice = "Check that a microphone is connected and allowed, or choose one with --input-device."
         try:
-            stream = factory(
-                samplerate=self.sample_rate, blocksize=self.block_frames, device=self.device,
+            stream = open_within(
+                seconds, factory, samplerate=self.sample_rate, blocksize=self.block_frames, device=self.device,
                 channels=1, dtype="int16", callback=callback,
                 finished_callback=lambda: self._finished(generation),
             )
-        except errors as exc:
-            raise AudioDeviceError(
-                f"the microphone could not be opened ({_describe_input(self.device)}: {exc}). "
-                "Check that a microphone is connected and allowed, or choose one with --input-device."
-            ) from exc
+        except (*errors, DeviceHungError) as exc:
+            raise AudioDeviceError(f"the microphone could not be opened ({where}: {exc}). {advice}") from exc
         try:
             start_within(stream, START_TIMEOUT_SECONDS)
-        except errors as exc:
-            _close_quietly(stream)
-            raise AudioDeviceError(
-                f"the microphone could not be started ({_describe_input(self.device)}: {exc}). "
-                "Check that a microphone is connected and allowed, or choose one with --input-device."
-            ) from exc
-        except AudioDeviceError:
-            self._generation += 1  # hung while starting: given up on, its callback now does nothing
-            raise
+        except (*errors, DeviceHungError) as exc:
+            if isinstance(exc, DeviceHungError):
+                self._generation += 1  # given up on: its callback now does nothing
+            else:
+                _close_quietly(stream)
+            raise AudioDeviceError(f"the microphone could not be started ({where}: {exc}). {advice}") from exc
         return stream
 
     def start(self) -> "Microphone":
-        self._stream = self._open()
+        self._stream = self._open(OPEN_TIMEOUT_SECONDS)
         return self
 
     @property
@@ -704,7 +765,7 @@ class Microphone:
             return None
         self._next_attempt = now + self._retry_seconds
         try:
-            stream = self._open()
+            stream = self._open(REOPEN_TIMEOUT_SECONDS)
         except AudioDeviceError as exc:
             logger.debug("the microphone is still gone: %s", exc)
             return None

@@ -186,20 +186,42 @@ def test_a_chosen_output_that_stays_away_is_replaced_by_the_default_one():
     player.stop()
 
 
-def test_a_stream_that_hangs_while_starting_is_given_up_on_and_cannot_take_samples(monkeypatch):
-    """PortAudio can hang for good in start(): the attempt is given up after a timeout, the next one is made, and
-    the hung stream's callback, should it ever run, plays zeros without taking samples from the ring."""
+class Hangs:
+    """Device calls that hang are given up after 0.2 s and kept aside in `given_up`; `wait()` is the hang, which
+    the test (or the fixture's end) releases."""
+
+    def __init__(self, given_up: list) -> None:
+        self.given_up = given_up
+        self._released = __import__("threading").Event()
+
+    def wait(self) -> None:
+        self._released.wait(10)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def hangs(monkeypatch):
     from assistant import devices as devices_module
 
-    monkeypatch.setattr(devices_module, "START_TIMEOUT_SECONDS", 0.2)
+    for name in ("START_TIMEOUT_SECONDS", "REOPEN_TIMEOUT_SECONDS", "OPEN_TIMEOUT_SECONDS"):
+        monkeypatch.setattr(devices_module, name, 0.2)
     monkeypatch.setattr(devices_module, "_given_up", [])
     monkeypatch.setattr(devices_module, "_skip_portaudio_shutdown", lambda: None)
-    signal, pull = signal_source(100 * BLOCK)
-    release = __import__("threading").Event()
+    hangs = Hangs(devices_module._given_up)
+    yield hangs
+    hangs.release()
 
-    class Hangs(Stream):
+
+def test_a_stream_that_hangs_while_starting_is_given_up_on_and_cannot_take_samples(hangs):
+    """PortAudio can hang for good in start(): the attempt is given up after a timeout, the next one is made, and
+    the hung stream's callback, should it ever run, plays zeros without taking samples from the ring."""
+    signal, pull = signal_source(100 * BLOCK)
+
+    class HangsStarting(Stream):
         def start(self):
-            release.wait(10)
+            hangs.wait()
 
     devices, clock = Devices(), Clock()
     factory_calls = []
@@ -207,7 +229,7 @@ def test_a_stream_that_hangs_while_starting_is_given_up_on_and_cannot_take_sampl
     def factory(**kwargs):
         factory_calls.append(kwargs)
         if len(factory_calls) == 2:  # the first reopen hangs while starting
-            return Hangs(**kwargs)
+            return HangsStarting(**kwargs)
         return devices(**kwargs)
 
     player = OutputPlayer(
@@ -221,18 +243,56 @@ def test_a_stream_that_hangs_while_starting_is_given_up_on_and_cannot_take_sampl
     player.recover()
     clock.now += 0.3
     player.recover()  # hangs for 0.2 s, then is given up on
-    assert player.lost and devices_module._given_up
-    hung = devices_module._given_up[0]
+    assert player.lost and hangs.given_up
+    hung = hangs.given_up[0]
     clock.now += 0.5
     player.recover()
     assert not player.lost
     assert not np.any(hung.play())  # the given-up stream's callback plays silence and takes nothing
-    release.set()
+    hangs.release()
     heard = [first]
     while not player.wait(timeout=0):
         player.fill()
         heard.append(devices.streams[1].play())
     assert np.array_equal(np.concatenate(heard)[: len(signal)], signal)
+    player.stop()
+
+
+def test_a_reopen_that_hangs_while_opening_is_given_up_on_and_the_next_attempt_plays_on(hangs):
+    """Opening can hang for good too (PulseAudio's "No such entity" while a sink is away): that attempt is given up
+    after a timeout, the next one opens the returned device, and the session carries on from the same sample."""
+    signal, pull = signal_source(100 * BLOCK)
+    devices, clock, said = Devices(), Clock(), []
+    factory_calls = []
+
+    def factory(**kwargs):
+        factory_calls.append(kwargs)
+        if len(factory_calls) == 2:  # the first reopen never returns (until the test ends)
+            hangs.wait()
+        return devices(**kwargs)
+
+    player = OutputPlayer(
+        pull, sample_rate=8000, blocksize=BLOCK, prefill_blocks=3, channels=1, lead_silence_frames=0,
+        stream_factory=factory, feeder_thread=False, recover_seconds=10.0, notify=said.append, clock=clock,
+    )
+    player.start()
+    first = devices.streams[0].play()
+    player.fill()
+    devices.streams[0].die()
+    player.recover()
+    clock.now += 0.3
+    player.recover()  # hangs for 0.2 s in the open, then is given up on
+    assert player.lost and len(hangs.given_up) == 1
+    assert "did not open within 0.2 s" in str(player._last_failure)
+    clock.now += 0.5
+    player.recover()
+    assert not player.lost and said[-1].startswith("Sound output is back after 0.8 s")
+    heard = [first]
+    while not player.wait(timeout=0):
+        player.fill()
+        heard.append(devices.streams[-1].play())
+    assert np.array_equal(np.concatenate(heard)[: len(signal)], signal)
+    hangs.release()
     player.stop()
 
 
@@ -284,6 +344,46 @@ def test_a_lost_microphone_is_said_once_retried_and_heard_again():
     opened[-1].deliver()
     assert len(opened) == 2 and mic.read(timeout=0) is not None and not mic.lost
     mic.stop()
+
+
+def test_a_microphone_reopen_that_hangs_is_given_up_on_and_retried(hangs):
+    """The listening loop reopens the microphone: an open that never returns costs one timeout, not the loop."""
+    opened: list[InputStream] = []
+
+    def factory(**kwargs):
+        if len(opened) == 1 and not hangs.given_up:
+            hangs.wait()  # the first reopen hangs
+        opened.append(InputStream(**kwargs))
+        return opened[-1]
+
+    clock = Clock()
+    mic = Microphone(stream_factory=factory, clock=clock, retry_seconds=0.5)
+    mic.start()
+    opened[0].die()
+    assert mic.keep_open().startswith("Microphone lost")
+    clock.now += 0.5
+    assert mic.keep_open() is None and mic.lost and len(hangs.given_up) == 1
+    clock.now += 0.5
+    assert mic.keep_open() == "Microphone is back after 1.0 s; listening again."
+    opened[-1].deliver()
+    assert mic.read(timeout=0) is not None
+    hangs.release()  # the hung open returns late: its stream is never used
+    mic.stop()
+
+
+def test_a_microphone_whose_first_open_hangs_says_what_to_check(hangs):
+    """At start-up an open that never returns becomes a message for people, naming the microphone and what to do."""
+
+    def factory(**kwargs):
+        hangs.wait()
+        return InputStream(**kwargs)
+
+    with pytest.raises(AudioDeviceError) as caught:
+        Microphone(stream_factory=factory).start()
+    hangs.release()
+    message = str(caught.value)
+    assert message.startswith("the microphone could not be opened (the default input: it did not open within 0.2 s)")
+    assert "--input-device" in message
 
 
 # -- a broken model folder -----------------------------------------------------------------------------
