@@ -180,11 +180,11 @@ def start_within(stream: Any, seconds: float) -> None:
 def open_within(seconds: float, factory: Callable[..., Any], **stream_args: Any) -> Any:
     """factory(**stream_args), but AudioDeviceError instead of waiting for ever if it does not return in `seconds`.
 
-    Opening can hang for good too, on the same failure: once in about 80 runs
-    of the listen fault test on a busy machine (and once in CI), a reopen made
-    while the speaker's sink was away printed PulseAudio's "No such entity"
-    and never returned, so the speaker was never reopened. A stream such an
-    open returns late, if ever, is kept aside unstarted like a hung start's.
+    Opening can hang for good too, on the same failure: in 1 of 80 logged
+    runs of the listen fault test here (and in CI), a reopen made while the
+    speaker's sink was away printed PulseAudio's "No such entity" and never
+    returned, so the speaker was never reopened. A stream such an open
+    returns late, if ever, is kept aside unstarted like a hung start's.
     """
     return _call_within(seconds, lambda: factory(**stream_args), "open")
 
