@@ -214,60 +214,26 @@ def hangs(monkeypatch):
     hangs.release()
 
 
-def test_a_stream_that_hangs_while_starting_is_given_up_on_and_cannot_take_samples(hangs):
-    """PortAudio can hang for good in start(): the attempt is given up after a timeout, the next one is made, and
-    the hung stream's callback, should it ever run, plays zeros without taking samples from the ring."""
+@pytest.mark.parametrize("hangs_in", ["start", "open"])
+def test_a_reopen_that_hangs_is_given_up_on_and_the_next_attempt_plays_on(hangs, hangs_in):
+    """PortAudio can hang for good in start(), and in the open itself (PulseAudio's "No such entity" while a sink
+    is away): the attempt is given up after a timeout, the next one is made, and the session carries on from the
+    same sample. A stream given up on while starting plays zeros, should its callback ever run, without taking
+    samples from the ring."""
     signal, pull = signal_source(100 * BLOCK)
 
     class HangsStarting(Stream):
         def start(self):
             hangs.wait()
 
-    devices, clock = Devices(), Clock()
-    factory_calls = []
-
-    def factory(**kwargs):
-        factory_calls.append(kwargs)
-        if len(factory_calls) == 2:  # the first reopen hangs while starting
-            return HangsStarting(**kwargs)
-        return devices(**kwargs)
-
-    player = OutputPlayer(
-        pull, sample_rate=8000, blocksize=BLOCK, prefill_blocks=3, channels=1, lead_silence_frames=0,
-        stream_factory=factory, feeder_thread=False, recover_seconds=10.0, clock=clock,
-    )
-    player.start()
-    first = devices.streams[0].play()
-    player.fill()
-    devices.streams[0].die()
-    player.recover()
-    clock.now += 0.3
-    player.recover()  # hangs for 0.2 s, then is given up on
-    assert player.lost and hangs.given_up
-    hung = hangs.given_up[0]
-    clock.now += 0.5
-    player.recover()
-    assert not player.lost
-    assert not np.any(hung.play())  # the given-up stream's callback plays silence and takes nothing
-    hangs.release()
-    heard = [first]
-    while not player.wait(timeout=0):
-        player.fill()
-        heard.append(devices.streams[1].play())
-    assert np.array_equal(np.concatenate(heard)[: len(signal)], signal)
-    player.stop()
-
-
-def test_a_reopen_that_hangs_while_opening_is_given_up_on_and_the_next_attempt_plays_on(hangs):
-    """Opening can hang for good too (PulseAudio's "No such entity" while a sink is away): that attempt is given up
-    after a timeout, the next one opens the returned device, and the session carries on from the same sample."""
-    signal, pull = signal_source(100 * BLOCK)
     devices, clock, said = Devices(), Clock(), []
     factory_calls = []
 
     def factory(**kwargs):
         factory_calls.append(kwargs)
-        if len(factory_calls) == 2:  # the first reopen never returns (until the test ends)
+        if len(factory_calls) == 2:  # the first reopen hangs
+            if hangs_in == "start":
+                return HangsStarting(**kwargs)
             hangs.wait()
         return devices(**kwargs)
 
@@ -281,12 +247,14 @@ def test_a_reopen_that_hangs_while_opening_is_given_up_on_and_the_next_attempt_p
     devices.streams[0].die()
     player.recover()
     clock.now += 0.3
-    player.recover()  # hangs for 0.2 s in the open, then is given up on
+    player.recover()  # hangs for 0.2 s, then is given up on
     assert player.lost and len(hangs.given_up) == 1
-    assert "did not open within 0.2 s" in str(player._last_failure)
+    assert f"did not {hangs_in} within 0.2 s" in str(player._last_failure)
     clock.now += 0.5
     player.recover()
     assert not player.lost and said[-1].startswith("Sound output is back after 0.8 s")
+    if hangs_in == "start":
+        assert not np.any(hangs.given_up[0].play())  # the given-up stream's callback plays silence, takes nothing
     heard = [first]
     while not player.wait(timeout=0):
         player.fill()
@@ -316,29 +284,38 @@ class InputStream(Stream):
         self.kwargs["callback"](np.full((frames, 1), 7, dtype=np.int16), frames, None, OK)
 
 
+class InputDevices:
+    """A microphone stream factory, like Devices: `present = False` unplugs it; `before_open` (a hang, say) runs
+    first at each open."""
+
+    def __init__(self, before_open=lambda: None) -> None:
+        self.present = True
+        self.streams: list[InputStream] = []
+        self._before_open = before_open
+
+    def __call__(self, **kwargs):
+        self._before_open()
+        if not self.present:
+            raise AudioDeviceError("the microphone could not be opened (the test unplugged it)")
+        self.streams.append(InputStream(**kwargs))
+        return self.streams[-1]
+
+
 def test_a_lost_microphone_is_said_once_retried_and_heard_again():
     """keep_open() reports the loss once, tries again every retry_seconds, and says when it is back."""
-    opened: list[InputStream] = []
-    present = [True]
-
-    def factory(**kwargs):
-        if not present[0]:
-            raise AudioDeviceError("the microphone could not be opened (the test unplugged it)")
-        opened.append(InputStream(**kwargs))
-        return opened[-1]
-
-    clock = Clock()
-    mic = Microphone(stream_factory=factory, clock=clock, retry_seconds=0.5)
+    devices, clock = InputDevices(), Clock()
+    opened = devices.streams
+    mic = Microphone(stream_factory=devices, clock=clock, retry_seconds=0.5)
     mic.start()
     opened[0].deliver()
     assert mic.read(timeout=0) is not None and mic.keep_open() is None
-    present[0] = False
+    devices.present = False
     opened[0].die()
     assert mic.keep_open().startswith("Microphone lost (the default input stopped); retrying every 0.5 s…")
     for _ in range(4):
         clock.now += 0.5
         assert mic.keep_open() is None and mic.lost
-    present[0] = True
+    devices.present = True
     clock.now += 0.5
     assert mic.keep_open() == "Microphone is back after 2.5 s; listening again."
     opened[-1].deliver()
@@ -348,16 +325,14 @@ def test_a_lost_microphone_is_said_once_retried_and_heard_again():
 
 def test_a_microphone_reopen_that_hangs_is_given_up_on_and_retried(hangs):
     """The listening loop reopens the microphone: an open that never returns costs one timeout, not the loop."""
-    opened: list[InputStream] = []
 
-    def factory(**kwargs):
+    def first_reopen_hangs():
         if len(opened) == 1 and not hangs.given_up:
-            hangs.wait()  # the first reopen hangs
-        opened.append(InputStream(**kwargs))
-        return opened[-1]
+            hangs.wait()
 
-    clock = Clock()
-    mic = Microphone(stream_factory=factory, clock=clock, retry_seconds=0.5)
+    devices, clock = InputDevices(before_open=first_reopen_hangs), Clock()
+    opened = devices.streams
+    mic = Microphone(stream_factory=devices, clock=clock, retry_seconds=0.5)
     mic.start()
     opened[0].die()
     assert mic.keep_open().startswith("Microphone lost")
@@ -373,13 +348,8 @@ def test_a_microphone_reopen_that_hangs_is_given_up_on_and_retried(hangs):
 
 def test_a_microphone_whose_first_open_hangs_says_what_to_check(hangs):
     """At start-up an open that never returns becomes a message for people, naming the microphone and what to do."""
-
-    def factory(**kwargs):
-        hangs.wait()
-        return InputStream(**kwargs)
-
     with pytest.raises(AudioDeviceError) as caught:
-        Microphone(stream_factory=factory).start()
+        Microphone(stream_factory=InputDevices(before_open=hangs.wait)).start()
     hangs.release()
     message = str(caught.value)
     assert message.startswith("the microphone could not be opened (the default input: it did not open within 0.2 s)")
