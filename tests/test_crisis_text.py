@@ -9,6 +9,7 @@ import pytest
 from assistant.library.loader import load_library
 from assistant.speech.crisis import CATEGORIES, CrisisMatch, crisis_trims, detect_crisis, near_crisis_sentences
 from assistant.speech.nearby import MOST_CANDIDATES, MOST_MERGES
+from assistant.speech.phonetic import MOST_SWAPS
 from assistant.speech.cues import CueMatcher, normalize
 
 DATA = Path(__file__).parent / "data"
@@ -330,6 +331,8 @@ def test_a_run_on_cut_does_not_turn_harmless_plans_into_crisis():
         ("Someone in herd in me", "someone is hurting me"),
         ("I've written goodbye later", "i've written goodbye letters"),
         ("so I've been turning myself lately", "so i've been hurting myself lately"),  # put in place, words kept
+        # One word put back as a crisis sentence's word that sounds the same, the rest kept (session 33).
+        ("I swallowed the whole bottle of bills", "i swallowed the whole bottle of pills"),
     ],
 )
 def test_a_reading_that_nearly_said_a_crisis_sentence_offers_it(heard, meant):
@@ -338,7 +341,7 @@ def test_a_reading_that_nearly_said_a_crisis_sentence_offers_it(heard, meant):
     candidates = near_crisis_sentences(heard)
     assert meant in candidates, candidates
     assert all(detect_crisis(candidate) for candidate in candidates)
-    assert len(candidates) <= MOST_CANDIDATES + MOST_MERGES
+    assert len(candidates) <= MOST_CANDIDATES + MOST_MERGES + MOST_SWAPS
 
 
 @pytest.mark.parametrize(

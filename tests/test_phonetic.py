@@ -7,7 +7,7 @@ import pytest
 from assistant.library.loader import load_library
 from assistant.speech import phonetic
 from assistant.speech.cues import CueMatcher
-from assistant.speech.phonetic import sound_likeness, sounds_near, sounds_of, word_sounds
+from assistant.speech.phonetic import sound_likeness, sound_swaps, sounds_near, sounds_of, word_sounds
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,32 @@ def test_without_the_dictionary_nothing_is_proposed_or_likened(matcher, monkeypa
     try:
         assert matcher.sounds_near_cues("Resident streaming.") == []
         assert sound_likeness("Should I text her", ["Should I text here"]) is None
+        assert sound_swaps("I have the bills right here", ["pills"], keep=lambda candidate: True) == []
     finally:
         phonetic._pronunciations.cache_clear()
         phonetic.word_sounds.cache_clear()
+
+
+def _everything(candidate: str) -> bool:
+    return True
+
+
+def test_a_word_is_put_back_as_one_that_sounds_the_same_and_every_other_word_kept():
+    """Report split, clean (session 33): "I swallowed a whole bottle of pills" read "I swallowed the whole bottle
+    of bills". Only "bills" was misheard; the swap keeps "the whole" that lining up a phrase loses."""
+    assert sound_swaps("I swallowed the whole bottle of bills.", ["pills", "hurt"], _everything) == [
+        "i swallowed the whole bottle of pills"]
+    # A plural added or dropped is the same word to a reader.
+    assert sound_swaps("I have the peel right here", ["pills"], _everything) == ["i have the pills right here"]
+    # Sounds alike is not enough without the same sounds: "send" is not "end", "peeled" is not "pills".
+    assert sound_swaps("I'm gonna send it, I peeled them", ["end", "pills"], _everything) == []
+    # Short words sound like too many others: "heard" and "hurt", "is" and "he's" are not swapped.
+    assert sound_swaps("I heard myself, it is", ["hurt", "he's"], _everything) == []
+
+
+def test_swaps_are_only_those_kept_and_at_most_most():
+    heard = "bills and more bills"
+    assert sound_swaps(heard, ["pills"], _everything) == ["pills and more bills", "bills and more pills"]
+    assert sound_swaps(heard, ["pills"], _everything, most=1) == ["pills and more bills"]
+    assert sound_swaps(heard, ["pills"], lambda candidate: candidate.endswith("pills")) == ["bills and more pills"]
+    assert sound_swaps(heard, ["bills"], _everything) == []  # the word itself is no swap

@@ -43,6 +43,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.speech.nearby import MIN_SIMILARITY, MOST_CANDIDATES, nearby_phrasings, trimmed
+from assistant.speech.phonetic import sound_swaps, words_of
 from assistant.speech.transcript import normalize, split_clauses
 
 
@@ -1054,18 +1055,27 @@ def _spoken_forms(sentence: str) -> list[str]:
 # Every crisis sentence as written and as said: what nearby readings are compared with, and what the second
 # reader searches the audio for (detector.StreamDetector, Hypothesis.check_spot).
 CRISIS_SENTENCE_FORMS = tuple(form for sentence in CRISIS_PHRASINGS for form in _spoken_forms(sentence))
+# Their words: what one misheard word of a reading may be put back as (phonetic.sound_swaps).
+_CRISIS_WORDS = tuple(sorted({word for form in CRISIS_SENTENCE_FORMS for word in words_of(form)}))
 
 
 def near_crisis_sentences(heard: str, min_similarity: float = MIN_SIMILARITY, most: int = MOST_CANDIDATES) -> list[str]:
     """Crisis sentences `heard` nearly said, each put in place of the words it lines up with ("i want to go to
     myself" -> "i want to hurt myself") or merged into it keeping the speaker's own words inside it ("i
-    swallowed a whole battle of kills" -> "...a whole bottle of pills"): candidates for the second reader to
-    weigh against the audio (nearby.py, detector.py), not detections. None when `heard` is crisis language
-    already."""
+    swallowed a whole battle of kills" -> "...a whole bottle of pills"), after `heard` with one word put back
+    as a crisis sentence's word that sounds the same ("i swallowed the whole bottle of bills" -> "...of
+    pills", which neither of those reaches without losing "the whole"): candidates for the second reader to
+    weigh against the audio (nearby.py, phonetic.py, detector.py), not detections. None when `heard` is
+    crisis language already."""
     if detect_crisis(heard):
         return []
-    return nearby_phrasings(heard, CRISIS_SENTENCE_FORMS, lambda candidate: detect_crisis(candidate) is not None,
-                            min_similarity, most, keep_extra_words=True)
+
+    def is_crisis(candidate: str) -> bool:
+        return detect_crisis(candidate) is not None
+
+    swapped = sound_swaps(heard, _CRISIS_WORDS, is_crisis)
+    placed = nearby_phrasings(heard, CRISIS_SENTENCE_FORMS, is_crisis, min_similarity, most, keep_extra_words=True)
+    return list(dict.fromkeys(swapped + placed))
 
 
 def crisis_trims(text: str) -> list[str]:

@@ -8,7 +8,9 @@ proposed; lined up by their phonemes they are near. Each
 word is spelled in phonemes from the CMU pronouncing dictionary that
 pocketsphinx ships (a data file read here, not the engine), or, for a word it
 lacks, from its letters by rule; the words' phonemes are run together, since a
-misheard phrase rarely keeps its word breaks. Pure string work, like nearby.py:
+misheard phrase rarely keeps its word breaks. `sound_swaps` does the same for one
+word alone, keeping the rest of the reading: "the whole bottle of bills" for
+"pills". Pure string work, like nearby.py:
 what it proposes is only a candidate for the second reader to weigh against the
 audio (Hypothesis.check_fit), never a detection.
 """
@@ -32,6 +34,10 @@ MIN_SOUND_SIMILARITY = 0.6
 MOST_SOUND_CANDIDATES = 4
 MIN_PHONEMES = 5  # shorter phrases ("stop", "pause") sound like too many words
 MAX_LENGTH_RATIO = 1.35  # a reading up to this much longer than the phrase may have been the phrase alone
+# A word swapped for one that sounds the same (sound_swaps) must have this many phonemes: shorter ones sound
+# like too many others ("is" and "he's", "it" and "hit", "hurt" and "heard").
+MIN_SWAP_PHONEMES = 3
+MOST_SWAPS = 2
 
 # The 39 ARPAbet phonemes of the CMU dictionary, one character each so that rapidfuzz can line them up.
 _PHONEMES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z "
@@ -184,3 +190,50 @@ def sounds_near(
             if candidate not in skipped:
                 found[candidate] = max(found.get(candidate, 0.0), float(row[best]))
     return best_kept(found, keep, most)
+
+
+_PLURAL = _CODE["Z"]  # "S" is in its class
+
+
+def _swap_key(word: str) -> str:
+    """A word's sounds in the coarse classes, a last "s" or "z" dropped ("pills" and "peel" alike: a reader adds
+    and drops a plural); "" when that leaves fewer than MIN_SWAP_PHONEMES."""
+    sounds = sounds_of([word])
+    if sounds.endswith(_PLURAL):
+        sounds = sounds[:-1]
+    return sounds if len(sounds) >= MIN_SWAP_PHONEMES else ""
+
+
+@functools.lru_cache(maxsize=8)
+def _by_sound(vocabulary: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The vocabulary's words by their _swap_key."""
+    found: dict[str, list[str]] = {}
+    for word in vocabulary:
+        key = _swap_key(word)
+        if key:
+            found.setdefault(key, []).append(word)
+    return {key: tuple(words) for key, words in found.items()}
+
+
+def sound_swaps(
+    heard: str, vocabulary: Iterable[str], keep: Callable[[str], bool], most: int = MOST_SWAPS
+) -> list[str]:
+    """`heard` with one word put back as a vocabulary word that sounds the same in the coarse classes, every other
+    word kept ("i swallowed the whole bottle of bills" -> "...of pills"): a slip the second reader makes in a
+    reading otherwise right, which lining up by letters or by phrase cannot mend without losing words of the
+    reading. At most `most` that `keep` accepts, in the reading's order. Lower case, without
+    punctuation."""
+    if not available():
+        return []
+    index = _by_sound(tuple(sorted(set(vocabulary))))
+    words = words_of(heard)
+    found: list[str] = []
+    for position, word in enumerate(words):
+        key = _swap_key(word)
+        for alike in index.get(key, ()) if key else ():
+            if alike == word or len(found) >= most:
+                continue
+            candidate = " ".join(words[:position] + [alike] + words[position + 1:])
+            if candidate not in found and keep(candidate):
+                found.append(candidate)
+    return found
