@@ -225,15 +225,14 @@ def sound_swaps(
     punctuation."""
     if not available():
         return []
-    index = _by_sound(tuple(sorted(set(vocabulary))))
+    index = _by_sound(tuple(vocabulary))  # (a caller's constant vocabulary is indexed once)
     words = words_of(heard)
     found: list[str] = []
     for position, word in enumerate(words):
-        key = _swap_key(word)
-        for alike in index.get(key, ()) if key else ():
-            if alike == word or len(found) >= most:
-                continue
+        for alike in index.get(_swap_key(word), ()):  # (no word is indexed under "", a key too short)
+            if len(found) >= most:
+                return found
             candidate = " ".join(words[:position] + [alike] + words[position + 1:])
-            if candidate not in found and keep(candidate):
+            if alike != word and candidate not in found and keep(candidate):
                 found.append(candidate)
     return found
