@@ -643,6 +643,21 @@ def test_a_phrase_nearly_said_must_be_at_least_as_likely_as_the_first_readings_o
     assert weighed([[("i i", True, read, {meant: 0.6, "i i": 0.2})]], settings=off) == [("start", "rain", 0.1)]
 
 
+def test_when_the_cue_model_heard_no_words_only_what_the_second_reading_says_itself_fires():
+    """Report split, 20 dB babble after "The sleep study showed that I snore a little": the gate cut off the
+    babble that followed, the cue model heard nothing in it, Moonshine read "Then I'll do it", and the near start
+    "i'm losing it" fitted well enough to begin an exercise. With no word from the cue model, no phrase is
+    searched for; a cue the second reading says as written still fires, and so does crisis language."""
+    read, meant = "Help me win town", "help me wind down"
+    assert weighed([[("", True, read, {meant: 0.25})]]) == []
+    assert weighed([[("help me please", True, read, {meant: 0.25, "help me please": 1.0})]]) == [
+        ("start", "bedside-wind-down", 0.1)]
+    off = DetectorSettings(found_needs_first_words=False)
+    assert weighed([[("", True, read, {meant: 0.25})]], settings=off) == [("start", "bedside-wind-down", 0.1)]
+    assert weighed([[("", True, "Go on", {})]]) == [("control", "resume", 0.1)]
+    assert weighed([[("", True, "I want to kill myself", {})]]) == [("crisis", "crisis", 0.1)]
+
+
 def test_a_phrase_the_reading_sounds_like_is_weighed_like_one_it_nearly_spells():
     """Report split, clean: "resonance breathing" read "Resident streaming", which no phrase is near by its
     letters; by its phonemes "resonance breathing" is (CueMatcher.sounds_near_cues), and the reader finds it
