@@ -823,7 +823,7 @@ def test_a_stop_a_partial_heard_over_our_voice_and_the_final_lost_is_weighed_too
 
 def test_no_near_cue_is_tried_over_our_own_voice():
     """Our own lines are near many phrases: "a game please" is not weighed as "again please" over our voice."""
-    script = [[("", True, "A game, please.", {"again please": 0.1})]]
+    script = [[("game is", True, "A game, please.", {"again please": 0.1, "game is": 1.0})]]
     assert weighed(script) == [("control", "repeat", 0.1)]
     assert weighed(script, OWN_SPEECH) == []
 
