@@ -12,9 +12,11 @@ it finds far less likely than its own reading does not fire. And a reading
 that nearly said a crisis sentence or a cue phrase is weighed with it in
 place, and fires when it is nearly as likely. When still nothing is found, the
 second reader searches the audio itself for the likeliest transcript with a
-cue phrase in it (`Hypothesis.check_spot`). Controls act at once, but are
-weighed too when heard over the assistant's own voice (`gate`), where the cue
-model finds control words in what we say ourselves.
+cue phrase in it (`Hypothesis.check_spot`); not when the first reading heard
+no words at all, where what a search finds is most often a phrase made of
+babble. Controls act at once, but are weighed too when heard over the
+assistant's own voice (`gate`), where the cue model finds control words in
+what we say ourselves.
 """
 
 from __future__ import annotations
