@@ -196,9 +196,9 @@ class DetectorSettings:
     # found to sound like "i don't know what i'm feeling"). All 5 were in the report split: chosen with it seen.
     near_likelier_than_first: bool = True
     # When the cue model heard no words at all, only a cue the second reading says for itself fires (crisis
-    # language is weighed as always): the searches of _found_otherwise do not look further. Babble after a
-    # sentence, cut off by the gate, is what the cue model hears as nothing, and each search is a chance to
-    # find a phrase in it. Session 34, over six decodes of both splits (fresh and warmed): of 17 starts and
+    # language is weighed as always): the searches of _found_otherwise do not look further. A snatch of babble
+    # the gate lets through after a sentence is what the cue model hears as nothing, and each search is a
+    # chance to find a phrase in it. Session 34, over six decodes of both splits (fresh and warmed): of 17 starts and
     # controls those searches found after an empty first reading, 15 were wrong (a false start, "i'm losing it"
     # for babble read "Then I'll do it"; 2 false controls in talk; the rest extra controls in cue items, such as
     # "that's enough" stopping the exercise before "pause for a second") and 2 right; 1 of those was lost
