@@ -198,12 +198,12 @@ class DetectorSettings:
     # When the cue model heard no words at all, only a cue the second reading says for itself fires (crisis
     # language is weighed as always): the searches of _found_otherwise do not look further. A snatch of babble
     # the gate lets through after a sentence is what the cue model hears as nothing, and each search is a
-    # chance to find a phrase in it. Session 34, over six decodes of both splits (fresh and warmed): of 17 starts and
-    # controls those searches found after an empty first reading, 15 were wrong (a false start, "i'm losing it"
-    # for babble read "Then I'll do it"; 2 false controls in talk; the rest extra controls in cue items, such as
-    # "that's enough" stopping the exercise before "pause for a second") and 2 right; 1 of those was lost
-    # ("skip this" read "7", tune 10 dB pink: control 356 -> 355 of 363). No start or crisis item lost.
-    # Chosen with the report split seen.
+    # chance to find a phrase in it. Session 34, over seven decodes of both splits (fresh and warmed, gate at 8
+    # and 7 dB): of 23 starts and controls those searches found after an empty first reading, 21 were wrong (a
+    # false start, "i'm losing it" for babble read "Then I'll do it"; 3 false controls in talk; the rest extra
+    # starts and controls in cue and crisis items, such as "that's enough" stopping the exercise before "pause
+    # for a second") and 2 right; 1 of those was lost ("skip this" read "7", tune 10 dB pink: control 356 ->
+    # 355 of 363). No start or crisis item lost. Chosen with the report split seen.
     found_needs_first_words: bool = True
     # Then, after the paced readings and the loud part found nothing within their limits: the start and control
     # phrases those readings nearly say (by letters and by sound, as for the second reading itself), weighed at
