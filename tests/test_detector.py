@@ -644,10 +644,10 @@ def test_a_phrase_nearly_said_must_be_at_least_as_likely_as_the_first_readings_o
 
 
 def test_when_the_cue_model_heard_no_words_only_what_the_second_reading_says_itself_fires():
-    """Report split, 20 dB babble after "The sleep study showed that I snore a little": the gate cut off the
-    babble that followed, the cue model heard nothing in it, Moonshine read "Then I'll do it", and the near start
-    "i'm losing it" fitted well enough to begin an exercise. With no word from the cue model, no phrase is
-    searched for; a cue the second reading says as written still fires, and so does crisis language."""
+    """Report split, 20 dB babble after "The sleep study showed that I snore a little": the gate let through a
+    snatch of the babble that followed, the cue model heard nothing in it, Moonshine read "Then I'll do it", and
+    the near start "i'm losing it" fitted well enough to begin an exercise. With no word from the cue model, no
+    phrase is searched for; a cue the second reading says as written still fires, and so does crisis language."""
     read, meant = "Help me win town", "help me wind down"
     assert weighed([[("", True, read, {meant: 0.25})]]) == []
     assert weighed([[("help me please", True, read, {meant: 0.25, "help me please": 1.0})]]) == [

@@ -535,8 +535,6 @@ class StreamDetector:
         if said is not None:
             return self._over_own_speech(hypothesis, detection, second, heard_alike, said)
         if detection is None:
-            if self.settings.found_needs_first_words and not hypothesis.text.strip():
-                return second
             return second or self._found_otherwise(hypothesis)
         if detection.kind == "start" and not heard_alike:
             if second is not None and second.kind == "start":
@@ -567,7 +565,10 @@ class StreamDetector:
         """When neither reading's own words will do: a cue nearly said, one the second reader finds in the audio,
         one it hears at another pace, a start phrase alone nearly said, one in the loud part alone, one those
         other readings nearly say, or a control a little further short than those allow; in that order, each
-        asked only if those before it found nothing (the later ones cost a reading)."""
+        asked only if those before it found nothing (the later ones cost a reading). None of them when the first
+        reading heard no words and found_needs_first_words asks for words."""
+        if self.settings.found_needs_first_words and not final.text.strip():
+            return None
         return (self._near_cue(final) or self._spotted(final) or self._paced(final)
                 or self._near_start_alone(final) or self._loud_part(final) or self._near_other_readings(final)
                 or self._near_control(final))
