@@ -643,17 +643,23 @@ def test_a_phrase_nearly_said_must_be_at_least_as_likely_as_the_first_readings_o
     assert weighed([[("i i", True, read, {meant: 0.6, "i i": 0.2})]], settings=off) == [("start", "rain", 0.1)]
 
 
-def test_when_the_cue_model_heard_no_words_only_what_the_second_reading_says_itself_fires():
-    """Report split, 20 dB babble after "The sleep study showed that I snore a little": the gate let through a
-    snatch of the babble that followed, the cue model heard nothing in it, Moonshine read "Then I'll do it", and
-    the near start "i'm losing it" fitted well enough to begin an exercise. With no word from the cue model, no
-    phrase is searched for; a cue the second reading says as written still fires, and so does crisis language."""
-    read, meant = "Help me win town", "help me wind down"
-    assert weighed([[("", True, read, {meant: 0.25})]]) == []
-    assert weighed([[("help me please", True, read, {meant: 0.25, "help me please": 1.0})]]) == [
-        ("start", "bedside-wind-down", 0.1)]
+def test_when_the_cue_model_heard_no_words_only_a_start_nearly_said_is_searched_for():
+    """espeak-ng's "I'm spiralling" at 210 to 260 words a minute (faster than any voice in the corpus): the cue
+    model heard nothing, Moonshine read "I'm firing", and "i'm spiraling" fits nearly as well, so it fires. The
+    other searches stay off after an empty first reading. Report split, 20 dB babble after "The sleep study
+    showed that I snore a little": the gate let through a snatch of the babble that followed, Moonshine read
+    "Then I'll do it", and the start "i'm losing it", 6.3 nats short, was within the limit for a start phrase
+    alone (7), though not within a near cue's (4). A control nearly said, most often a wrong one in a cue item
+    ("that's enough" before "pause for a second"), does not fire. A cue the second reading says as written still
+    fires, and so does crisis language."""
+    assert weighed([[("", True, "I'm firing", {"i'm spiraling": 0.5})]]) == [("start", "grounding-5-4-3-2-1", 0.1)]
+    babble = [[("", True, "Then I'll do it", {"i'm losing it": 6.3 / 4})]]
+    assert weighed(babble) == []
     off = DetectorSettings(found_needs_first_words=False)
-    assert weighed([[("", True, read, {meant: 0.25})]], settings=off) == [("start", "bedside-wind-down", 0.1)]
+    assert weighed(babble, settings=off) == [("start", "grounding-5-4-3-2-1", 0.1)]
+    near_control = [[("", True, "Hold one", {"hold on": 0.5})]]
+    assert weighed(near_control) == []
+    assert weighed(near_control, settings=off) == [("control", "pause", 0.1)]
     assert weighed([[("", True, "Go on", {})]]) == [("control", "resume", 0.1)]
     assert weighed([[("", True, "I want to kill myself", {})]]) == [("crisis", "crisis", 0.1)]
 

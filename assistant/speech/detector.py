@@ -195,15 +195,18 @@ class DetectorSettings:
     # of another intent in cue items, and a false start from "I don't know if I'm going to be" read in talk and
     # found to sound like "i don't know what i'm feeling"). All 5 were in the report split: chosen with it seen.
     near_likelier_than_first: bool = True
-    # When the cue model heard no words at all, only a cue the second reading says for itself fires (crisis
-    # language is weighed as always): the searches of _found_otherwise do not look further. A snatch of babble
-    # the gate lets through after a sentence is what the cue model hears as nothing, and each search is a
-    # chance to find a phrase in it. Session 34, over seven decodes of both splits (fresh and warmed, gate at 8
-    # and 7 dB): of 23 starts and controls those searches found after an empty first reading, 21 were wrong (a
-    # false start, "i'm losing it" for babble read "Then I'll do it"; 3 false controls in talk; the rest extra
-    # starts and controls in cue and crisis items, such as "that's enough" stopping the exercise before "pause
-    # for a second") and 2 right; 1 of those was lost ("skip this" read "7", tune 10 dB pink: control 356 ->
-    # 355 of 363). No start or crisis item lost. Chosen with the report split seen.
+    # When the cue model heard no words at all, a cue the second reading says for itself fires (crisis language
+    # is weighed as always), and of the searches of _found_otherwise only the near cues, for a start: a snatch
+    # of babble the gate lets through after a sentence is what the cue model hears as nothing, and each search
+    # is a chance to find a phrase in it. Session 34, over seven decodes of both splits (fresh and warmed, gate
+    # at 8 and 7 dB): of 23 starts and controls those searches found after an empty first reading, 21 were wrong
+    # (a false start, "i'm losing it" for babble read "Then I'll do it", by the start alone; 3 false controls in
+    # talk; the rest extra controls and starts in cue and crisis items, such as "that's enough" stopping the
+    # exercise before "pause for a second") and 2 right; 1 of those was lost ("skip this" read "7", tune 10 dB
+    # pink: control 356 -> 355 of 363). Chosen with the report split seen. None of the 23 was a start nearly
+    # said, and session 35 let that one search back in for starts: espeak-ng's "I'm spiralling" at 210 to 260
+    # words a minute (faster than any corpus voice) was heard as nothing by the cue model and read "I'm firing",
+    # and with no search at all it was missed. The seven replays are the same with it.
     found_needs_first_words: bool = True
     # Then, after the paced readings and the loud part found nothing within their limits: the start and control
     # phrases those readings nearly say (by letters and by sound, as for the second reading itself), weighed at
@@ -565,10 +568,10 @@ class StreamDetector:
         """When neither reading's own words will do: a cue nearly said, one the second reader finds in the audio,
         one it hears at another pace, a start phrase alone nearly said, one in the loud part alone, one those
         other readings nearly say, or a control a little further short than those allow; in that order, each
-        asked only if those before it found nothing (the later ones cost a reading). None of them when the first
-        reading heard no words and found_needs_first_words asks for words."""
+        asked only if those before it found nothing (the later ones cost a reading). When the first reading heard
+        no words and found_needs_first_words asks for words, only a start nearly said."""
         if self.settings.found_needs_first_words and not final.text.strip():
-            return None
+            return self._near_cue(final, kinds=("start",))
         return (self._near_cue(final) or self._spotted(final) or self._paced(final)
                 or self._near_start_alone(final) or self._loud_part(final) or self._near_other_readings(final)
                 or self._near_control(final))
@@ -748,14 +751,16 @@ class StreamDetector:
             return Detection("crisis", "crisis", said)
         return None
 
-    def _near_cue(self, final: Hypothesis) -> Detection | None:
-        """A start or control phrase one of the readings nearly said, that the second reader finds nearly as
-        likely as its own reading (asked when neither reading matched anything, or the first reading's start fell
-        far short)."""
+    def _near_cue(self, final: Hypothesis, kinds: tuple[str, ...] | None = None) -> Detection | None:
+        """A start or control phrase (only of `kinds`, when given) one of the readings nearly said, that the second
+        reader finds nearly as likely as its own reading (asked when neither reading matched anything, or the first
+        reading's start fell far short)."""
         most = self.settings.near_cue_max_shortfall
         if most is None:
             return None
         for _, fit, detection in self._weighed_near_cues(final):
+            if kinds is not None and detection.kind not in kinds:
+                continue
             if fit.shortfall <= most and self._near_likelier_than_first(final, fit):
                 return detection
         return None
