@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from assistant.library.loader import load_library
-from assistant.speech.crisis import CATEGORIES, CrisisMatch, crisis_trims, detect_crisis, near_crisis_sentences
+from assistant.speech.crisis import (
+    CATEGORIES,
+    CrisisMatch,
+    crisis_trims,
+    crisis_widenings,
+    detect_crisis,
+    near_crisis_sentences,
+)
 from assistant.speech.nearby import MOST_CANDIDATES, MOST_MERGES
 from assistant.speech.phonetic import MOST_SWAPS
 from assistant.speech.cues import CueMatcher, normalize
@@ -369,3 +376,13 @@ def test_crisis_trims_drop_a_few_words_either_side_and_keep_only_crisis_language
     assert len(trims) == 11 and all(trim.startswith(("one", "two", "three", "four")) for trim in trims)
     assert all(trim.endswith(("five", "six", "seven")) for trim in trims)
     assert crisis_trims("i want to die") == ["want to die"]
+
+
+def test_crisis_widenings_are_the_crisis_sentences_that_hold_what_was_heard_with_a_word_or_two_more():
+    assert crisis_widenings("suicidal") == ["i am suicidal", "i'm suicidal", "i feel suicidal"]
+    assert "i'm suicidal" in crisis_widenings("i suicidal it")  # (from its trim "suicidal")
+    assert "i just want to die" in crisis_widenings("i want to die")
+    assert "i want to die" not in crisis_widenings("i want to die")  # (what was heard is weighed as it is)
+    assert crisis_widenings("kill myself") == []  # ("i want to kill myself" has three words more)
+    assert all(detect_crisis(widened) for text in ("suicidal", "want to kill myself", "i want to end it")
+               for widened in crisis_widenings(text))

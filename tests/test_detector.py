@@ -455,6 +455,17 @@ def test_crisis_language_with_background_words_around_it_is_weighed_without_them
     assert weighed([[(heard, True, read, {heard: 4.0, "someone is hurting me": 2.0})]]) == []
 
 
+def test_crisis_language_the_cue_model_heard_part_of_is_weighed_inside_the_sentences_that_hold_it():
+    """espeak-ng's "I'm suicidal" at its own pace (175 words a minute, faster than any corpus voice): the cue
+    model heard "suicidal", 8.7 nats short of Moonshine's "Councillor title" and sharing no word with it, so
+    it was dropped; "i'm suicidal" is 2.4 short, and fires (within the limits a trim has)."""
+    heard, read = "suicidal", "Councillor title"
+    fits = {heard: 8.7 / 4, "i'm suicidal": 2.45 / 4}
+    assert weighed([[(heard, True, read, fits)]]) == [("crisis", "crisis", 0.1)]
+    assert weighed([[(heard, True, read, fits)]], settings=DetectorSettings(widen_crisis=False)) == []
+    assert weighed([[(heard, True, read, {heard: 8.7 / 4, "i'm suicidal": 1.6})]]) == []  # (more than 1.5)
+
+
 def test_crisis_a_partial_heard_and_the_final_lost_is_weighed_too():
     """The final pass turned "I don't want to be here anymore" into other words; the partial had it right."""
     script = [[("i don't want to be here anymore", False)],

@@ -1086,6 +1086,30 @@ def crisis_trims(text: str) -> list[str]:
     return trimmed(text.lower(), lambda trim: detect_crisis(trim) is not None)
 
 
+MOST_WIDENING_WORDS = 2  # words a crisis sentence may hold around the words heard, to be offered for them
+
+
+def crisis_widenings(text: str) -> list[str]:
+    """The crisis sentences, as written and as said, that are crisis language and hold `text` (lower case) or
+    one of its trims (crisis_trims) whole with at most MOST_WIDENING_WORDS words more: the cue model drops a
+    short word at an edge of fast speech ("suicidal" for espeak-ng's "I'm suicidal" at 175 words a minute),
+    and the second reader finds the word alone far less likely than the sentence it was part of. Candidates
+    for it to weigh, like the trims."""
+    heard = [words_of(piece) for piece in [text, *crisis_trims(text)]]
+    widened = []
+    for form in CRISIS_SENTENCE_FORMS:
+        if form == text or detect_crisis(form) is None:  # ("i want to kill him" is a sentence the cue model knows)
+            continue
+        words = words_of(form)
+        for part in heard:
+            extra = len(words) - len(part)
+            if 0 < extra <= MOST_WIDENING_WORDS and any(
+                    words[first : first + len(part)] == part for first in range(extra + 1)):
+                widened.append(form)
+                break
+    return widened
+
+
 def _variants(text: str) -> list[str]:
     """The whole text, each clause and each run up to a sentence opener: as heard, without filler words, and
     without a courtesy tail; duplicates dropped."""

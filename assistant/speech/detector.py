@@ -30,7 +30,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from assistant.speech.crisis import CRISIS_SENTENCE_FORMS, crisis_trims, detect_crisis, near_crisis_sentences
+from assistant.speech.crisis import (
+    CRISIS_SENTENCE_FORMS,
+    crisis_trims,
+    crisis_widenings,
+    detect_crisis,
+    near_crisis_sentences,
+)
 from assistant.speech.cues import CueMatcher, Detection
 from assistant.speech.phonetic import sound_likeness
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
@@ -128,6 +134,12 @@ class DetectorSettings:
     # 2.39 ("i have a gun"), both 10 dB, and true items gained at 1.5 as at 2.5. So 1.5, chosen with the
     # report split seen. None: not tried.
     trim_max_shortfall: float | None = 1.5
+    # Crisis language only the first reading heard that falls short as heard (and trimmed) is also weighed as
+    # the crisis sentences that hold it with a word or two more (crisis.crisis_widenings), within the same
+    # limits as a trim: at espeak-ng's own pace (175 words a minute, faster than any corpus voice) "I'm
+    # suicidal" was heard "suicidal", 8.7 nats short of Moonshine's "Councillor title" and sharing no word with
+    # it, where "i'm suicidal" is 2.4 short. False: not tried.
+    widen_crisis: bool = True
     # A reading that nearly said a crisis sentence ("I've been turning myself") is weighed with that sentence
     # in place (crisis.near_crisis_sentences); it fires when the reader finds it at most this many nats less
     # likely in all than its own reading. Tune split: the 8 crisis items it adds fell -1.6 to 4.7 nats short;
@@ -631,9 +643,11 @@ class StreamDetector:
         if kind != "crisis" or trim_most is None or not per_token:
             return None
         most = min(most, trim_most)
-        # Then with the cue model's words around it dropped (trim_max_shortfall), asked only now so that what
-        # fits as heard loses no time. A trim the reader cannot weigh is no evidence either way.
-        trims = [crisis_trims(held.text) for held in heard]
+        # Then with the cue model's words around it dropped (trim_max_shortfall), or inside a crisis sentence
+        # that holds them with a word or two more (widen_crisis), asked only now so that what fits as heard loses
+        # no time. A trim the reader cannot weigh is no evidence either way.
+        trims = [crisis_trims(held.text) + (crisis_widenings(held.text) if self.settings.widen_crisis else [])
+                 for held in heard]
         texts = list(dict.fromkeys(trim for more in trims for trim in more))
         fits = dict(zip(texts, _fits(final, texts)))
         for candidate, more in zip(heard, trims):
@@ -1040,13 +1054,13 @@ def texts_to_weigh(
 ) -> list[str]:
     """Every text StreamDetector may ask the second reader to weigh for `final`, whichever path asks: what a
     decode records the fits of (benchmarks/evaluate.py), so that a replay can take any path. The first reading
-    and its utterance's partials with crisis language (_weighed_held), their crisis trims and the start's trims
-    (_weighed_held, _start_backed), the crisis sentences either reading nearly says (_near_crisis), the cue
-    phrases either nearly says (_weighed_near_cues), and what `other_readings` (the paced readings and the loud
-    part read so far) hold and nearly say (texts_to_weigh_of_readings). A path that asks for another text must
-    be named here, or a replay cannot take it."""
+    and its utterance's partials with crisis language (_weighed_held), their crisis trims and widenings and the
+    start's trims (_weighed_held, _start_backed), the crisis sentences either reading nearly says (_near_crisis),
+    the cue phrases either nearly says (_weighed_near_cues), and what `other_readings` (the paced readings and the
+    loud part read so far) hold and nearly say (texts_to_weigh_of_readings). A path that asks for another text
+    must be named here, or a replay cannot take it."""
     heard = [final.text, *crisis_partials]
-    trims = [trim for text in heard if matcher.crisis(text) for trim in crisis_trims(text)]
+    trims = [trim for text in heard if matcher.crisis(text) for trim in crisis_trims(text) + crisis_widenings(text)]
     found = matcher.match(final.text)
     if found is not None and found.kind == "start":
         trims += matcher.trims(final.text, found)
