@@ -8,13 +8,14 @@ With a second reader (pocketsphinx's Moonshine) a final has two readings. What
 the second heard stands on its own. What only the first heard -- the cue
 language model bends talk toward cue words -- is weighed by the second
 reader's model against the audio (`Hypothesis.check_fit`): a start or crisis
-it finds far less likely than its own reading does not fire. And a reading
-that nearly said a crisis sentence or a cue phrase is weighed with it in
-place, and fires when it is nearly as likely. When still nothing is found, the
-second reader searches the audio itself for the likeliest transcript with a
-cue phrase in it (`Hypothesis.check_spot`); not when the first reading heard
-no words at all, where what a search finds is most often a phrase made of
-babble. Controls act at once, but are weighed too when heard over the
+it finds far less likely than its own reading does not fire (crisis language
+is weighed also trimmed, and inside the crisis sentences that hold it). And a
+reading that nearly said a crisis sentence or a cue phrase is weighed with it
+in place, and fires when it is nearly as likely. When still nothing is found,
+the second reader searches the audio itself for the likeliest transcript with
+a cue phrase in it (`Hypothesis.check_spot`). When the first reading heard no
+words at all, only a start nearly said is looked for: what the other searches
+found there was most often a phrase made of babble. Controls act at once, but are weighed too when heard over the
 assistant's own voice (`gate`), where the cue model finds control words in
 what we say ourselves.
 """
