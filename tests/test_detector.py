@@ -736,6 +736,7 @@ def test_every_text_the_detector_weighs_is_one_a_decode_records():
         ([], "i'm spiraling i said it", "I'm spinning in the sun", {0.9: "I'm spying", 1.1: "I spoil"}, "Spiraling"),
         (["stop"], "end minutes of sighing", "Inmates or signs", {0.9: "In the exercise", 1.1: "Inmates"}, "Inmates"),
         ([], "president streaming", "Resident streaming", {0.9: "Resident", 1.1: ""}, ""),
+        ([], "suicidal", "Councillor title", {0.9: "", 1.1: ""}, ""),  # (weighed inside "i'm suicidal" too)
     ]
     for partials, text, read, paced, loud in utterances:
         asked: list[str] = []
