@@ -1098,9 +1098,9 @@ def crisis_widenings(text: str) -> list[str]:
     heard = [words_of(piece) for piece in [text, *crisis_trims(text)]]
     widened = []
     for form in CRISIS_SENTENCE_FORMS:
-        if form == text or detect_crisis(form) is None:  # ("i want to kill him" is a sentence the cue model knows)
-            continue
         words = words_of(form)
+        if words == heard[0] or detect_crisis(form) is None:  # ("i want to kill him": a sentence the cue model knows)
+            continue
         for part in heard:
             extra = len(words) - len(part)
             if 0 < extra <= MOST_WIDENING_WORDS and any(
