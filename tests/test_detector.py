@@ -428,8 +428,8 @@ def test_crisis_only_the_cue_model_heard_must_be_nearly_as_likely_in_all_when_th
         ("crisis", "crisis", 0.1)]
     assert weighed([[("i want to end it", True, "", {"i want to end it": 2.2})]]) == [("crisis", "crisis", 0.1)]
     # The same holds for a partial the final lost, and for the cue model's words trimmed away around it
-    lost = [[("i want to end it", False)],
-            [("i want a sandwich", True, read, {"i want a sandwich": 0.5, "i want to end it": 2.2})]]
+    lost = [[("i want to end it", False)],  # (a final with no word like "end" would leave the partial out first)
+            [("i want to bend it", True, read, {"i want to bend it": 0.5, "i want to end it": 2.2})]]
     assert weighed(lost) == []
     trimmed = {"can i i want to end it": 4.0, "i want to end it": 1.4}
     assert weighed([[("can i i want to end it", True, read, trimmed)]]) == []
@@ -488,6 +488,20 @@ def test_crisis_in_a_partial_the_final_revised_into_what_the_second_reading_hear
     assert weighed(script) == [("crisis", "crisis", 0.3)]
     # and when both readings of the final are empty, they agree on nothing
     assert weighed([[("i want to die", False)], [("", True, "", {"i want to die": 0.5})]]) == [("crisis", "crisis", 0.2)]
+
+
+def test_crisis_in_a_partial_whose_crisis_word_neither_reading_of_the_final_has_does_not_fire():
+    """espeak-ng's "I want to text her again" at 175 and 230 words a minute (faster than any corpus voice): a
+    partial "want to cut again", a final "want to text them again it", and Moonshine's "I want to take a step
+    around again". Lined up word by word, the final's extra "them" hid the revision, and the partial fitted
+    well enough to fire crisis resources at someone asking for the pause before texting. "cut" is like no word
+    of either reading: the partial was a passing guess."""
+    script = [[("want to cut again", False)],
+              [("want to text them again it", True, "I want to take a step around again",
+                {"want to text them again it": 1.0, "want to cut again": 1.5})]]
+    assert weighed(script) == []
+    lined_up = DetectorSettings(crisis_partial_lost_to_both=False)
+    assert weighed(script, settings=lined_up) == [("crisis", "crisis", 0.2)]
 
 
 def test_crisis_in_a_partial_whose_words_both_readings_of_the_final_heard_otherwise_does_not_fire():
