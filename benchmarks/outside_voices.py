@@ -11,9 +11,9 @@ Each phrasing of benchmarks/corpus/phrases.yaml (start, control, crisis) is spok
 padded with a second of silence either side at -18 dBFS, and fed through the
 same live path as benchmarks/evaluate.py (StreamDetector over the recognizer
 `grounding listen` uses, 0.1 s blocks, one warm-up state restored before each
-item, or with --fresh a recognizer just opened). It prints recall per voice and kind, then every miss and every wrong
-detection with what both readings heard. Nothing is written to disk but
-temporary WAV files, removed at the end.
+item, or with --fresh a recognizer just opened). It prints recall per voice and
+kind, then every miss and every wrong detection with what both readings heard.
+Nothing is written to disk but temporary WAV files, removed at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def parse_voice(spec: str) -> Voice:
     known = next((known for known in VOICES if known.voice == voice), None)
     if known is not None:
         if known.words_per_minute == int(speed):
-            raise SystemExit(f"{voice} at {speed} words a minute is a corpus voice: this script is for voices outside it")
+            raise SystemExit(f"{voice} at {speed} words a minute is a corpus voice: this script is for others")
         name += f"-{speed}wpm"
     return Voice(name, "espeak-ng", voice, int(speed), int(pitch))
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--voice", action="append", help="espeak-ng VOICE:WPM:PITCH (default: %s)" % ", ".join(DEFAULT_VOICES))
     parser.add_argument("--every", type=int, default=3, help="every Nth phrasing of each intent (default: %(default)s)")
     parser.add_argument("--fresh", action="store_true",
-                        help="each item from a recognizer just opened, as `grounding detect` hears it (default: warmed)")
+                        help="each item from a recognizer just opened, as `grounding detect` hears it")
     args = parser.parse_args(argv)
     voices = [parse_voice(spec) for spec in args.voice or DEFAULT_VOICES]
     items = phrasings(args.every)

@@ -669,7 +669,7 @@ def test_a_phrase_nearly_said_must_be_at_least_as_likely_as_the_first_readings_o
 
 
 def test_when_the_cue_model_heard_no_words_only_a_start_nearly_said_is_searched_for():
-    """espeak-ng's "I'm spiralling" at 210 to 260 words a minute (faster than any voice in the corpus): the cue
+    """espeak-ng's "I'm spiralling" at 210 to 300 words a minute (faster than any voice in the corpus): the cue
     model heard nothing, Moonshine read "I'm firing", and "i'm spiraling" fits nearly as well, so it fires. The
     other searches stay off after an empty first reading. Report split, 20 dB babble after "The sleep study
     showed that I snore a little": the gate let through a snatch of the babble that followed, Moonshine read

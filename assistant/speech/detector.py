@@ -130,9 +130,9 @@ class DetectorSettings:
     # a partial "want to cut again", which the final made "want to text them again it" and Moonshine read "I
     # want to take a step around again"; lined up word by word the final's extra "them" hid the revision, and
     # the partial fitted: a crisis message for the very sentence the pause-before-texting exercise is for.
-    # Session 35, seven decodes of both splits replayed: no crisis item lost (3 fire from the final instead of
-    # a partial), a wrong crisis in a report cue item gone ("another to end it all" for "pause"), ordinary
-    # audio unchanged. False: only the lining up.
+    # Session 35, seven decodes of both splits replayed: no crisis item lost (3 fire on the final's words instead
+    # of a partial's, at the same moment), a wrong crisis in a report cue item gone ("another to end it all" for
+    # "pause"), ordinary audio unchanged. False: only the lining up.
     crisis_partial_lost_to_both: bool = True
     # A start or crisis language only the first reading heard that falls short as heard is weighed again with
     # up to three of the cue model's words before it and two after it dropped (nearby.trimmed), wherever it
@@ -229,7 +229,7 @@ class DetectorSettings:
     # talk; the rest extra controls and starts in cue and crisis items, such as "that's enough" stopping the
     # exercise before "pause for a second") and 2 right; 1 of those was lost ("skip this" read "7", tune 10 dB
     # pink: control 356 -> 355 of 363). Chosen with the report split seen. None of the 23 was a start nearly
-    # said, and session 35 let that one search back in for starts: espeak-ng's "I'm spiralling" at 210 to 260
+    # said, and session 35 let that one search back in for starts: espeak-ng's "I'm spiralling" at 210 to 300
     # words a minute (faster than any corpus voice) was heard as nothing by the cue model and read "I'm firing",
     # and with no search at all it was missed. The seven replays are the same with it.
     found_needs_first_words: bool = True
