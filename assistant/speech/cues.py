@@ -265,7 +265,7 @@ class CueMatcher:
         best = 0.0
         for cue in self._start:
             if cue.intent == intent:
-                found = sum(any(_near_word(word, other) for other in heard) for word in cue.words)
+                found = sum(any(near_word(word, other) for other in heard) for word in cue.words)
                 best = max(best, found / len(cue.words))
         return best
 
@@ -308,7 +308,7 @@ class CueMatcher:
             return None
 
         def is_ours(word: str) -> bool:
-            return any(_near_word(word, own) for own in ours)
+            return any(near_word(word, own) for own in ours)
 
         first_new = len(words)
         while first_new > 0 and not is_ours(words[first_new - 1]):
@@ -585,7 +585,7 @@ def _same_word(cue: str, heard: str, fuzzy: bool) -> bool:
     return _stem(cue) == _stem(heard) or levenshtein_ratio(cue, heard) >= MIN_FUZZY_RATIO
 
 
-def _near_word(cue: str, heard: str) -> bool:
+def near_word(cue: str, heard: str) -> bool:
     """Equal, or both of three letters or more and at least 0.6 alike (start_support's looser test)."""
     return cue == heard or (min(len(cue), len(heard)) >= 3 and levenshtein_ratio(cue, heard) >= SUPPORT_RATIO)
 

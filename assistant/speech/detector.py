@@ -38,7 +38,7 @@ from assistant.speech.crisis import (
     detect_crisis,
     near_crisis_sentences,
 )
-from assistant.speech.cues import SUPPORT_RATIO, CueMatcher, Detection, levenshtein_ratio
+from assistant.speech.cues import CueMatcher, Detection, near_word
 from assistant.speech.phonetic import sound_likeness
 from assistant.speech.recognizer import Fit, Hypothesis, Recognizer
 from assistant.speech.transcript import normalize
@@ -660,8 +660,10 @@ class StreamDetector:
         # Then with the cue model's words around it dropped (trim_max_shortfall), or inside a crisis sentence
         # that holds them with a word or two more (widen_crisis), asked only now so that what fits as heard loses
         # no time. A trim the reader cannot weigh is no evidence either way.
-        trims = [crisis_trims(held.text) + (crisis_widenings(held.text) if self.settings.widen_crisis else [])
-                 for held in heard]
+        trims = []
+        for held in heard:
+            cut = crisis_trims(held.text)
+            trims.append(cut + crisis_widenings(held.text, cut) if self.settings.widen_crisis else cut)
         texts = list(dict.fromkeys(trim for more in trims for trim in more))
         fits = dict(zip(texts, _fits(final, texts)))
         for candidate, more in zip(heard, trims):
@@ -1042,16 +1044,11 @@ def _revised_away(partial: str, final: str, check: str, lost_to_both: bool = Tru
     found = detect_crisis(partial)
     if lost_to_both and found is not None and detect_crisis(final) is None:
         kept = set(normalize(final).split()) | checked
-        if any(not any(_alike(word, other) for other in kept) for word in normalize(found.phrase).split()):
+        if any(not any(near_word(word, other) for other in kept) for word in normalize(found.phrase).split()):
             return True
     gone = set(said) - set(revised)
     new = set(revised) - set(said)
     return bool(gone) and bool(new) and new <= checked and not gone & checked
-
-
-def _alike(word: str, other: str) -> bool:
-    """The same word, or both of three letters or more and at least SUPPORT_RATIO alike by their letters."""
-    return word == other or (min(len(word), len(other)) >= 3 and levenshtein_ratio(word, other) >= SUPPORT_RATIO)
 
 
 def _carried_on_past(partial: str, final: str) -> bool:
@@ -1087,7 +1084,10 @@ def texts_to_weigh(
     loud part read so far) hold and nearly say (texts_to_weigh_of_readings). A path that asks for another text
     must be named here, or a replay cannot take it."""
     heard = [final.text, *crisis_partials]
-    trims = [trim for text in heard if matcher.crisis(text) for trim in crisis_trims(text) + crisis_widenings(text)]
+    trims = []
+    for text in filter(matcher.crisis, heard):
+        cut = crisis_trims(text)
+        trims += cut + crisis_widenings(text, cut)
     found = matcher.match(final.text)
     if found is not None and found.kind == "start":
         trims += matcher.trims(final.text, found)
